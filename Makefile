@@ -1,0 +1,33 @@
+# `make demo` runs Zelo on the embedded default (SQLite, no Redis); `make test` runs lint, types and tests.
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PYTHON ?= python3
+
+.PHONY: demo test lint bench services clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: $(STAMP)
+	$(BIN)/zelo demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(STAMP) services lint
+	$(BIN)/pytest
+
+bench: $(STAMP) services
+	$(BIN)/python bench/poll.py
+
+services:
+	@bash .ci/services
+
+clean:
+	rm -rf $(VENV) zelo-demo.db* .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Carrier adapters: one sub-package per carrier, all speaking the vocabulary of ``carriers.base``."""

@@ -1,0 +1,57 @@
+"""The carrier adapter protocol and the spec a carrier package registers.
+
+An adapter is a small I/O shell (``client``) plus pure functions (``parse``). A carrier package
+exposes one :class:`CarrierSpec` through the ``zelo.carriers`` entry-point group.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import httpx
+
+from carriers.base.errors import NotSupported
+from carriers.base.results import TrackingResult
+
+Sleep = Callable[[float], Awaitable[None]]
+Now = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """A carrier account (one per contract): credentials stay per account, never global."""
+
+    id: int
+    carrier: str
+    name: str
+    base_url: str
+    credentials: Mapping[str, str]
+
+
+class Tracker(Protocol):
+    """What the poller needs from a carrier adapter."""
+
+    batch_limit: int
+
+    async def track(self, codes: Sequence[str]) -> list[TrackingResult]:
+        """Track up to ``batch_limit`` codes; one result per code, in any order."""
+        ...
+
+
+def _no_webhook(payload: Any) -> list[TrackingResult]:
+    raise NotSupported("webhook", carrier="?")
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierSpec:
+    """Everything Zelo knows about a carrier, registered under ``zelo.carriers``."""
+
+    name: str
+    title: str
+    make_tracker: Callable[[AccountConfig, httpx.AsyncClient, Now, Sleep], Tracker]
+    parse: Callable[[Any], list[TrackingResult]]
+    check_code: Callable[[str], str | None]  # None when valid, else what is wrong
+    credential_fields: tuple[str, ...]
+    default_base_url: str
+    parse_webhook: Callable[[Any], list[TrackingResult]] = _no_webhook

@@ -1,0 +1,165 @@
+"""Pure: a Correios SRO Rastro REST payload → normalized tracking results.
+
+Traps handled here (reference/carriers-brazil.md §1–2):
+- the event *type* is in ``codigo`` and the *status number* in ``tipo`` (REST swapped the SOAP names);
+- events come newest first; results are oldest first;
+- ``EST`` reverses the event before it: both are kept, marked ``voided``;
+- times are Brasília local time without an offset;
+- ``SRO-020`` (not in Correios' base yet: keep polling) versus ``SRO-019`` (invalid: stop).
+"""
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from carriers.base import ContractError, ResultError, Status, TrackingEvent, TrackingResult
+from carriers.correios.codes import lookup
+
+CARRIER = "correios"
+LOCAL_TZ = ZoneInfo("America/Sao_Paulo")
+REVERSAL = "EST"
+FINAL_MESSAGES = ("SRO-019",)
+
+
+def parse(payload: Any) -> list[TrackingResult]:
+    """Parse a ``GET /srorastro/v1/objetos`` answer; raise ContractError if it has no ``objetos`` list."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("objetos"), list):
+        shape = type(payload).__name__ if not isinstance(payload, dict) else f"keys {sorted(payload)[:8]}"
+        raise ContractError(f"expected a JSON object with an 'objetos' list, got {shape}", carrier=CARRIER)
+    return [parse_object(obj) for obj in payload["objetos"] if isinstance(obj, dict) and obj.get("codObjeto")]
+
+
+def parse_object(obj: dict[str, Any]) -> TrackingResult:
+    code = str(obj["codObjeto"]).strip().upper()
+    problems: list[str] = []
+    expected = _parse_date(obj.get("dtPrevista"), "dtPrevista", problems)
+    raw_events = obj.get("eventos")
+    message = obj.get("mensagem")
+    if not raw_events:
+        if message:
+            return TrackingResult(code, expected_delivery=expected, error=_message_error(str(message)))
+        return TrackingResult(code, expected_delivery=expected)
+    if not isinstance(raw_events, list):
+        problems.append(f"'eventos' is a {type(raw_events).__name__}, expected a list; ignored")
+        return TrackingResult(code, expected_delivery=expected, problems=tuple(problems))
+    events = _events(raw_events, problems)
+    return TrackingResult(code, tuple(events), expected, problems=tuple(problems))
+
+
+def _message_error(message: str) -> ResultError:
+    head = message.split(":", 1)[0].strip()
+    code = head if head.startswith("SRO-") else "carrier_message"
+    return ResultError(code=code, message=message, final=code in FINAL_MESSAGES)
+
+
+def _events(raw_events: list[Any], problems: list[str]) -> list[TrackingEvent]:
+    dated: list[tuple[datetime, int, dict[str, Any]]] = []
+    for index, raw in enumerate(reversed(raw_events)):  # oldest first
+        if not isinstance(raw, dict):
+            problems.append(f"event #{len(raw_events) - index} is a {type(raw).__name__}, expected an object")
+            continue
+        when = _parse_time(raw.get("dtHrCriado"))
+        if when is None:
+            problems.append(
+                f"event {_code(raw)} ({raw.get('descricao')!r}) has no valid dtHrCriado "
+                f"(got {raw.get('dtHrCriado')!r}, expected YYYY-MM-DDTHH:MM:SS); skipped"
+            )
+            continue
+        dated.append((when, index, raw))
+    dated.sort(key=lambda item: (item[0], item[1]))
+
+    events: list[TrackingEvent] = []
+    for when, _, raw in dated:
+        type_ = str(raw.get("codigo", "")).strip().upper()
+        if type_ == REVERSAL:
+            _void_last_live(events)
+            events.append(_event(raw, when, _current_status(events), None, voided=True))
+            continue
+        info = lookup(type_, str(raw.get("tipo", "")).strip())
+        if info is None:
+            safe = _current_status(events)
+            problems.append(f"unknown Correios event code {_code(raw)} ({raw.get('descricao')!r}); kept as {safe}")
+            events.append(_event(raw, when, safe, None, known=False))
+        else:
+            events.append(_event(raw, when, info.status, info.reason))
+    return events
+
+
+def _void_last_live(events: list[TrackingEvent]) -> None:
+    for i in range(len(events) - 1, -1, -1):
+        if not events[i].voided:
+            events[i] = replace(events[i], voided=True)
+            return
+
+
+def _current_status(events: list[TrackingEvent]) -> Status:
+    live = [e for e in events if not e.voided]
+    return live[-1].status if live else Status.IN_TRANSIT
+
+
+def _event(
+    raw: dict[str, Any],
+    when: datetime,
+    status: Status,
+    reason: Any,
+    *,
+    known: bool = True,
+    voided: bool = False,
+) -> TrackingEvent:
+    return TrackingEvent(
+        occurred_at=when,
+        code=_code(raw),
+        status=status,
+        reason=reason,
+        description=str(raw.get("descricao") or "").strip(),
+        location=_location(raw.get("unidade")),
+        detail=(str(raw["detalhe"]).strip() or None) if raw.get("detalhe") else None,
+        pickup_deadline=_parse_time(raw.get("dtLimiteRetirada")),
+        known_code=known,
+        voided=voided,
+        raw=raw,
+    )
+
+
+def _code(raw: dict[str, Any]) -> str:
+    type_ = str(raw.get("codigo", "")).strip().upper() or "?"
+    number = str(raw.get("tipo", "")).strip() or "?"
+    return f"{type_}-{number.zfill(2) if number.isdigit() else number}"
+
+
+def _location(unit: Any) -> str | None:
+    if not isinstance(unit, dict):
+        return None
+    address = unit.get("endereco")
+    if not isinstance(address, dict):
+        address = {}
+    city, uf = address.get("cidade"), address.get("uf")
+    if city and uf:
+        return f"{str(city).strip()}/{str(uf).strip()}"
+    return str(city or unit.get("nome") or "").strip() or None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=LOCAL_TZ) if parsed.tzinfo is None else parsed
+
+
+def _parse_date(value: Any, field: str, problems: list[str]) -> date | None:
+    if value in (None, ""):
+        return None
+    parsed = _parse_time(value) if isinstance(value, str) and "T" in value else None
+    if parsed is None and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    if parsed is None:
+        problems.append(f"{field} {value!r} is not a date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS); ignored")
+        return None
+    return parsed.date()

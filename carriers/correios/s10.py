@@ -1,0 +1,32 @@
+"""UPU S10 tracking codes: 2 letters, 8 digits, a mod-11 check digit, 2 letters (e.g. SS123456785BR)."""
+
+import re
+
+_S10 = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
+_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+
+
+def check_digit(serial: str) -> int:
+    """The S10 check digit of an 8-digit serial: 11 - (Σ digit×weight mod 11), 10→0, 11→5."""
+    if len(serial) != 8 or not serial.isdigit():
+        raise ValueError(f"serial must be 8 digits, got {serial!r}")
+    c = 11 - sum(int(d) * w for d, w in zip(serial, _WEIGHTS, strict=True)) % 11
+    return {10: 0, 11: 5}.get(c, c)
+
+
+def make_code(prefix: str, serial: int, country: str = "BR") -> str:
+    digits = f"{serial:08d}"
+    return f"{prefix}{digits}{check_digit(digits)}{country}"
+
+
+def check_code(code: str) -> str | None:
+    """None when ``code`` is a valid S10 code, else a sentence saying what is wrong."""
+    if not _S10.match(code):
+        return (
+            f"tracking code {code!r} is not in S10 format: expected 2 letters, 9 digits and 2 letters, "
+            "e.g. SS123456785BR"
+        )
+    expected = check_digit(code[2:10])
+    if int(code[10]) != expected:
+        return f"tracking code {code!r} fails the S10 check digit: expected {expected}, found {code[10]}"
+    return None

@@ -1,0 +1,1 @@
+"""Customer notifications and ops alerts through an outbox (built in a later issue)."""

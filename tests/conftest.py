@@ -1,0 +1,88 @@
+"""Shared fixtures: real databases (SQLite file and PostgreSQL on loopback) built by the migrations."""
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.support import RecordingSleep
+from tracker.clock import SimulatedClock
+from tracker.db import make_engine, make_sessionmaker
+from tracker.migrate import upgrade
+from tracker.vault import Vault
+
+PG_SERVER = os.environ.get("ZELO_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+PG_DATABASE = f"zelo_test_{os.getpid()}"
+TABLES = ("tracking_events", "shipments", "carrier_accounts")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy or Zelo setting from the developer's shell leaks into a test."""
+    for key in list(os.environ):
+        if (key.startswith("ZELO_") and key != "ZELO_TEST_PG") or key.lower().endswith("_proxy"):
+            monkeypatch.delenv(key, raising=False)
+
+
+async def _pg_admin(sql: str) -> None:
+    engine = make_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def pg_engine() -> AsyncIterator[AsyncEngine]:
+    await _pg_admin(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+    await _pg_admin(f"CREATE DATABASE {PG_DATABASE}")
+    engine = make_engine(f"{PG_SERVER}/{PG_DATABASE}")
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+    await _pg_admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+async def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+    path: Path = tmp_path_factory.mktemp("db") / "zelo.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def engine(request: pytest.FixtureRequest) -> AsyncEngine:
+    """Each test using it runs twice: on SQLite (embedded) and on PostgreSQL (scaled); tables start empty."""
+    engine: AsyncEngine = request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_engine")
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                await conn.execute(text(f"DELETE FROM {table}"))
+    return engine
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(datetime(2026, 11, 2, 11, 0, tzinfo=UTC))  # a Monday, 08:00 in Brasília
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault("test-secret")
+
+
+@pytest.fixture
+def sleep() -> RecordingSleep:
+    return RecordingSleep()

@@ -1,0 +1,1 @@
+"""Tracking core: configuration, storage, polling and the CLI."""

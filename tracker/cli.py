@@ -1,0 +1,201 @@
+"""The ``zelo`` command line."""
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from carriers.base import CarrierError, TrackingResult
+from carriers.base.registry import UnknownCarrier, carriers
+from carriers.base.registry import get as get_carrier
+from tracker import logs
+from tracker.accounts import AccountError, add_account, list_accounts
+from tracker.config import Settings, get_settings
+from tracker.migrate import upgrade
+from tracker.runtime import open_runtime
+
+T = TypeVar("T")
+app = typer.Typer(help="Zelo: shipment monitoring and carrier claims.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+carriers_app = typer.Typer(help="Carrier adapters.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Carrier accounts (one per contract).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(carriers_app, name="carriers")
+app.add_typer(accounts_app, name="accounts")
+console = Console()
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    logs.configure(settings.log_level, settings.log_json)
+    return settings
+
+
+@app.command()
+def demo(
+    shipments: Annotated[int, typer.Option(help="Demo shipments to track.")] = 300,
+    days: Annotated[int, typer.Option(help="Simulated days of parcel life.")] = 21,
+    database: Annotated[Path, typer.Option(help="SQLite file the demo (re)creates.")] = Path("zelo-demo.db"),
+) -> None:
+    """Track demo parcels through every sandbox scenario on a simulated clock, then summarize."""
+    from tracker.demo import run_demo
+
+    logs.configure("error")
+    _run(run_demo(console, shipments=shipments, days=days, database=database))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations to ZELO_DATABASE_URL."""
+    settings = _settings()
+
+    async def go() -> None:
+        async with open_runtime(settings) as rt:
+            await upgrade(rt.engine, revision)
+
+    _run(go())
+    console.print(f"database at {revision}")
+
+
+@carriers_app.command("list")
+def carriers_list() -> None:
+    """The carriers this installation can track."""
+    table = Table("name", "title", "credentials", "default base URL")
+    for spec in carriers().values():
+        table.add_row(spec.name, spec.title, ", ".join(spec.credential_fields), spec.default_base_url)
+    console.print(table)
+
+
+@carriers_app.command("parse")
+def carriers_parse(carrier: str, file: Path) -> None:
+    """Normalize a raw carrier tracking response read from FILE and print it as JSON."""
+    try:
+        spec = get_carrier(carrier)
+        payload = json.loads(file.read_text(encoding="utf-8"))
+        results = spec.parse(payload)
+    except (UnknownCarrier, CarrierError, OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"results": [result_json(r) for r in results]}, ensure_ascii=False, indent=2))
+
+
+def result_json(result: TrackingResult) -> dict[str, Any]:
+    """The normalized JSON contract of ``zelo carriers parse``: live events only, oldest first."""
+    error = result.error
+    return {
+        "tracking_code": result.tracking_code,
+        "status": result.status.value,
+        "expected_delivery": result.expected_delivery.isoformat() if result.expected_delivery else None,
+        "error": {"code": error.code, "message": error.message} if error else None,
+        "events": [
+            {
+                "occurred_at": e.occurred_at.isoformat(),
+                "code": e.code,
+                "status": e.status.value,
+                "reason": e.reason.value if e.reason else None,
+                "description": e.description,
+                "location": e.location,
+            }
+            for e in result.live_events
+        ],
+    }
+
+
+@accounts_app.command("add")
+def accounts_add(
+    carrier: str,
+    name: Annotated[str, typer.Option(help="A name for this contract, e.g. 'loja-sp'.")],
+    user: Annotated[str, typer.Option(help="CWS user (CNPJ or login).")],
+    access_code: Annotated[str, typer.Option(help="CWS access code (código de acesso).")],
+    posting_card: Annotated[str, typer.Option(help="Posting card number (cartão de postagem).")],
+    base_url: Annotated[str | None, typer.Option(help="API base URL; default: the carrier's production.")] = None,
+) -> None:
+    """Add a carrier account; its credentials are stored encrypted."""
+    settings = _settings()
+    credentials = {"user": user, "access_code": access_code, "posting_card": posting_card}
+
+    async def go() -> int:
+        async with open_runtime(settings) as rt, rt.sessions() as session, session.begin():
+            account = await add_account(
+                session,
+                rt.vault,
+                carrier=carrier,
+                name=name,
+                credentials=credentials,
+                base_url=base_url,
+                now=rt.clock.now(),
+            )
+            return account.id
+
+    try:
+        account_id = _run(go())
+    except (AccountError, UnknownCarrier) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"account {name!r} added (id {account_id})")
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """Carrier accounts and the state of their API circuit."""
+    settings = _settings()
+
+    async def go() -> list[Any]:
+        async with open_runtime(settings) as rt, rt.sessions() as session:
+            return await list_accounts(session)
+
+    table = Table("id", "carrier", "name", "base URL", "failures", "circuit open until")
+    for a in _run(go()):
+        table.add_row(
+            str(a.id),
+            a.carrier,
+            a.name,
+            a.base_url,
+            str(a.consecutive_failures),
+            str(a.circuit_open_until or "-"),
+        )
+    console.print(table)
+
+
+@app.command()
+def poll(once: Annotated[bool, typer.Option("--once", help="Run one cycle now and report.")] = False) -> None:
+    """Poll carriers for every due shipment (with --once: one cycle; else: the embedded scheduler loop)."""
+    settings = _settings()
+
+    async def go() -> None:
+        async with open_runtime(settings) as rt:
+            if not once:
+                from scheduler import run_embedded
+
+                await run_embedded(rt)
+                return
+            report = await rt.poller().run_once()
+            console.print(
+                f"polled {report.polled} shipments: {report.changed} changed, {report.events} events written, "
+                f"{report.failed} failed"
+            )
+            for (old, new), n in sorted(report.transitions.items()):
+                console.print(f"  {old} → {new}: {n}")
+            for reason, n in sorted(report.errors.items()):
+                console.print(f"  [yellow]error[/yellow] {reason}: {n}")
+            for why, n in sorted(report.stopped.items()):
+                console.print(f"  stopped polling ({why}): {n}")
+            for code, n in sorted(report.unknown_codes.items()):
+                console.print(f"  [yellow]unknown carrier code[/yellow] {code}: {n}")
+            for name in sorted(report.skipped_accounts):
+                console.print(f"  [yellow]circuit open, skipped account[/yellow] {name}")
+
+    _run(go())

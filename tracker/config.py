@@ -1,0 +1,43 @@
+"""Settings: one pydantic-settings class, prefix ``ZELO_``, ``.env`` supported."""
+
+from functools import cache
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZELO_", env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./zelo.db"
+    redis_url: str | None = None  # unset: embedded mode (jobs run in-process)
+    secret_key: SecretStr = Field(
+        default=SecretStr(PLACEHOLDER_SECRET),
+        description="Encrypts carrier credentials at rest and signs links. Required outside development.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = False
+
+    # polling
+    poll_chunk: int = Field(default=500, ge=1, description="Shipments claimed per poll transaction.")
+    poll_concurrency: int = Field(default=8, ge=1, description="Carrier requests in flight per poller.")
+    poll_lease_s: int = Field(default=300, ge=10, description="A claimed shipment is re-polled after this.")
+    http_timeout_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Self:
+        if self.env != "development" and self.secret_key.get_secret_value() in {PLACEHOLDER_SECRET, ""}:
+            raise ValueError(
+                f"ZELO_SECRET_KEY is the placeholder {PLACEHOLDER_SECRET!r} while ZELO_ENV={self.env!r}; "
+                "set a long random value (e.g. `openssl rand -base64 32`)"
+            )
+        return self
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,150 @@
+"""``zelo demo``: the sandbox carrier, a few hundred parcels, three simulated weeks, a summary."""
+
+import random
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from carriers.correios.s10 import make_code
+from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, serve
+from tracker.accounts import add_account
+from tracker.clock import SimulatedClock
+from tracker.config import Settings
+from tracker.migrate import upgrade
+from tracker.models import Shipment, TrackingEvent
+from tracker.report import PollReport
+from tracker.runtime import Runtime, open_runtime
+from tracker.shipments import NewShipment, register
+
+STEP = timedelta(minutes=30)
+BRT = ZoneInfo("America/Sao_Paulo")
+PREFIXES = ("SS", "PN", "QB", "OY")
+
+
+def demo_start(today: datetime | None = None) -> datetime:
+    """Monday 08:00 in Brasília of the current week: the demo's simulated 'now' at the start."""
+    now = (today or datetime.now(UTC)).astimezone(BRT)
+    monday = now - timedelta(days=now.weekday())
+    return monday.replace(hour=8, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _remove_database(database: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+
+async def run_demo(console: Console, *, shipments: int, days: int, database: Path) -> PollReport:
+    _remove_database(database)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", env="development")
+    clock = SimulatedClock(demo_start())
+    start = clock.now()
+    sandbox = SandboxState(clock=clock)
+    scenarios = scenario_names()
+    rng = random.Random(7)
+    total = PollReport()
+
+    async with serve(create_app(sandbox)) as base_url, open_runtime(settings, clock) as rt:
+        await upgrade(rt.engine)
+        async with rt.sessions() as session, session.begin():
+            account = await add_account(
+                session,
+                rt.vault,
+                carrier="correios",
+                name="demo-sandbox",
+                base_url=base_url,
+                now=start,
+                credentials={"user": "demo", "access_code": "demo", "posting_card": "0067599079"},
+            )
+            parcels, items = [], []
+            for i in range(shipments):
+                scenario = scenarios[i % len(scenarios)]
+                code = make_code(PREFIXES[i % len(PREFIXES)], 10_000 + i)
+                posted = start + timedelta(days=rng.randrange(0, 5), hours=rng.randrange(1, 9))
+                parcels.append(Parcel(code=code, scenario=scenario, start=posted))
+                items.append(
+                    NewShipment(
+                        carrier="correios",
+                        carrier_account_id=account.id,
+                        tracking_code=code,
+                        external_id=f"PED-{i + 1:05d}",
+                        order_number=f"{i + 1:05d}",
+                        shipped_at=posted,
+                        service="SEDEX" if i % 3 else "PAC",
+                    )
+                )
+            sandbox.register(parcels)
+            await register(session, items, start)
+        scenario_of = {p.code: p.scenario for p in parcels}
+
+        poller = rt.poller()
+        steps = int(timedelta(days=days) / STEP)
+        with Progress(
+            TextColumn("[bold]simulated day {task.fields[day]:>2}/{task.fields[days]}"),
+            BarColumn(),
+            TextColumn("{task.fields[polled]:>6} polls"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("demo", total=steps, day=0, days=days, polled=0)
+            for step in range(steps):
+                total.merge(await poller.run_once())
+                clock.advance(STEP)
+                progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
+
+        await _summary(console, rt, scenario_of, total, database)
+    return total
+
+
+async def _summary(console: Console, rt: Runtime, scenario_of: dict[str, str], total: PollReport, db: Path) -> None:
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(select(Shipment.id, Shipment.tracking_code, Shipment.status, Shipment.carrier))
+        ).all()
+        reasons = (
+            await session.execute(
+                select(TrackingEvent.shipment_id, TrackingEvent.reason)
+                .where(TrackingEvent.reason.is_not(None), TrackingEvent.voided.is_(False))
+                .group_by(TrackingEvent.shipment_id, TrackingEvent.reason)
+            )
+        ).all()
+        event_count = await session.scalar(select(func.count()).select_from(TrackingEvent))
+
+    by_id = {r.id: r for r in rows}
+    per_status = Counter(r.status for r in rows)
+    per_carrier = Counter((r.carrier, r.status) for r in rows)
+    wrong: dict[str, Counter[str]] = defaultdict(Counter)
+    for shipment_id, reason in reasons:
+        wrong[scenario_of[by_id[shipment_id].tracking_code]][str(reason)] += 1
+    outcome: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        outcome[scenario_of[r.tracking_code]][r.status] += 1
+
+    console.print(
+        f"\n[bold]Zelo demo[/bold]: {len(rows)} shipments, {total.polled} polls, {event_count} events stored, "
+        f"{total.failed} failed polls retried later, {sum(total.unknown_codes.values())} unknown codes seen"
+    )
+    table = Table("status", "shipments", title="Shipments per status")
+    for status, n in per_status.most_common():
+        table.add_row(status, str(n))
+    console.print(table)
+
+    table = Table("scenario", "shipments", "final status", "what went wrong (events' reasons)", title="Per scenario")
+    for scenario in sorted(outcome):
+        statuses = ", ".join(f"{s} {n}" for s, n in outcome[scenario].most_common())
+        went_wrong = ", ".join(f"{r} {n}" for r, n in wrong[scenario].most_common()) or "-"
+        table.add_row(scenario, str(sum(outcome[scenario].values())), statuses, went_wrong)
+    console.print(table)
+
+    table = Table("carrier", "status", "shipments", title="Per carrier")
+    for (carrier, status), n in sorted(per_carrier.items()):
+        table.add_row(carrier, status, str(n))
+    console.print(table)
+    if total.unknown_codes:
+        console.print("unknown carrier codes: " + ", ".join(f"{c} ×{n}" for c, n in total.unknown_codes.items()))
+    console.print(f"\nExplore it: ZELO_DATABASE_URL=sqlite+aiosqlite:///{db} zelo poll --once")

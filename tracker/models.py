@@ -1,0 +1,148 @@
+"""Tables: carrier accounts, shipments (with their poll state) and tracking events."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no time zones) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; expected a timezone-aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class CarrierAccount(Base):
+    """One carrier contract: its credentials (encrypted) and the circuit state of its API."""
+
+    __tablename__ = "carrier_accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    base_url: Mapped[str] = mapped_column(String(300))
+    credentials: Mapped[str] = mapped_column(Text)  # Fernet token of a JSON object
+    created_at: Mapped[datetime]
+    # circuit breaker, shared by every poller through the database
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    circuit_open_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None]
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("carrier", "tracking_code", name="uq_shipments_carrier_code"),
+        Index(
+            "ix_shipments_due",
+            "next_poll_at",
+            postgresql_where="next_poll_at IS NOT NULL",
+            sqlite_where="next_poll_at IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    carrier_account_id: Mapped[int] = mapped_column(ForeignKey("carrier_accounts.id"), index=True)
+    tracking_code: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str | None] = mapped_column(String(50))
+    order_number: Mapped[str | None] = mapped_column(String(100))
+    invoice_key: Mapped[str | None] = mapped_column(String(44))
+    shipped_at: Mapped[datetime | None]
+    promised_delivery_date: Mapped[date | None] = mapped_column(Date)
+    declared_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    shipping_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_phone: Mapped[str | None] = mapped_column(String(20))
+    customer_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    destination_postal_code: Mapped[str | None] = mapped_column(String(8))
+    destination_city: Mapped[str | None] = mapped_column(String(100))
+    destination_state: Mapped[str | None] = mapped_column(String(2))
+    items: Mapped[list[Any] | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    # where the parcel is, derived from its live (non-voided) events
+    status: Mapped[str] = mapped_column(String(32), default="pending", index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(32))
+    status_changed_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
+    carrier_expected_delivery: Mapped[date | None] = mapped_column(Date)
+    delivered_at: Mapped[datetime | None]
+
+    # poll state
+    next_poll_at: Mapped[datetime | None]  # None: not polled any more (see poll_stopped)
+    last_polled_at: Mapped[datetime | None]
+    poll_error: Mapped[str | None] = mapped_column(Text)
+    poll_error_count: Mapped[int] = mapped_column(Integer, default=0)
+    poll_stopped: Mapped[str | None] = mapped_column(String(32))  # invalid_code | final | retired
+    events_digest: Mapped[str | None] = mapped_column(String(32))
+
+
+class TrackingEvent(Base):
+    """A carrier checkpoint as stored: the raw code beside the normalized status and reason."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (UniqueConstraint("shipment_id", "occurred_at", "code", name="uq_tracking_events_identity"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    occurred_at: Mapped[datetime]
+    code: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+    pickup_deadline: Mapped[datetime | None]
+    known_code: Mapped[bool] = mapped_column(Boolean, default=True)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw: Mapped[dict[str, Any]]
+    recorded_at: Mapped[datetime]
+
+
+# Core handles for the bulk paths (executemany INSERT/UPDATE), typed as tables.
+accounts_table = cast(Table, CarrierAccount.__table__)
+shipments_table = cast(Table, Shipment.__table__)
+events_table = cast(Table, TrackingEvent.__table__)

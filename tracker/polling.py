@@ -1,0 +1,158 @@
+"""The poll cycle: claim due shipments, batch them per carrier account, fetch, store.
+
+Claiming moves ``next_poll_at`` forward by a lease in the same statement, so several pollers never
+take the same shipment (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and a poller killed mid-batch only
+delays those shipments by the lease. Fetching chunk N+1 overlaps storing chunk N.
+"""
+
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from carriers.base import CarrierError, Sleep, Tracker
+from carriers.base.registry import get as get_carrier
+from tracker import circuit
+from tracker.accounts import account_config
+from tracker.clock import Clock
+from tracker.models import CarrierAccount, shipments_table
+from tracker.report import PollReport
+from tracker.store import Failure, Outcome, Rejected, store_outcomes
+from tracker.vault import Vault
+
+log = structlog.get_logger(__name__)
+shipments = shipments_table
+CLAIMED_COLUMNS = (
+    shipments.c.id,
+    shipments.c.carrier,
+    shipments.c.carrier_account_id,
+    shipments.c.tracking_code,
+    shipments.c.status,
+    shipments.c.status_changed_at,
+    shipments.c.events_digest,
+    shipments.c.poll_error_count,
+    shipments.c.created_at,
+    shipments.c.shipped_at,
+    shipments.c.carrier_expected_delivery,
+    shipments.c.promised_delivery_date,
+)
+
+
+@dataclass
+class Poller:
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    clock: Clock
+    vault: Vault
+    chunk: int = 500
+    concurrency: int = 8
+    lease: timedelta = timedelta(minutes=5)
+    sleep: Sleep = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    _trackers: dict[int, Tracker] = field(default_factory=dict, init=False)
+
+    async def run_once(self) -> PollReport:
+        """Poll every shipment due now; return what happened."""
+        report = PollReport()
+        storing: asyncio.Task[PollReport] | None = None
+        while True:
+            now = self.clock.now()
+            claimed, accounts, skipped = await self._claim(now)
+            report.skipped_accounts |= skipped
+            if not claimed:
+                break
+            outcomes, account_errors = await self._fetch(claimed, accounts)
+            if storing is not None:
+                report.merge(await storing)
+            storing = asyncio.create_task(self._store(claimed, outcomes, account_errors, accounts, now))
+        if storing is not None:
+            report.merge(await storing)
+        return report
+
+    async def _claim(self, now: datetime) -> tuple[Sequence[Row[Any]], dict[int, CarrierAccount], set[str]]:
+        async with self.sessions() as session, session.begin():
+            accounts = {a.id: a for a in await session.scalars(select(CarrierAccount))}
+            open_ids = [a.id for a in accounts.values() if circuit.is_open(a, now)]
+            due = select(shipments.c.id).where(shipments.c.next_poll_at <= now)
+            if open_ids:
+                due = due.where(shipments.c.carrier_account_id.not_in(open_ids))
+            due = due.order_by(shipments.c.next_poll_at).limit(self.chunk).with_for_update(skip_locked=True)
+            stmt = (
+                update(shipments)
+                .where(shipments.c.id.in_(due.scalar_subquery()))
+                .values(next_poll_at=now + self.lease)
+                .returning(*CLAIMED_COLUMNS)
+            )
+            claimed = (await session.execute(stmt)).all()
+        return claimed, accounts, {accounts[i].name for i in open_ids}
+
+    async def _fetch(
+        self, claimed: Sequence[Row[Any]], accounts: dict[int, CarrierAccount]
+    ) -> tuple[dict[int, Outcome], dict[int, CarrierError | None]]:
+        outcomes: dict[int, Outcome] = {}
+        by_account: dict[int, list[Row[Any]]] = defaultdict(list)
+        for row in claimed:
+            problem = get_carrier(row.carrier).check_code(row.tracking_code)
+            if problem:
+                outcomes[row.id] = Rejected(problem)
+            else:
+                by_account[row.carrier_account_id].append(row)
+        account_errors: dict[int, CarrierError | None] = {}
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def fetch(account_id: int, rows: list[Row[Any]]) -> None:
+            tracker = self._tracker(accounts[account_id])
+            async with gate:
+                try:
+                    results = await tracker.track([r.tracking_code for r in rows])
+                except CarrierError as exc:
+                    account_errors[account_id] = exc
+                    log.warning("poll_batch_failed", account=accounts[account_id].name, code=exc.code, error=str(exc))
+                    outcomes.update({r.id: Failure(exc.code, str(exc)) for r in rows})
+                    return
+                except Exception as exc:  # a bug must not stop the other batches
+                    log.exception("poll_batch_crashed", account=accounts[account_id].name)
+                    outcomes.update({r.id: Failure("internal_error", f"{type(exc).__name__}: {exc}") for r in rows})
+                    return
+            account_errors.setdefault(account_id, None)
+            by_code = {r.tracking_code: r for r in results}
+            for row in rows:
+                if (result := by_code.get(row.tracking_code)) is not None:
+                    outcomes[row.id] = result
+
+        tasks = []
+        for account_id, rows in by_account.items():
+            limit = self._tracker(accounts[account_id]).batch_limit
+            tasks += [fetch(account_id, rows[i : i + limit]) for i in range(0, len(rows), limit)]
+        await asyncio.gather(*tasks)
+        return outcomes, account_errors
+
+    async def _store(
+        self,
+        claimed: Sequence[Row[Any]],
+        outcomes: dict[int, Outcome],
+        account_errors: dict[int, CarrierError | None],
+        accounts: dict[int, CarrierAccount],
+        now: datetime,
+    ) -> PollReport:
+        async with self.sessions() as session, session.begin():
+            report = await store_outcomes(session, claimed, outcomes, now=now, rng=self.rng)
+            for account_id, error in account_errors.items():
+                await circuit.record(session, accounts[account_id], error, now)
+        return report
+
+    def _tracker(self, account: CarrierAccount) -> Tracker:
+        tracker = self._trackers.get(account.id)
+        if tracker is None:
+            spec = get_carrier(account.carrier)
+            config = account_config(account, self.vault)
+            tracker = self._trackers[account.id] = spec.make_tracker(config, self.http, self.clock.now, self.sleep)
+        return tracker

@@ -1,0 +1,83 @@
+"""When to poll a shipment next: pure functions over the cadence table in ``poll_schedule.toml``."""
+
+import random
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from carriers.base import Status
+
+TABLE = Path(__file__).with_name("poll_schedule.toml")
+MOVING = frozenset({Status.POSTED, Status.IN_TRANSIT, Status.RETURNING})
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    jitter: float
+    retire_after: timedelta
+    final_recheck: timedelta
+    near_promise: timedelta
+    near_promise_every: timedelta
+    error_backoff: timedelta
+    error_backoff_max: timedelta
+    by_status: dict[Status, timedelta]
+
+
+@cache
+def cadence(path: Path = TABLE) -> Cadence:
+    data = tomllib.loads(path.read_text())
+    minutes = data["status_minutes"]
+    missing = [s.value for s in Status if s not in (Status.DELIVERED, Status.RETURNED) and s.value not in minutes]
+    if missing:
+        raise ValueError(f"{path}: [status_minutes] lacks {', '.join(missing)}")
+    return Cadence(
+        jitter=float(data["jitter"]),
+        retire_after=timedelta(days=data["retire_after_days"]),
+        final_recheck=timedelta(minutes=data["final_recheck_minutes"]),
+        near_promise=timedelta(days=data["near_promise_days"]),
+        near_promise_every=timedelta(minutes=data["near_promise_minutes"]),
+        error_backoff=timedelta(minutes=data["error_backoff_minutes"]),
+        error_backoff_max=timedelta(minutes=data["error_backoff_max_minutes"]),
+        by_status={Status(k): timedelta(minutes=v) for k, v in minutes.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NextPoll:
+    at: datetime | None  # None: stop polling
+    stopped: str | None = None  # why polling stopped: final | retired
+
+
+def next_poll(
+    *,
+    status: Status,
+    now: datetime,
+    tracked_since: datetime,
+    expected: date | None,
+    became_final: bool,
+    rng: random.Random,
+    table: Cadence | None = None,
+) -> NextPoll:
+    """The next poll after a successful one."""
+    c = table or cadence()
+    if now - tracked_since >= c.retire_after:
+        return NextPoll(None, "retired")
+    if status.is_final:
+        return NextPoll(_jittered(now, c.final_recheck, c, rng)) if became_final else NextPoll(None, "final")
+    every = c.by_status[status]
+    if status in MOVING and expected is not None and expected - now.date() <= c.near_promise:
+        every = min(every, c.near_promise_every)
+    return NextPoll(_jittered(now, every, c, rng))
+
+
+def after_error(*, now: datetime, error_count: int, rng: random.Random, table: Cadence | None = None) -> datetime:
+    """The next try after ``error_count`` consecutive failed polls (exponential, capped, jittered)."""
+    c = table or cadence()
+    delay = min(c.error_backoff_max, c.error_backoff * 2 ** max(0, error_count - 1))
+    return _jittered(now, delay, c, rng)
+
+
+def _jittered(now: datetime, every: timedelta, c: Cadence, rng: random.Random) -> datetime:
+    return now + every * (1 + rng.uniform(-c.jitter, c.jitter))

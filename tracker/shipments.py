@@ -1,0 +1,56 @@
+"""Registering shipments to track. (The ERP's signed ingest, validation and upserts come in a later issue.)"""
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tracker.models import Shipment, shipments_table
+
+
+@dataclass(frozen=True, slots=True)
+class NewShipment:
+    carrier: str
+    carrier_account_id: int
+    tracking_code: str
+    external_id: str | None = None
+    service: str | None = None
+    order_number: str | None = None
+    shipped_at: datetime | None = None
+    promised_delivery_date: date | None = None
+    declared_value: Decimal | None = None
+    destination_state: str | None = None
+
+
+async def register(session: AsyncSession, items: Sequence[NewShipment], now: datetime) -> int:
+    """Insert shipments to track from now on; a (carrier, tracking code) already known is left alone."""
+    if not items:
+        return 0
+    rows = [
+        asdict(item)
+        | {
+            "created_at": now,
+            "updated_at": now,
+            "next_poll_at": now,
+            "status": "pending",
+            "poll_error_count": 0,
+        }
+        for item in items
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(shipments_table).on_conflict_do_nothing(index_elements=["carrier", "tracking_code"])
+    total = 0
+    for start in range(0, len(rows), 1000):
+        result = await session.execute(stmt, rows[start : start + 1000])
+        total += max(result.rowcount, 0)  # type: ignore[attr-defined]
+    return total
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Shipment.status, func.count()).group_by(Shipment.status))
+    return {status: n for status, n in rows.tuples()}
