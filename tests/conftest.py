@@ -56,20 +56,21 @@ async def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def engine(request: pytest.FixtureRequest) -> AsyncEngine:
-    """Each test using it runs twice: on SQLite (embedded) and on PostgreSQL (scaled); tables start empty."""
-    engine: AsyncEngine = request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_engine")
+def engine(request: pytest.FixtureRequest) -> AsyncEngine:
+    """Each test using it runs twice: on SQLite (embedded) and on PostgreSQL (scaled)."""
+    engine: AsyncEngine = request.getfixturevalue("pg_engine" if request.param == "postgres" else "sqlite_engine")
+    return engine
+
+
+@pytest.fixture
+async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``, whose tables start empty."""
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         else:
             for table in TABLES:
                 await conn.execute(text(f"DELETE FROM {table}"))
-    return engine
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine)
 
 

@@ -37,14 +37,14 @@ async def record(session: AsyncSession, account: CarrierAccount, error: CarrierE
         )
         account.consecutive_failures, account.circuit_open_until = 0, None
         return
-    failures = account.consecutive_failures + 1
-    values: dict[str, object] = {
-        "consecutive_failures": table.c.consecutive_failures + 1,
-        "last_error": str(error),
-    }
+    failures = await session.scalar(
+        update(table)
+        .where(table.c.id == account.id)
+        .values(consecutive_failures=table.c.consecutive_failures + 1, last_error=str(error))
+        .returning(table.c.consecutive_failures)
+    )
+    account.consecutive_failures = failures = int(failures or 0)
     if failures >= THRESHOLD:
         cool_down = min(MAX_COOL_DOWN, COOL_DOWN * 2 ** ((failures - THRESHOLD) // THRESHOLD))
-        values["circuit_open_until"] = now + cool_down
+        await session.execute(update(table).where(table.c.id == account.id).values(circuit_open_until=now + cool_down))
         log.warning("carrier_circuit_open", account=account.name, failures=failures, until=str(now + cool_down))
-    await session.execute(update(table).where(table.c.id == account.id).values(**values))
-    account.consecutive_failures = failures

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -75,8 +76,8 @@ class Shipment(Base):
         Index(
             "ix_shipments_due",
             "next_poll_at",
-            postgresql_where="next_poll_at IS NOT NULL",
-            sqlite_where="next_poll_at IS NOT NULL",
+            postgresql_where=text("next_poll_at IS NOT NULL"),
+            sqlite_where=text("next_poll_at IS NOT NULL"),
         ),
     )
 

@@ -53,4 +53,4 @@ async def register(session: AsyncSession, items: Sequence[NewShipment], now: dat
 
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Shipment.status, func.count()).group_by(Shipment.status))
-    return {status: n for status, n in rows.tuples()}
+    return {status: n for status, n in rows}

@@ -1,24 +1,28 @@
-"""Write poll outcomes: events (never twice), shipment status and poll state, in one transaction."""
+"""Write poll outcomes in one transaction: new events (never twice), status and poll state.
+
+Only shipments whose carrier data changed (by digest) are written in full; for those, the events already
+stored are read back so that only new events are inserted and only changed ``voided`` flags updated.
+"""
 
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, bindparam, update
+from sqlalchemy import Row, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carriers.base import Status, TrackingResult
+from carriers.base import Status, TrackingEvent, TrackingResult
 from tracker import schedule
 from tracker.models import events_table, shipments_table
 from tracker.report import PollReport
 
 log = structlog.get_logger(__name__)
-shipments = shipments_table
+EventKey = tuple[int, datetime, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,85 @@ def digest(result: TrackingResult) -> str:
     return h.hexdigest()
 
 
+@dataclass
+class _Writes:
+    """The rows one chunk writes, gathered before any statement runs."""
+
+    now: datetime
+    rng: random.Random
+    report: PollReport
+    poll_only: list[dict[str, Any]] = field(default_factory=list)
+    full: list[dict[str, Any]] = field(default_factory=list)
+    changed: dict[int, TrackingResult] = field(default_factory=dict)
+
+    def poll(
+        self, shipment_id: int, next_at: datetime | None, note: str | None, errors: int, stopped: str | None
+    ) -> dict[str, Any]:
+        return {
+            "_id": shipment_id,
+            "last_polled_at": self.now,
+            "next_poll_at": next_at,
+            "poll_error": note,
+            "poll_error_count": errors,
+            "poll_stopped": stopped,
+        }
+
+    def failure(self, row: Row[Any], failure: Failure) -> None:
+        self.report.failed += 1
+        self.report.errors[failure.code] += 1
+        count = row.poll_error_count + 1
+        next_at = schedule.after_error(now=self.now, error_count=count, rng=self.rng)
+        self.poll_only.append(self.poll(row.id, next_at, f"{failure.code}: {failure.message}", count, None))
+
+    def stop(self, row: Row[Any], message: str, errors: int) -> None:
+        self.report.stopped["invalid_code"] += 1
+        self.poll_only.append(self.poll(row.id, None, message, errors, "invalid_code"))
+
+    def tracked(self, row: Row[Any], result: TrackingResult) -> None:
+        if result.error and result.error.final:
+            self.stop(row, result.error.message, 0)
+            return
+        note = "; ".join(([result.error.message] if result.error else []) + list(result.problems)) or None
+        new_digest = digest(result)
+        old_status, status = Status(row.status), result.status
+        expected = result.expected_delivery or row.carrier_expected_delivery
+        nxt = schedule.next_poll(
+            status=status,
+            now=self.now,
+            tracked_since=row.shipped_at or row.created_at,
+            expected=_earliest(expected, row.promised_delivery_date),
+            became_final=status.is_final and (status != old_status or new_digest != row.events_digest),
+            rng=self.rng,
+        )
+        if nxt.stopped:
+            self.report.stopped[nxt.stopped] += 1
+        poll = self.poll(row.id, nxt.at, note, 0, nxt.stopped)
+        if new_digest == row.events_digest:
+            self.poll_only.append(poll)
+            return
+        for problem in result.problems:
+            log.warning("carrier_data_problem", shipment_id=row.id, tracking_code=row.tracking_code, problem=problem)
+        self.report.changed += 1
+        if status != old_status:
+            self.report.transitions[(old_status.value, status.value)] += 1
+        live = result.live_events
+        last = live[-1] if live else None
+        self.changed[row.id] = result
+        self.full.append(
+            poll
+            | {
+                "status": status.value,
+                "status_reason": last.reason.value if last and last.reason else None,
+                "status_changed_at": self.now if status != old_status else row.status_changed_at,
+                "last_event_at": last.occurred_at if last else None,
+                "carrier_expected_delivery": expected,
+                "delivered_at": next((e.occurred_at for e in reversed(live) if e.status is Status.DELIVERED), None),
+                "events_digest": new_digest,
+                "updated_at": self.now,
+            }
+        )
+
+
 async def store_outcomes(
     session: AsyncSession,
     claimed: Sequence[Row[Any]],
@@ -55,150 +138,84 @@ async def store_outcomes(
     now: datetime,
     rng: random.Random,
 ) -> PollReport:
-    report = PollReport(polled=len(claimed))
-    full: list[dict[str, Any]] = []
-    light: list[dict[str, Any]] = []
-    event_rows: list[dict[str, Any]] = []
+    writes = _Writes(now, rng, PollReport(polled=len(claimed)))
     for row in claimed:
         outcome = outcomes.get(row.id) or Failure(
             "no_answer", f"the carrier returned no result for {row.tracking_code}"
         )
         if isinstance(outcome, Failure):
-            report.failed += 1
-            report.errors[outcome.code] += 1
-            count = row.poll_error_count + 1
-            light.append(
-                _poll_fields(
-                    row.id,
-                    now,
-                    schedule.after_error(now=now, error_count=count, rng=rng),
-                    f"{outcome.code}: {outcome.message}",
-                    count,
-                    None,
-                )
-            )
+            writes.failure(row, outcome)
         elif isinstance(outcome, Rejected):
-            report.stopped["invalid_code"] += 1
-            light.append(_poll_fields(row.id, now, None, outcome.message, row.poll_error_count, "invalid_code"))
+            writes.stop(row, outcome.message, row.poll_error_count)
         else:
-            _tracked(row, outcome, now, rng, report, full, light, event_rows)
-    if event_rows:
-        await session.execute(_upsert_events(session), event_rows)
-    if full:
-        await session.execute(_update(), full)
-    if light:
-        await session.execute(_update(), light)
-    report.events = len(event_rows)
-    return report
+            writes.tracked(row, outcome)
+    await _write_events(session, writes)
+    for rows in (writes.full, writes.poll_only):
+        if rows:
+            await session.execute(_update_shipments(), rows)
+    return writes.report
 
 
-def _tracked(
-    row: Row[Any],
-    result: TrackingResult,
-    now: datetime,
-    rng: random.Random,
-    report: PollReport,
-    full: list[dict[str, Any]],
-    light: list[dict[str, Any]],
-    event_rows: list[dict[str, Any]],
-) -> None:
-    for problem in result.problems:
-        log.warning("carrier_data_problem", shipment_id=row.id, tracking_code=row.tracking_code, problem=problem)
-    for e in result.events:
-        if not e.known_code:
-            report.unknown_codes[e.code] += 1
-    if result.error and result.error.final:
-        report.stopped["invalid_code"] += 1
-        light.append(_poll_fields(row.id, now, None, result.error.message, 0, "invalid_code"))
+async def _write_events(session: AsyncSession, writes: _Writes) -> None:
+    if not writes.changed:
         return
-    note = "; ".join(([result.error.message] if result.error else []) + list(result.problems)) or None
-    new_digest = digest(result)
-    old_status = Status(row.status)
-    status = result.status
-    expected = result.expected_delivery or row.carrier_expected_delivery
-    nxt = schedule.next_poll(
-        status=status,
-        now=now,
-        tracked_since=row.shipped_at or row.created_at,
-        expected=_earliest(expected, row.promised_delivery_date),
-        became_final=status.is_final and (status != old_status or new_digest != row.events_digest),
-        rng=rng,
-    )
-    if nxt.stopped:
-        report.stopped[nxt.stopped] += 1
-    if new_digest == row.events_digest:
-        light.append(_poll_fields(row.id, now, nxt.at, note, 0, nxt.stopped))
-        return
-    report.changed += 1
-    live = result.live_events
-    last = live[-1] if live else None
-    if status != old_status:
-        report.transitions[(old_status.value, status.value)] += 1
-    delivered = next((e.occurred_at for e in reversed(live) if e.status is Status.DELIVERED), None)
-    full.append(
-        _poll_fields(row.id, now, nxt.at, note, 0, nxt.stopped)
-        | {
-            "status": status.value,
-            "status_reason": last.reason.value if last and last.reason else None,
-            "status_changed_at": now if status != old_status else row.status_changed_at,
-            "last_event_at": last.occurred_at if last else None,
-            "carrier_expected_delivery": expected,
-            "delivered_at": delivered,
-            "events_digest": new_digest,
-            "updated_at": now,
-        }
-    )
-    for e in result.events:
-        event_rows.append(
-            {
-                "shipment_id": row.id,
-                "occurred_at": e.occurred_at,
-                "code": e.code,
-                "status": e.status.value,
-                "reason": e.reason.value if e.reason else None,
-                "description": e.description,
-                "detail": e.detail,
-                "location": e.location,
-                "pickup_deadline": e.pickup_deadline,
-                "known_code": e.known_code,
-                "voided": e.voided,
-                "raw": e.raw,
-                "recorded_at": now,
-            }
+    stored: dict[EventKey, bool] = {}
+    query = select(events_table.c.shipment_id, events_table.c.occurred_at, events_table.c.code, events_table.c.voided)
+    for rows in await session.execute(query.where(events_table.c.shipment_id.in_(list(writes.changed)))):
+        stored[(rows.shipment_id, rows.occurred_at, rows.code)] = rows.voided
+    new: list[dict[str, Any]] = []
+    voids: list[dict[str, Any]] = []
+    for shipment_id, result in writes.changed.items():
+        for e in result.events:
+            key = (shipment_id, e.occurred_at, e.code)
+            if key not in stored:
+                new.append(_event_row(shipment_id, e, writes.now))
+                if not e.known_code:
+                    writes.report.unknown_codes[e.code] += 1
+                    log.warning("unknown_carrier_code", shipment_id=shipment_id, code=e.code, description=e.description)
+            elif stored[key] != e.voided:
+                voids.append({"_sid": shipment_id, "_at": e.occurred_at, "_code": e.code, "voided": e.voided})
+    if new:
+        await session.execute(_insert_events(session), new)
+    if voids:
+        c = events_table.c
+        stmt = update(events_table).where(
+            and_(c.shipment_id == bindparam("_sid"), c.occurred_at == bindparam("_at"), c.code == bindparam("_code"))
         )
+        await session.execute(stmt, voids)
+    writes.report.events = len(new) + len(voids)
 
 
-def _earliest(a: date | None, b: date | None) -> date | None:
-    return min(d for d in (a, b) if d is not None) if a or b else None
-
-
-def _poll_fields(
-    shipment_id: int,
-    now: datetime,
-    next_at: datetime | None,
-    error: str | None,
-    errors: int,
-    stopped: str | None,
-) -> dict[str, Any]:
+def _event_row(shipment_id: int, e: TrackingEvent, now: datetime) -> dict[str, Any]:
     return {
-        "_id": shipment_id,
-        "last_polled_at": now,
-        "next_poll_at": next_at,
-        "poll_error": error,
-        "poll_error_count": errors,
-        "poll_stopped": stopped,
+        "shipment_id": shipment_id,
+        "occurred_at": e.occurred_at,
+        "code": e.code,
+        "status": e.status.value,
+        "reason": e.reason.value if e.reason else None,
+        "description": e.description,
+        "detail": e.detail,
+        "location": e.location,
+        "pickup_deadline": e.pickup_deadline,
+        "known_code": e.known_code,
+        "voided": e.voided,
+        "raw": e.raw,
+        "recorded_at": now,
     }
 
 
-def _update() -> Any:
+def _earliest(a: date | None, b: date | None) -> date | None:
+    dates = [d for d in (a, b) if d is not None]
+    return min(dates) if dates else None
+
+
+def _update_shipments() -> Any:
     """Executemany UPDATE; the SET clause comes from the parameter keys (all rows share one key set)."""
-    return update(shipments).where(shipments.c.id == bindparam("_id"))
+    return update(shipments_table).where(shipments_table.c.id == bindparam("_id"))
 
 
-def _upsert_events(session: AsyncSession) -> Any:
+def _insert_events(session: AsyncSession) -> Any:
+    """INSERT that skips an event another poller stored meanwhile (same shipment, time and code)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(events_table)
-    return stmt.on_conflict_do_update(
-        index_elements=["shipment_id", "occurred_at", "code"], set_={"voided": stmt.excluded.voided}
-    )
+    return insert(events_table).on_conflict_do_nothing(index_elements=["shipment_id", "occurred_at", "code"])

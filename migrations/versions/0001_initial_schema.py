@@ -77,7 +77,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_shipments_carrier_account_id'), ['carrier_account_id'], unique=False)
-        batch_op.create_index('ix_shipments_due', ['next_poll_at'], unique=False, postgresql_where='next_poll_at IS NOT NULL', sqlite_where='next_poll_at IS NOT NULL')
+        batch_op.create_index('ix_shipments_due', ['next_poll_at'], unique=False, postgresql_where=sa.text('next_poll_at IS NOT NULL'), sqlite_where=sa.text('next_poll_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_shipments_status'), ['status'], unique=False)
 
     op.create_table('tracking_events',
@@ -113,7 +113,7 @@ def downgrade() -> None:
     op.drop_table('tracking_events')
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shipments_status'))
-        batch_op.drop_index('ix_shipments_due', postgresql_where='next_poll_at IS NOT NULL', sqlite_where='next_poll_at IS NOT NULL')
+        batch_op.drop_index('ix_shipments_due', postgresql_where=sa.text('next_poll_at IS NOT NULL'), sqlite_where=sa.text('next_poll_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_shipments_carrier_account_id'))
 
     op.drop_table('shipments')

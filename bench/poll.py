@@ -1,0 +1,217 @@
+"""Benchmark: the whole poll pipeline (HTTP to the sandbox in its own process, parse, store, status update).
+
+Runs on PostgreSQL and on SQLite. For each backend it loads N shipments, then a poller in a separate
+process (so its peak RSS is its own) polls them all twice: once on first sight (every event new) and once
+two simulated days later (some changed, most not). The same run measures a naive poller (one code per
+request, one commit per shipment) on a sample and prints the ratio. The last line is one JSON object.
+
+    python bench/poll.py [--shipments 20000] [--naive 500]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from carriers.correios import parse  # noqa: E402
+from carriers.correios.s10 import make_code  # noqa: E402
+from carriers.sandbox import server as sandbox_server  # noqa: E402
+from carriers.sandbox import scenario_names  # noqa: E402
+from tracker.accounts import add_account  # noqa: E402
+from tracker.clock import SimulatedClock  # noqa: E402
+from tracker.config import Settings  # noqa: E402
+from tracker.db import make_engine  # noqa: E402
+from tracker.migrate import upgrade  # noqa: E402
+from tracker.models import Shipment, TrackingEvent  # noqa: E402
+from tracker.runtime import open_runtime  # noqa: E402
+from tracker.shipments import NewShipment, register  # noqa: E402
+
+PG_SERVER = os.environ.get("ZELO_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+T0 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
+POSTED_SPREAD_H = 24 * 6  # parcels posted over the 6 days before the first poll
+FIRST_POLL = T0 + timedelta(days=6)
+SECOND_POLL = FIRST_POLL + timedelta(days=2)
+SCENARIOS = [s for s in scenario_names() if s not in ("not_found", "invalid")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def pg_database(name: str) -> str:
+    admin = make_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await conn.execute(text(f"CREATE DATABASE {name}"))
+    await admin.dispose()
+    return f"{PG_SERVER}/{name}"
+
+
+async def setup(url: str, sandbox: str, n: int, naive: int) -> None:
+    """Schema, an account on the sandbox, N + naive shipments registered here and in the sandbox."""
+    settings = Settings(database_url=url)
+    async with open_runtime(settings, SimulatedClock(T0)) as rt, httpx.AsyncClient(base_url=sandbox) as http:
+        await upgrade(rt.engine)
+        parcels, items = [], []
+        async with rt.sessions() as session, session.begin():
+            account = await add_account(
+                session, rt.vault, carrier="correios", name="bench", base_url=sandbox, now=T0,
+                credentials={"user": "bench", "access_code": "bench", "posting_card": "1"},
+            )
+            for i in range(n + naive):
+                code = make_code("NB" if i >= n else "SS", i)
+                start = T0 + timedelta(hours=(i * 7919) % POSTED_SPREAD_H)
+                parcels.append({"code": code, "scenario": SCENARIOS[i % len(SCENARIOS)], "start": start.isoformat()})
+                items.append(NewShipment("correios", account.id, code, shipped_at=start))
+            await register(session, items, T0)
+        for i in range(0, len(parcels), 5000):
+            (await http.post("/_sandbox/parcels", json={"parcels": parcels[i : i + 5000]})).raise_for_status()
+        # the naive sample must not be polled by the batch poller
+        async with rt.engine.begin() as conn:
+            await conn.execute(text("UPDATE shipments SET next_poll_at = NULL WHERE tracking_code LIKE 'NB%'"))
+
+
+async def set_sandbox_clock(sandbox: str, when: datetime) -> None:
+    async with httpx.AsyncClient(base_url=sandbox) as http:
+        (await http.put("/_sandbox/clock", json={"now": when.isoformat()})).raise_for_status()
+
+
+async def poller_pass(url: str, sandbox: str, when: datetime, all_due: bool) -> dict[str, Any]:
+    """Runs inside the worker process: one full poll cycle at ``when`` (the sandbox's clock moved there too)."""
+    await set_sandbox_clock(sandbox, when)
+    settings = Settings(database_url=url, poll_chunk=1000, poll_concurrency=8)
+    async with open_runtime(settings, SimulatedClock(when)) as rt:
+        if all_due:
+            async with rt.engine.begin() as conn:
+                await conn.execute(text("UPDATE shipments SET next_poll_at = :t WHERE tracking_code LIKE 'SS%'"), {"t": when})
+        usage0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        report = await rt.poller().run_once()
+        usage1, elapsed = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - t0
+    cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    return {"polled": report.polled, "changed": report.changed, "events": report.events, "failed": report.failed,
+            "seconds": elapsed, "cpu_seconds": cpu}
+
+
+async def naive_poll(url: str, sandbox: str, when: datetime) -> dict[str, Any]:
+    """What a hand-written script does: one code per request, one transaction per shipment, ORM rows."""
+    engine = make_engine(url)
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    async with AsyncSession(engine) as session:
+        targets = (await session.execute(select(Shipment.id, Shipment.tracking_code).where(Shipment.tracking_code.like("NB%")))).all()
+    async with httpx.AsyncClient(base_url=sandbox) as http:
+        token = (await http.post("/token/v1/autentica/cartaopostagem", json={"numero": "1"}, auth=("bench", "bench"))).json()["token"]
+        t0 = time.perf_counter()
+        for shipment_id, code in targets:
+            answer = await http.get("/srorastro/v1/objetos", params={"codigosObjetos": code, "resultado": "T"},
+                                    headers={"Authorization": f"Bearer {token}"})
+            [result] = parse.parse(answer.json())
+            async with AsyncSession(engine) as session, session.begin():
+                shipment = await session.get(Shipment, shipment_id)
+                assert shipment is not None
+                for e in result.events:
+                    session.add(TrackingEvent(shipment_id=shipment_id, occurred_at=e.occurred_at, code=e.code,
+                                              status=e.status.value, reason=e.reason, description=e.description,
+                                              detail=e.detail, location=e.location, pickup_deadline=e.pickup_deadline,
+                                              known_code=e.known_code, voided=e.voided, raw=e.raw, recorded_at=when))
+                shipment.status = result.status.value
+                shipment.last_polled_at = when
+        elapsed = time.perf_counter() - t0
+    await engine.dispose()
+    return {"shipments": len(targets), "seconds": elapsed, "shipments_per_s": len(targets) / elapsed}
+
+
+def worker_main(url: str, sandbox: str) -> None:
+    first = asyncio.run(poller_pass(url, sandbox, FIRST_POLL, all_due=False))
+    rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    second = asyncio.run(poller_pass(url, sandbox, SECOND_POLL, all_due=True))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"first": first, "second": second, "peak_rss_mb": rss_mb, "rss_after_first_mb": rss_first}))
+
+
+def run_worker(url: str, sandbox: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", url, sandbox], check=True, capture_output=True, text=True, timeout=1800
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+async def bench_backend(url: str, sandbox: str, n: int, naive: int) -> dict[str, Any]:
+    await setup(url, sandbox, n, naive)
+    passes = run_worker(url, sandbox)
+    naive_figures = await naive_poll(url, sandbox, FIRST_POLL)
+    first, second = passes["first"], passes["second"]
+    polled = first["polled"] + second["polled"]
+    seconds = first["seconds"] + second["seconds"]
+    rate = polled / seconds
+    return {
+        "shipments_per_s": round(rate),
+        "first_pass_per_s": round(first["polled"] / first["seconds"]),
+        "second_pass_per_s": round(second["polled"] / second["seconds"]),
+        "events_written": first["events"] + second["events"],
+        "failed": first["failed"] + second["failed"],
+        "cpu_us_per_update": round(1e6 * (first["cpu_seconds"] + second["cpu_seconds"]) / polled),
+        "peak_rss_mb": round(passes["peak_rss_mb"], 1),
+        "rss_after_first_pass_mb": round(passes["rss_after_first_mb"], 1),
+        "naive_shipments_per_s": round(naive_figures["shipments_per_s"], 1),
+        "naive_ratio": round(rate / naive_figures["shipments_per_s"], 1),
+    }
+
+
+async def main(n: int, naive: int) -> dict[str, Any]:
+    port = free_port()
+    sandbox = f"http://127.0.0.1:{port}"
+    proc = sandbox_server.spawn(port)
+    try:
+        sandbox_server.wait_ready(sandbox, timeout=30)
+        results: dict[str, Any] = {}
+        results["postgres"] = await bench_backend(await pg_database("zelo_bench"), sandbox, n, naive)
+        print("postgres", json.dumps(results["postgres"]), flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            results["sqlite"] = await bench_backend(f"sqlite+aiosqlite:///{tmp}/bench.db", sandbox, n, naive)
+        print("sqlite", json.dumps(results["sqlite"]), flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    pg, lite = results["postgres"], results["sqlite"]
+    return {
+        "shipments": n,
+        "postgres_shipments_per_s": pg["shipments_per_s"],
+        "sqlite_shipments_per_s": lite["shipments_per_s"],
+        "naive_ratio": pg["naive_ratio"],
+        "sqlite_naive_ratio": lite["naive_ratio"],
+        "cpu_us_per_update": pg["cpu_us_per_update"],
+        "sqlite_cpu_us_per_update": lite["cpu_us_per_update"],
+        "peak_rss_mb": pg["peak_rss_mb"],
+        "sqlite_peak_rss_mb": lite["peak_rss_mb"],
+        "postgres": pg,
+        "sqlite": lite,
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
+        worker_main(sys.argv[2], sys.argv[3])
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shipments", type=int, default=20_000)
+    parser.add_argument("--naive", type=int, default=500)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.shipments, args.naive))))

@@ -1,0 +1,173 @@
+"""The sandbox's mutable state: clock, registered parcels, issued tokens, fault settings and counters.
+
+Time has two sources on purpose: parcel timelines, outages and token expiry follow the sandbox clock
+(which tests move by hand), while the rate limiter measures REAL monotonic time, as a gateway would.
+"""
+
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from carriers.correios.s10 import check_code
+from carriers.sandbox.model import SRO_019, Parcel, Scenario
+from carriers.sandbox.scenarios import (
+    INVALID,
+    Timeline,
+    compile_timeline,
+    load_scenarios,
+    render_unregistered,
+    scenario_of,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+class SandboxClock:
+    """A clock that stands still until ``set`` (or ``advance``) moves it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = _aware(start or datetime.now(UTC).replace(microsecond=0), "clock start")
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = _aware(when, "clock time")
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+
+@dataclass
+class Faults:
+    """Failure injection; every field may be changed at any time."""
+
+    outages: list[tuple[datetime, datetime]] = field(default_factory=list)  # [from, to) on the sandbox clock
+    rate_limit_per_s: float | None = None  # token bucket per bearer token, burst = rate (at least 1)
+    latency_ms: int = 0  # added before every tracking answer
+    token_ttl_s: int = 86_400  # token lifetime on the sandbox clock
+
+    def in_outage(self, now: datetime) -> bool:
+        return any(start <= now < end for start, end in self.outages)
+
+
+@dataclass
+class Counters:
+    requests: Counter[str] = field(default_factory=Counter)  # by endpoint name
+    statuses: Counter[int] = field(default_factory=Counter)  # by HTTP status code
+    objects_returned: int = 0
+    rate_limited: int = 0
+
+
+class SandboxState:
+    """Everything the sandbox app reads and changes; usable directly from Python in-process."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        faults: Faults | None = None,
+        scenarios: Mapping[str, Scenario] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock: Clock = clock if clock is not None else SandboxClock()
+        self.faults = faults if faults is not None else Faults()
+        self.scenarios = scenarios if scenarios is not None else load_scenarios()
+        self.parcels: dict[str, Parcel] = {}
+        self.timelines: dict[str, Timeline] = {}
+        self.tokens: dict[str, datetime] = {}  # token → expiry
+        self.counters = Counters()
+        self._buckets: dict[str, tuple[float, float]] = {}  # token → (level, monotonic time)
+        self._monotonic = monotonic
+
+    def register(self, parcels: Iterable[Parcel]) -> int:
+        """Register (or replace) parcels; all or nothing: a ValueError leaves the state unchanged."""
+        compiled: list[tuple[Parcel, Timeline]] = []
+        for parcel in parcels:
+            timeline = compile_timeline(parcel, scenario_of(parcel, self.scenarios))
+            if timeline.message == SRO_019 and parcel.scenario != INVALID:
+                raise ValueError(
+                    f"{check_code(parcel.code)} (only scenario {INVALID!r} takes codes that are not valid S10)"
+                )
+            compiled.append((parcel, timeline))
+        for parcel, timeline in compiled:
+            self.parcels[parcel.code] = parcel
+            self.timelines[parcel.code] = timeline
+        return len(compiled)
+
+    def render(self, codes: Sequence[str], now: datetime | None = None) -> list[dict[str, Any]]:
+        """The Correios objects for ``codes`` at ``now`` (default: the clock), in the same order."""
+        timestamp = (now or self.clock.now()).timestamp()
+        timelines = self.timelines
+        objects = []
+        for code in codes:
+            timeline = timelines.get(code)
+            objects.append(timeline.at(timestamp) if timeline is not None else render_unregistered(code))
+        return objects
+
+    def set_clock(self, when: datetime) -> None:
+        """Move the clock; TypeError if the clock given at construction cannot be set."""
+        setter = getattr(self.clock, "set", None)
+        if not callable(setter):
+            raise TypeError(f"the sandbox clock ({type(self.clock).__name__}) has no set()")
+        setter(_aware(when, "clock time"))
+
+    def issue_token(self) -> tuple[str, datetime, datetime]:
+        """A new bearer token: (token, issued at, expires at) on the sandbox clock."""
+        issued = self.clock.now()
+        expires = issued + timedelta(seconds=self.faults.token_ttl_s)
+        token = secrets.token_urlsafe(32)
+        self.tokens[token] = expires
+        return token, issued, expires
+
+    def token_valid(self, token: str | None) -> bool:
+        expires = self.tokens.get(token) if token else None
+        return expires is not None and self.clock.now() < expires
+
+    def admit(self, token: str) -> int | None:
+        """Take one request from the token's bucket: None if admitted, else the rejection's ordinal (1, 2, …)."""
+        rate = self.faults.rate_limit_per_s
+        if rate is None:
+            return None
+        capacity = max(rate, 1.0)
+        now = self._monotonic()
+        level, last = self._buckets.get(token, (capacity, now))
+        level = min(capacity, level + (now - last) * rate)
+        if level >= 1.0:
+            self._buckets[token] = (level - 1.0, now)
+            return None
+        self._buckets[token] = (level, now)
+        self.counters.rate_limited += 1
+        return self.counters.rate_limited
+
+    def count(self, endpoint: str, status: int) -> None:
+        self.counters.requests[endpoint] += 1
+        self.counters.statuses[status] += 1
+
+    def stats(self) -> dict[str, Any]:
+        """The counters as JSON-ready data."""
+        c = self.counters
+        return {
+            "requests": dict(sorted(c.requests.items())),
+            "statuses": {str(k): v for k, v in sorted(c.statuses.items())},
+            "objects_returned": c.objects_returned,
+            "rate_limited": c.rate_limited,
+            "parcels": len(self.parcels),
+            "tokens": len(self.tokens),
+            "now": self.clock.now().isoformat(),
+        }
+
+
+def _aware(when: datetime, what: str) -> datetime:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {when.isoformat()}")
+    return when

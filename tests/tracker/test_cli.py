@@ -1,0 +1,103 @@
+"""The ``zelo`` command line, run as a user would (typer's runner, a real SQLite file)."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.config import get_settings
+
+runner = CliRunner()
+PAYLOAD = {
+    "objetos": [
+        {
+            "codObjeto": "SS123456785BR",
+            "dtPrevista": "2026-11-06T23:59:59",
+            "eventos": [
+                {"codigo": "BDE", "tipo": "01", "dtHrCriado": "2026-11-05T15:00:00", "descricao": "Objeto entregue ao destinatário",
+                 "unidade": {"endereco": {"cidade": "CAMPINAS", "uf": "SP"}}},
+                {"codigo": "EST", "tipo": "01", "dtHrCriado": "2026-11-04T11:00:00", "descricao": "Favor desconsiderar a informação anterior"},
+                {"codigo": "BDE", "tipo": "01", "dtHrCriado": "2026-11-04T10:00:00", "descricao": "Objeto entregue ao destinatário"},
+                {"codigo": "LDI", "tipo": "01", "dtHrCriado": "2026-11-03T10:00:00", "descricao": "Objeto aguardando retirada"},
+                {"codigo": "PO", "tipo": "01", "dtHrCriado": "2026-11-02T10:00:00", "descricao": "Objeto postado"},
+            ],
+        },
+        {"codObjeto": "SS000000017BR", "mensagem": "SRO-019: Objeto inválido"},
+    ]
+}
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("ZELO_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def test_parse_prints_the_normalized_contract(tmp_path: Path) -> None:
+    file = tmp_path / "answer.json"
+    file.write_text(json.dumps(PAYLOAD, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(app, ["carriers", "parse", "correios", str(file)])
+    assert result.exit_code == 0, result.output
+    delivered, invalid = json.loads(result.output)["results"]
+    assert delivered["tracking_code"] == "SS123456785BR"
+    assert (delivered["status"], delivered["expected_delivery"], delivered["error"]) == ("delivered", "2026-11-06", None)
+    assert [(e["code"], e["status"], e["reason"]) for e in delivered["events"]] == [
+        ("PO-01", "posted", None),
+        ("LDI-01", "awaiting_pickup", None),
+        ("BDE-01", "delivered", None),
+    ]
+    assert delivered["events"][0]["occurred_at"] == "2026-11-02T10:00:00-03:00"
+    assert delivered["events"][-1]["location"] == "CAMPINAS/SP"
+    assert invalid["error"] == {"code": "SRO-019", "message": "SRO-019: Objeto inválido"}
+    assert invalid["status"] == "pending" and invalid["events"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["carriers", "parse", "dhl", "x.json"], "unknown carrier 'dhl'; expected one of: correios"),
+        (["carriers", "parse", "correios", "/nonexistent.json"], "No such file"),
+    ],
+)
+def test_parse_errors_are_clear(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_parse_rejects_a_payload_of_the_wrong_shape(tmp_path: Path) -> None:
+    file = tmp_path / "bad.json"
+    file.write_text('{"erro": "x"}')
+    result = runner.invoke(app, ["carriers", "parse", "correios", str(file)])
+    assert result.exit_code == 1 and "expected a JSON object with an 'objetos' list" in result.output
+
+
+def test_carriers_list_shows_correios() -> None:
+    result = runner.invoke(app, ["carriers", "list"])
+    assert result.exit_code == 0 and "correios" in result.output and "posting_card" in result.output
+
+
+def test_accounts_are_added_once_and_listed(database: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    args = ["accounts", "add", "correios", "--name", "loja-sp", "--user", "u", "--access-code", "segredo",
+            "--posting-card", "0067599079", "--base-url", "https://apihom.correios.com.br"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1 and "already exists" in again.output
+    listed = runner.invoke(app, ["accounts", "list"])
+    assert "loja-sp" in listed.output and "apihom" in listed.output
+    assert b"segredo" not in database.read_bytes()
+
+
+def test_poll_once_on_an_empty_database_reports_nothing_to_do(database: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["poll", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "polled 0 shipments" in result.output

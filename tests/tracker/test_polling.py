@@ -1,0 +1,238 @@
+"""The poll pipeline on real databases (SQLite and PostgreSQL), with a scriptable carrier."""
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from carriers.base import CarrierUnavailable, ResultError, Status, TrackingResult
+from carriers.base.registry import register, unregister
+from tests.support import RecordingSleep
+from tests.tracker.fake_carrier import FakeCarrier, events
+from tracker import circuit
+from tracker.accounts import add_account
+from tracker.clock import SimulatedClock
+from tracker.models import CarrierAccount, Shipment, TrackingEvent
+from tracker.polling import Poller
+from tracker.shipments import NewShipment, register as register_shipments
+from tracker.vault import Vault
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+def carrier() -> AsyncIterator[FakeCarrier]:
+    fake = FakeCarrier()
+    register(fake.spec())
+    yield fake
+    unregister("fake")
+
+
+@pytest.fixture
+async def account_id(sessions: Sessions, vault: Vault, clock: SimulatedClock, carrier: FakeCarrier) -> int:
+    async with sessions() as session, session.begin():
+        account = await add_account(
+            session, vault, carrier="fake", name="fake-1", credentials={"key": "k"}, base_url=None, now=clock.now()
+        )
+        return account.id
+
+
+async def add(sessions: Sessions, clock: SimulatedClock, account_id: int, *codes: str) -> None:
+    async with sessions() as session, session.begin():
+        await register_shipments(session, [NewShipment("fake", account_id, c) for c in codes], clock.now())
+
+
+def make_poller(sessions: Sessions, clock: SimulatedClock, vault: Vault, **kw: object) -> Poller:
+    return Poller(sessions, httpx.AsyncClient(), clock, vault, sleep=RecordingSleep(), rng=random.Random(1), **kw)  # type: ignore[arg-type]
+
+
+async def shipment(sessions: Sessions, code: str) -> Shipment:
+    async with sessions() as session:
+        return (await session.scalars(select(Shipment).where(Shipment.tracking_code == code))).one()
+
+
+async def stored_events(sessions: Sessions, code: str) -> list[tuple[str, bool]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(TrackingEvent.code, TrackingEvent.voided)
+            .join(Shipment, Shipment.id == TrackingEvent.shipment_id)
+            .where(Shipment.tracking_code == code)
+            .order_by(TrackingEvent.occurred_at)
+        )
+        return [(c, v) for c, v in rows]
+
+
+async def test_poll_stores_events_once_and_updates_status(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    t0 = clock.now()
+    await add(sessions, clock, account_id, "FK1", "FK2")
+    carrier.answers["FK1"] = TrackingResult(
+        "FK1", events(t0, (1, "PO-01", Status.POSTED), (5, "RO-01", Status.IN_TRANSIT)), expected_delivery=t0.date()
+    )
+    carrier.answers["FK2"] = TrackingResult("FK2", error=ResultError("SRO-020", "not found yet"))
+    clock.advance(timedelta(hours=6))
+    poller = make_poller(sessions, clock, vault)
+    report = await poller.run_once()
+    assert (report.polled, report.changed, report.events) == (2, 2, 2)
+
+    s1 = await shipment(sessions, "FK1")
+    assert (s1.status, s1.last_event_at, s1.carrier_expected_delivery) == ("in_transit", t0 + timedelta(hours=5), t0.date())
+    assert s1.next_poll_at is not None and s1.next_poll_at > clock.now()
+    s2 = await shipment(sessions, "FK2")
+    assert (s2.status, s2.poll_error, s2.poll_stopped) == ("pending", "not found yet", None)
+
+    # nothing is due now: a second cycle polls nothing; when due again, unchanged data writes no event
+    assert (await poller.run_once()).polled == 0
+    clock.advance(timedelta(days=1))
+    again = await poller.run_once()
+    assert (again.polled, again.changed, again.events) == (2, 0, 0)
+    assert await stored_events(sessions, "FK1") == [("PO-01", False), ("RO-01", False)]
+
+
+async def test_a_later_reversal_voids_a_stored_event(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    t0 = clock.now()
+    await add(sessions, clock, account_id, "FK1")
+    first = events(t0, (1, "PO-01", Status.POSTED), (5, "BDE-01", Status.DELIVERED))
+    carrier.answers["FK1"] = TrackingResult("FK1", first)
+    poller = make_poller(sessions, clock, vault)
+    clock.advance(timedelta(hours=6))
+    await poller.run_once()
+    assert (await shipment(sessions, "FK1")).status == "delivered"
+
+    est = events(t0, (6, "EST-01", Status.POSTED))[0]
+    carrier.answers["FK1"] = TrackingResult("FK1", (first[0], replace(first[1], voided=True), replace(est, voided=True)))
+    clock.advance(timedelta(days=2))
+    report = await poller.run_once()
+    assert report.transitions[("delivered", "posted")] == 1
+    assert await stored_events(sessions, "FK1") == [("PO-01", False), ("BDE-01", True), ("EST-01", True)]
+    assert (await shipment(sessions, "FK1")).status == "posted"
+
+
+async def test_invalid_codes_stop_polling_and_say_why(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "XX1", "FK9")
+    carrier.answers["FK9"] = TrackingResult("FK9", error=ResultError("SRO-019", "SRO-019: Objeto inválido", final=True))
+    report = await make_poller(sessions, clock, vault).run_once()
+    assert report.stopped["invalid_code"] == 2
+    assert carrier.calls == [["FK9"]]  # the malformed code never reached the carrier
+    bad = await shipment(sessions, "XX1")
+    assert (bad.next_poll_at, bad.poll_stopped, bad.poll_error) == (None, "invalid_code", "'XX1' is not a fake code")
+    assert (await shipment(sessions, "FK9")).poll_error == "SRO-019: Objeto inválido"
+
+
+async def test_batches_respect_the_carrier_limit_and_missing_answers_are_errors(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    codes = [f"FK{i}" for i in range(7)]
+    await add(sessions, clock, account_id, *codes)
+    for code in codes[:-1]:
+        carrier.answers[code] = TrackingResult(code, events(clock.now(), (0, "PO-01", Status.POSTED)))
+    report = await make_poller(sessions, clock, vault).run_once()
+    assert sorted(len(c) for c in carrier.calls) == [1, 3, 3]
+    assert (report.polled, report.failed, report.errors["no_answer"]) == (7, 1, 1)
+    missing = await shipment(sessions, "FK6")
+    assert missing.poll_error_count == 1 and "no result for FK6" in (missing.poll_error or "")
+
+
+async def test_carrier_outage_backs_off_opens_the_circuit_and_recovers(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    codes = [f"FK{i}" for i in range(3 * circuit.THRESHOLD + 12)]
+    await add(sessions, clock, account_id, *codes)
+    carrier.fail_with = CarrierUnavailable("HTTP 503", carrier="fake")
+    poller = make_poller(sessions, clock, vault, chunk=3)
+    report = await poller.run_once()
+    # five failed batches open the circuit; the rest of the account's shipments are not even claimed
+    # (one more chunk may already be in flight: the next chunk is fetched while the previous is stored)
+    assert circuit.THRESHOLD <= len(carrier.calls) <= circuit.THRESHOLD + 1
+    assert report.failed == 3 * len(carrier.calls) and report.skipped_accounts == {"fake-1"}
+    async with sessions() as session:
+        account = await session.get(CarrierAccount, account_id)
+        assert account is not None and circuit.is_open(account, clock.now())
+        assert account.last_error == "fake: HTTP 503"
+    failed = await shipment(sessions, "FK0")
+    assert failed.status == "pending" and failed.poll_error_count == 1 and "carrier_unavailable" in (failed.poll_error or "")
+    assert failed.next_poll_at is not None and failed.next_poll_at > clock.now()
+
+    carrier.fail_with = None
+    for code in codes:
+        carrier.answers[code] = TrackingResult(code, events(clock.now(), (0, "PO-01", Status.POSTED)))
+    clock.advance(timedelta(hours=2))
+    report = await poller.run_once()
+    assert report.failed == 0 and report.polled == len(codes)
+    async with sessions() as session:
+        account = await session.get(CarrierAccount, account_id)
+        assert account is not None and account.consecutive_failures == 0 and account.circuit_open_until is None
+        statuses = (await session.execute(select(Shipment.status, func.count()).group_by(Shipment.status))).all()
+    assert [tuple(r) for r in statuses] == [("posted", len(codes))]
+
+
+async def test_a_crashing_adapter_does_not_stop_other_batches(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1")
+    carrier.fail_with = KeyError("boom")  # type: ignore[assignment]
+    report = await make_poller(sessions, clock, vault).run_once()
+    assert report.errors["internal_error"] == 1
+    assert "KeyError" in ((await shipment(sessions, "FK1")).poll_error or "")
+
+
+async def test_concurrent_pollers_never_poll_a_shipment_twice(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    codes = [f"FK{i}" for i in range(60)]
+    await add(sessions, clock, account_id, *codes)
+    for code in codes:
+        carrier.answers[code] = TrackingResult(code, events(clock.now(), (0, "PO-01", Status.POSTED)))
+    pollers = [make_poller(sessions, clock, vault, chunk=7) for _ in range(3)]
+    reports = await asyncio.gather(*(p.run_once() for p in pollers))
+    assert sum(r.polled for r in reports) == 60
+    polled = [c for call in carrier.calls for c in call]
+    assert sorted(polled) == sorted(codes)
+
+
+async def test_delivered_gets_one_late_recheck_then_polling_stops(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1")
+    carrier.answers["FK1"] = TrackingResult("FK1", events(clock.now(), (0, "PO-01", Status.POSTED), (1, "BDE-01", Status.DELIVERED)))
+    poller = make_poller(sessions, clock, vault)
+    clock.advance(timedelta(hours=2))
+    await poller.run_once()
+    first = await shipment(sessions, "FK1")
+    assert first.status == "delivered" and first.delivered_at == clock.now() - timedelta(hours=1)
+    assert first.next_poll_at is not None and timedelta(hours=21) < first.next_poll_at - clock.now() < timedelta(hours=27)
+    clock.advance(timedelta(days=2))
+    report = await poller.run_once()
+    assert report.stopped["final"] == 1
+    assert (await shipment(sessions, "FK1")).next_poll_at is None
+
+
+async def test_unknown_codes_are_counted_once_per_event_and_kept(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    t0 = clock.now()
+    await add(sessions, clock, account_id, "FK1")
+    odd = replace(events(t0, (2, "BDE-99", Status.POSTED))[0], known_code=False)
+    base = events(t0, (1, "PO-01", Status.POSTED))
+    carrier.answers["FK1"] = TrackingResult("FK1", (*base, odd), problems=("unknown Correios event code BDE-99",))
+    poller = make_poller(sessions, clock, vault)
+    clock.advance(timedelta(hours=3))
+    assert (await poller.run_once()).unknown_codes == {"BDE-99": 1}
+    later = events(t0, (30, "RO-01", Status.IN_TRANSIT))
+    carrier.answers["FK1"] = TrackingResult("FK1", (*base, odd, *later), problems=("unknown Correios event code BDE-99",))
+    clock.advance(timedelta(days=2))
+    report = await poller.run_once()
+    assert (report.changed, report.events, report.unknown_codes) == (1, 1, {})
+    assert await stored_events(sessions, "FK1") == [("PO-01", False), ("BDE-99", False), ("RO-01", False)]
+    assert (await shipment(sessions, "FK1")).poll_error == "unknown Correios event code BDE-99"
