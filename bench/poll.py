@@ -19,26 +19,23 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from carriers.correios import parse  # noqa: E402
-from carriers.correios.s10 import make_code  # noqa: E402
-from carriers.sandbox import server as sandbox_server  # noqa: E402
-from carriers.sandbox import scenario_names  # noqa: E402
-from tracker.accounts import add_account  # noqa: E402
-from tracker.clock import SimulatedClock  # noqa: E402
-from tracker.config import Settings  # noqa: E402
-from tracker.db import make_engine  # noqa: E402
-from tracker.migrate import upgrade  # noqa: E402
-from tracker.models import Shipment, TrackingEvent  # noqa: E402
-from tracker.runtime import open_runtime  # noqa: E402
-from tracker.shipments import NewShipment, register  # noqa: E402
+from carriers.correios import parse
+from carriers.correios.s10 import make_code
+from carriers.sandbox import scenario_names
+from carriers.sandbox import server as sandbox_server
+from tracker.accounts import add_account
+from tracker.clock import SimulatedClock
+from tracker.config import Settings
+from tracker.db import make_engine
+from tracker.migrate import upgrade
+from tracker.models import Shipment, TrackingEvent
+from tracker.runtime import open_runtime
+from tracker.shipments import NewShipment, register
 
 PG_SERVER = os.environ.get("ZELO_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 T0 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
@@ -71,7 +68,12 @@ async def setup(url: str, sandbox: str, n: int, naive: int) -> None:
         parcels, items = [], []
         async with rt.sessions() as session, session.begin():
             account = await add_account(
-                session, rt.vault, carrier="correios", name="bench", base_url=sandbox, now=T0,
+                session,
+                rt.vault,
+                carrier="correios",
+                name="bench",
+                base_url=sandbox,
+                now=T0,
                 credentials={"user": "bench", "access_code": "bench", "posting_card": "1"},
             )
             for i in range(n + naive):
@@ -99,13 +101,21 @@ async def poller_pass(url: str, sandbox: str, when: datetime, all_due: bool) -> 
     async with open_runtime(settings, SimulatedClock(when)) as rt:
         if all_due:
             async with rt.engine.begin() as conn:
-                await conn.execute(text("UPDATE shipments SET next_poll_at = :t WHERE tracking_code LIKE 'SS%'"), {"t": when})
+                await conn.execute(
+                    text("UPDATE shipments SET next_poll_at = :t WHERE tracking_code LIKE 'SS%'"), {"t": when}
+                )
         usage0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         report = await rt.poller().run_once()
         usage1, elapsed = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - t0
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
-    return {"polled": report.polled, "changed": report.changed, "events": report.events, "failed": report.failed,
-            "seconds": elapsed, "cpu_seconds": cpu}
+    return {
+        "polled": report.polled,
+        "changed": report.changed,
+        "events": report.events,
+        "failed": report.failed,
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+    }
 
 
 async def naive_poll(url: str, sandbox: str, when: datetime) -> dict[str, Any]:
@@ -115,22 +125,42 @@ async def naive_poll(url: str, sandbox: str, when: datetime) -> dict[str, Any]:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     async with AsyncSession(engine) as session:
-        targets = (await session.execute(select(Shipment.id, Shipment.tracking_code).where(Shipment.tracking_code.like("NB%")))).all()
+        targets = (
+            await session.execute(select(Shipment.id, Shipment.tracking_code).where(Shipment.tracking_code.like("NB%")))
+        ).all()
     async with httpx.AsyncClient(base_url=sandbox) as http:
-        token = (await http.post("/token/v1/autentica/cartaopostagem", json={"numero": "1"}, auth=("bench", "bench"))).json()["token"]
+        token = (
+            await http.post("/token/v1/autentica/cartaopostagem", json={"numero": "1"}, auth=("bench", "bench"))
+        ).json()["token"]
         t0 = time.perf_counter()
         for shipment_id, code in targets:
-            answer = await http.get("/srorastro/v1/objetos", params={"codigosObjetos": code, "resultado": "T"},
-                                    headers={"Authorization": f"Bearer {token}"})
+            answer = await http.get(
+                "/srorastro/v1/objetos",
+                params={"codigosObjetos": code, "resultado": "T"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
             [result] = parse.parse(answer.json())
             async with AsyncSession(engine) as session, session.begin():
                 shipment = await session.get(Shipment, shipment_id)
                 assert shipment is not None
                 for e in result.events:
-                    session.add(TrackingEvent(shipment_id=shipment_id, occurred_at=e.occurred_at, code=e.code,
-                                              status=e.status.value, reason=e.reason, description=e.description,
-                                              detail=e.detail, location=e.location, pickup_deadline=e.pickup_deadline,
-                                              known_code=e.known_code, voided=e.voided, raw=e.raw, recorded_at=when))
+                    session.add(
+                        TrackingEvent(
+                            shipment_id=shipment_id,
+                            occurred_at=e.occurred_at,
+                            code=e.code,
+                            status=e.status.value,
+                            reason=e.reason,
+                            description=e.description,
+                            detail=e.detail,
+                            location=e.location,
+                            pickup_deadline=e.pickup_deadline,
+                            known_code=e.known_code,
+                            voided=e.voided,
+                            raw=e.raw,
+                            recorded_at=when,
+                        )
+                    )
                 shipment.status = result.status.value
                 shipment.last_polled_at = when
         elapsed = time.perf_counter() - t0

@@ -17,11 +17,31 @@ PAYLOAD = {
             "codObjeto": "SS123456785BR",
             "dtPrevista": "2026-11-06T23:59:59",
             "eventos": [
-                {"codigo": "BDE", "tipo": "01", "dtHrCriado": "2026-11-05T15:00:00", "descricao": "Objeto entregue ao destinatário",
-                 "unidade": {"endereco": {"cidade": "CAMPINAS", "uf": "SP"}}},
-                {"codigo": "EST", "tipo": "01", "dtHrCriado": "2026-11-04T11:00:00", "descricao": "Favor desconsiderar a informação anterior"},
-                {"codigo": "BDE", "tipo": "01", "dtHrCriado": "2026-11-04T10:00:00", "descricao": "Objeto entregue ao destinatário"},
-                {"codigo": "LDI", "tipo": "01", "dtHrCriado": "2026-11-03T10:00:00", "descricao": "Objeto aguardando retirada"},
+                {
+                    "codigo": "BDE",
+                    "tipo": "01",
+                    "dtHrCriado": "2026-11-05T15:00:00",
+                    "descricao": "Objeto entregue ao destinatário",
+                    "unidade": {"endereco": {"cidade": "CAMPINAS", "uf": "SP"}},
+                },
+                {
+                    "codigo": "EST",
+                    "tipo": "01",
+                    "dtHrCriado": "2026-11-04T11:00:00",
+                    "descricao": "Favor desconsiderar a informação anterior",
+                },
+                {
+                    "codigo": "BDE",
+                    "tipo": "01",
+                    "dtHrCriado": "2026-11-04T10:00:00",
+                    "descricao": "Objeto entregue ao destinatário",
+                },
+                {
+                    "codigo": "LDI",
+                    "tipo": "01",
+                    "dtHrCriado": "2026-11-03T10:00:00",
+                    "descricao": "Objeto aguardando retirada",
+                },
                 {"codigo": "PO", "tipo": "01", "dtHrCriado": "2026-11-02T10:00:00", "descricao": "Objeto postado"},
             ],
         },
@@ -46,7 +66,11 @@ def test_parse_prints_the_normalized_contract(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     delivered, invalid = json.loads(result.output)["results"]
     assert delivered["tracking_code"] == "SS123456785BR"
-    assert (delivered["status"], delivered["expected_delivery"], delivered["error"]) == ("delivered", "2026-11-06", None)
+    assert (delivered["status"], delivered["expected_delivery"], delivered["error"]) == (
+        "delivered",
+        "2026-11-06",
+        None,
+    )
     assert [(e["code"], e["status"], e["reason"]) for e in delivered["events"]] == [
         ("PO-01", "posted", None),
         ("LDI-01", "awaiting_pickup", None),
@@ -85,8 +109,21 @@ def test_carriers_list_shows_correios() -> None:
 
 def test_accounts_are_added_once_and_listed(database: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    args = ["accounts", "add", "correios", "--name", "loja-sp", "--user", "u", "--access-code", "segredo",
-            "--posting-card", "0067599079", "--base-url", "https://apihom.correios.com.br"]
+    args = [
+        "accounts",
+        "add",
+        "correios",
+        "--name",
+        "loja-sp",
+        "--user",
+        "u",
+        "--access-code",
+        "segredo",
+        "--posting-card",
+        "0067599079",
+        "--base-url",
+        "https://apihom.correios.com.br",
+    ]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     again = runner.invoke(app, args)

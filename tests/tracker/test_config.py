@@ -43,7 +43,9 @@ def test_logs_never_carry_customer_contacts_in_clear() -> None:
         "info",
         {"event": "sent to maria.silva@example.com and +5511987654321 or (11) 98765-4321", "customer_email": "x@y.z"},
     )
-    assert "maria.silva" not in event["event"] and "987654321" not in event["event"] and "98765-4321" not in event["event"]
+    assert (
+        "maria.silva" not in event["event"] and "987654321" not in event["event"] and "98765-4321" not in event["event"]
+    )
     assert "m***@example.com" in event["event"] and event["customer_email"] == "***"
     kept = redact(None, "info", {"event": "SS123456785BR at 2026-11-22T08:00:00"})
     assert kept["event"] == "SS123456785BR at 2026-11-22T08:00:00"

@@ -20,7 +20,8 @@ from tracker.accounts import add_account
 from tracker.clock import SimulatedClock
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
 from tracker.polling import Poller
-from tracker.shipments import NewShipment, register as register_shipments
+from tracker.shipments import NewShipment
+from tracker.shipments import register as register_shipments
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -83,7 +84,11 @@ async def test_poll_stores_events_once_and_updates_status(
     assert (report.polled, report.changed, report.events) == (2, 2, 2)
 
     s1 = await shipment(sessions, "FK1")
-    assert (s1.status, s1.last_event_at, s1.carrier_expected_delivery) == ("in_transit", t0 + timedelta(hours=5), t0.date())
+    assert (s1.status, s1.last_event_at, s1.carrier_expected_delivery) == (
+        "in_transit",
+        t0 + timedelta(hours=5),
+        t0.date(),
+    )
     assert s1.next_poll_at is not None and s1.next_poll_at > clock.now()
     s2 = await shipment(sessions, "FK2")
     assert (s2.status, s2.poll_error, s2.poll_stopped) == ("pending", "not found yet", None)
@@ -109,7 +114,9 @@ async def test_a_later_reversal_voids_a_stored_event(
     assert (await shipment(sessions, "FK1")).status == "delivered"
 
     est = events(t0, (6, "EST-01", Status.POSTED))[0]
-    carrier.answers["FK1"] = TrackingResult("FK1", (first[0], replace(first[1], voided=True), replace(est, voided=True)))
+    carrier.answers["FK1"] = TrackingResult(
+        "FK1", (first[0], replace(first[1], voided=True), replace(est, voided=True))
+    )
     clock.advance(timedelta(days=2))
     report = await poller.run_once()
     assert report.transitions[("delivered", "posted")] == 1
@@ -161,7 +168,11 @@ async def test_carrier_outage_backs_off_opens_the_circuit_and_recovers(
         assert account is not None and circuit.is_open(account, clock.now())
         assert account.last_error == "fake: HTTP 503"
     failed = await shipment(sessions, "FK0")
-    assert failed.status == "pending" and failed.poll_error_count == 1 and "carrier_unavailable" in (failed.poll_error or "")
+    assert (
+        failed.status == "pending"
+        and failed.poll_error_count == 1
+        and "carrier_unavailable" in (failed.poll_error or "")
+    )
     assert failed.next_poll_at is not None and failed.next_poll_at > clock.now()
 
     carrier.fail_with = None
@@ -205,13 +216,17 @@ async def test_delivered_gets_one_late_recheck_then_polling_stops(
     sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
 ) -> None:
     await add(sessions, clock, account_id, "FK1")
-    carrier.answers["FK1"] = TrackingResult("FK1", events(clock.now(), (0, "PO-01", Status.POSTED), (1, "BDE-01", Status.DELIVERED)))
+    carrier.answers["FK1"] = TrackingResult(
+        "FK1", events(clock.now(), (0, "PO-01", Status.POSTED), (1, "BDE-01", Status.DELIVERED))
+    )
     poller = make_poller(sessions, clock, vault)
     clock.advance(timedelta(hours=2))
     await poller.run_once()
     first = await shipment(sessions, "FK1")
     assert first.status == "delivered" and first.delivered_at == clock.now() - timedelta(hours=1)
-    assert first.next_poll_at is not None and timedelta(hours=21) < first.next_poll_at - clock.now() < timedelta(hours=27)
+    assert first.next_poll_at is not None and timedelta(hours=21) < first.next_poll_at - clock.now() < timedelta(
+        hours=27
+    )
     clock.advance(timedelta(days=2))
     report = await poller.run_once()
     assert report.stopped["final"] == 1
@@ -230,7 +245,9 @@ async def test_unknown_codes_are_counted_once_per_event_and_kept(
     clock.advance(timedelta(hours=3))
     assert (await poller.run_once()).unknown_codes == {"BDE-99": 1}
     later = events(t0, (30, "RO-01", Status.IN_TRANSIT))
-    carrier.answers["FK1"] = TrackingResult("FK1", (*base, odd, *later), problems=("unknown Correios event code BDE-99",))
+    carrier.answers["FK1"] = TrackingResult(
+        "FK1", (*base, odd, *later), problems=("unknown Correios event code BDE-99",)
+    )
     clock.advance(timedelta(days=2))
     report = await poller.run_once()
     assert (report.changed, report.events, report.unknown_codes) == (1, 1, {})
