@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from carriers.correios import parse
+from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
 from carriers.sandbox import scenario_names
 from carriers.sandbox import server as sandbox_server
@@ -139,7 +139,7 @@ async def naive_poll(url: str, sandbox: str, when: datetime) -> dict[str, Any]:
                 params={"codigosObjetos": code, "resultado": "T"},
                 headers={"Authorization": f"Bearer {token}"},
             )
-            [result] = parse.parse(answer.json())
+            [result] = parse(answer.json())
             async with AsyncSession(engine) as session, session.begin():
                 shipment = await session.get(Shipment, shipment_id)
                 assert shipment is not None

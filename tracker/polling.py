@@ -38,6 +38,7 @@ CLAIMED_COLUMNS = (
     shipments.c.status,
     shipments.c.status_changed_at,
     shipments.c.events_digest,
+    shipments.c.poll_error,
     shipments.c.poll_error_count,
     shipments.c.created_at,
     shipments.c.shipped_at,

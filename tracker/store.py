@@ -103,12 +103,12 @@ class _Writes:
         )
         if nxt.stopped:
             self.report.stopped[nxt.stopped] += 1
+        if note and note != row.poll_error:  # said once, not on every poll
+            log.warning("carrier_data_problem", shipment_id=row.id, tracking_code=row.tracking_code, problem=note)
         poll = self.poll(row.id, nxt.at, note, 0, nxt.stopped)
         if new_digest == row.events_digest:
             self.poll_only.append(poll)
             return
-        for problem in result.problems:
-            log.warning("carrier_data_problem", shipment_id=row.id, tracking_code=row.tracking_code, problem=problem)
         self.report.changed += 1
         if status != old_status:
             self.report.transitions[(old_status.value, status.value)] += 1
@@ -172,7 +172,6 @@ async def _write_events(session: AsyncSession, writes: _Writes) -> None:
                 new.append(_event_row(shipment_id, e, writes.now))
                 if not e.known_code:
                     writes.report.unknown_codes[e.code] += 1
-                    log.warning("unknown_carrier_code", shipment_id=shipment_id, code=e.code, description=e.description)
             elif stored[key] != e.voided:
                 voids.append({"_sid": shipment_id, "_at": e.occurred_at, "_code": e.code, "voided": e.voided})
     if new:

@@ -1,5 +1,6 @@
 """Carrier registry: entry points in the ``zelo.carriers`` group plus in-code registrations (tests)."""
 
+from functools import cache
 from importlib.metadata import entry_points
 
 from carriers.base.adapter import CarrierSpec
@@ -22,20 +23,24 @@ def unregister(name: str) -> None:
     _registered.pop(name, None)
 
 
-def carriers() -> dict[str, CarrierSpec]:
+@cache
+def _installed() -> dict[str, CarrierSpec]:
+    """Carriers installed as packages; entry points are read once per process."""
     found: dict[str, CarrierSpec] = {}
     for ep in entry_points(group=GROUP):
         spec = ep.load()
         if not isinstance(spec, CarrierSpec):
             raise TypeError(f"entry point {ep.name!r} in {GROUP} is not a CarrierSpec: {ep.value}")
         found[spec.name] = spec
-    found.update(_registered)
-    return dict(sorted(found.items()))
+    return found
+
+
+def carriers() -> dict[str, CarrierSpec]:
+    return dict(sorted((_installed() | _registered).items()))
 
 
 def get(name: str) -> CarrierSpec:
-    known = carriers()
-    try:
-        return known[name]
-    except KeyError:
-        raise UnknownCarrier(name, list(known)) from None
+    spec = _registered.get(name) or _installed().get(name)
+    if spec is None:
+        raise UnknownCarrier(name, list(carriers()))
+    return spec
