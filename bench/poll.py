@@ -26,16 +26,15 @@ from sqlalchemy import text
 
 from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
-from carriers.sandbox import scenario_names
+from carriers.sandbox import Parcel, scenario_names
 from carriers.sandbox import server as sandbox_server
-from tracker.accounts import add_account
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.db import make_engine
+from tracker.demo import track_parcels
 from tracker.migrate import upgrade
 from tracker.models import Shipment, TrackingEvent
 from tracker.runtime import open_runtime
-from tracker.shipments import NewShipment, register
 
 PG_SERVER = os.environ.get("ZELO_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 T0 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
@@ -65,25 +64,19 @@ async def setup(url: str, sandbox: str, n: int, naive: int) -> None:
     settings = Settings(database_url=url)
     async with open_runtime(settings, SimulatedClock(T0)) as rt, httpx.AsyncClient(base_url=sandbox) as http:
         await upgrade(rt.engine)
-        parcels, items = [], []
-        async with rt.sessions() as session, session.begin():
-            account = await add_account(
-                session,
-                rt.vault,
-                carrier="correios",
-                name="bench",
-                base_url=sandbox,
-                now=T0,
-                credentials={"user": "bench", "access_code": "bench", "posting_card": "1"},
+        parcels = [
+            Parcel(
+                make_code("NB" if i >= n else "SS", i),
+                SCENARIOS[i % len(SCENARIOS)],
+                T0 + timedelta(hours=(i * 7919) % POSTED_SPREAD_H),
             )
-            for i in range(n + naive):
-                code = make_code("NB" if i >= n else "SS", i)
-                start = T0 + timedelta(hours=(i * 7919) % POSTED_SPREAD_H)
-                parcels.append({"code": code, "scenario": SCENARIOS[i % len(SCENARIOS)], "start": start.isoformat()})
-                items.append(NewShipment("correios", account.id, code, shipped_at=start))
-            await register(session, items, T0)
+            for i in range(n + naive)
+        ]
+        async with rt.sessions() as session, session.begin():
+            await track_parcels(session, rt.vault, name="bench", base_url=sandbox, parcels=parcels, now=T0)
+        wire = [{"code": p.code, "scenario": p.scenario, "start": p.start.isoformat()} for p in parcels]
         for i in range(0, len(parcels), 5000):
-            (await http.post("/_sandbox/parcels", json={"parcels": parcels[i : i + 5000]})).raise_for_status()
+            (await http.post("/_sandbox/parcels", json={"parcels": wire[i : i + 5000]})).raise_for_status()
         # the naive sample must not be polled by the batch poller
         async with rt.engine.begin() as conn:
             await conn.execute(text("UPDATE shipments SET next_poll_at = NULL WHERE tracking_code LIKE 'NB%'"))
@@ -130,7 +123,9 @@ async def naive_poll(url: str, sandbox: str, when: datetime) -> dict[str, Any]:
         ).all()
     async with httpx.AsyncClient(base_url=sandbox) as http:
         token = (
-            await http.post("/token/v1/autentica/cartaopostagem", json={"numero": "1"}, auth=("bench", "bench"))
+            await http.post(
+                "/token/v1/autentica/cartaopostagem", json={"numero": "0067599079"}, auth=("bench", "bench")
+            )
         ).json()["token"]
         t0 = time.perf_counter()
         for shipment_id, code in targets:

@@ -2,6 +2,7 @@
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, serve
@@ -21,6 +23,7 @@ from tracker.models import Shipment, TrackingEvent
 from tracker.report import PollReport
 from tracker.runtime import Runtime, open_runtime
 from tracker.shipments import NewShipment, register
+from tracker.vault import Vault
 
 STEP = timedelta(minutes=30)
 BRT = ZoneInfo("America/Sao_Paulo")
@@ -39,6 +42,35 @@ def _remove_database(database: Path) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
 
 
+async def track_parcels(
+    session: AsyncSession, vault: Vault, *, name: str, base_url: str, parcels: Sequence[Parcel], now: datetime
+) -> int:
+    """A Correios account on the sandbox at ``base_url`` and one shipment per sandbox parcel; the account id."""
+    account = await add_account(
+        session,
+        vault,
+        carrier="correios",
+        name=name,
+        base_url=base_url,
+        now=now,
+        credentials={"user": name, "access_code": name, "posting_card": "0067599079"},
+    )
+    items = [
+        NewShipment(
+            carrier="correios",
+            carrier_account_id=account.id,
+            tracking_code=p.code,
+            external_id=f"PED-{i + 1:05d}",
+            order_number=f"{i + 1:05d}",
+            shipped_at=p.start,
+            service="SEDEX" if i % 3 else "PAC",
+        )
+        for i, p in enumerate(parcels)
+    ]
+    await register(session, items, now)
+    return account.id
+
+
 async def run_demo(console: Console, *, shipments: int, days: int, database: Path) -> PollReport:
     _remove_database(database)
     settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", env="development")
@@ -51,35 +83,17 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
 
     async with serve(create_app(sandbox)) as base_url, open_runtime(settings, clock) as rt:
         await upgrade(rt.engine)
-        async with rt.sessions() as session, session.begin():
-            account = await add_account(
-                session,
-                rt.vault,
-                carrier="correios",
-                name="demo-sandbox",
-                base_url=base_url,
-                now=start,
-                credentials={"user": "demo", "access_code": "demo", "posting_card": "0067599079"},
+        parcels = [
+            Parcel(
+                code=make_code(PREFIXES[i % len(PREFIXES)], 10_000 + i),
+                scenario=scenarios[i % len(scenarios)],
+                start=start + timedelta(days=rng.randrange(0, 5), hours=rng.randrange(1, 9)),
             )
-            parcels, items = [], []
-            for i in range(shipments):
-                scenario = scenarios[i % len(scenarios)]
-                code = make_code(PREFIXES[i % len(PREFIXES)], 10_000 + i)
-                posted = start + timedelta(days=rng.randrange(0, 5), hours=rng.randrange(1, 9))
-                parcels.append(Parcel(code=code, scenario=scenario, start=posted))
-                items.append(
-                    NewShipment(
-                        carrier="correios",
-                        carrier_account_id=account.id,
-                        tracking_code=code,
-                        external_id=f"PED-{i + 1:05d}",
-                        order_number=f"{i + 1:05d}",
-                        shipped_at=posted,
-                        service="SEDEX" if i % 3 else "PAC",
-                    )
-                )
-            sandbox.register(parcels)
-            await register(session, items, start)
+            for i in range(shipments)
+        ]
+        sandbox.register(parcels)
+        async with rt.sessions() as session, session.begin():
+            await track_parcels(session, rt.vault, name="demo-sandbox", base_url=base_url, parcels=parcels, now=start)
         scenario_of = {p.code: p.scenario for p in parcels}
 
         poller = rt.poller()

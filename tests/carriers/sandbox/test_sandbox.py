@@ -2,7 +2,6 @@
 
 import base64
 import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -21,13 +20,6 @@ def state() -> SandboxState:
     sandbox = SandboxState(SandboxClock(T0))
     sandbox.register(Parcel(code, "on_time", T0 - timedelta(days=1)) for code in CODES)
     return sandbox
-
-
-@pytest.fixture
-async def client(state: SandboxState) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(state))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as http:
-        yield http
 
 
 async def get_token(http: httpx.AsyncClient, basic: str = BASIC) -> httpx.Response:

@@ -2,14 +2,13 @@
 
 import base64
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from carriers.correios.s10 import make_code
-from carriers.sandbox import Faults, Parcel, SandboxClock, SandboxState, create_app
+from carriers.sandbox import Faults, Parcel, SandboxClock, SandboxState
 
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 CODE = make_code("SS", 1)
@@ -34,13 +33,6 @@ def state(monotonic: FakeMonotonic) -> SandboxState:
     sandbox = SandboxState(SandboxClock(T0), monotonic=monotonic)
     sandbox.register([Parcel(CODE, "on_time", T0 - timedelta(days=1))])
     return sandbox
-
-
-@pytest.fixture
-async def client(state: SandboxState) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(state))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as http:
-        yield http
 
 
 async def new_token(http: httpx.AsyncClient) -> str:
