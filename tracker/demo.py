@@ -1,5 +1,6 @@
 """``zelo demo``: the sandbox carrier, a few hundred parcels, three simulated weeks, a summary."""
 
+import asyncio
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, serve
 from tracker.accounts import add_account
@@ -28,6 +30,7 @@ from tracker.vault import Vault
 STEP = timedelta(minutes=30)
 BRT = ZoneInfo("America/Sao_Paulo")
 PREFIXES = ("SS", "PN", "QB", "OY")
+OUTAGE_AT, OUTAGE_FOR = timedelta(days=8, hours=2), timedelta(hours=6)  # the carrier's API answers 503
 
 
 def demo_start(today: datetime | None = None) -> datetime:
@@ -35,6 +38,10 @@ def demo_start(today: datetime | None = None) -> datetime:
     now = (today or datetime.now(UTC)).astimezone(BRT)
     monday = now - timedelta(days=now.weekday())
     return monday.replace(hour=8, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+async def _no_wait(_seconds: float) -> None:
+    await asyncio.sleep(0)
 
 
 def _remove_database(database: Path) -> None:
@@ -77,6 +84,8 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
     clock = SimulatedClock(demo_start())
     start = clock.now()
     sandbox = SandboxState(clock=clock)
+    outage = (start + OUTAGE_AT, start + OUTAGE_AT + OUTAGE_FOR)
+    sandbox.faults.outages.append(outage)
     scenarios = scenario_names()
     rng = random.Random(7)
     total = PollReport()
@@ -97,6 +106,7 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
         scenario_of = {p.code: p.scenario for p in parcels}
 
         poller = rt.poller()
+        poller.sleep = _no_wait  # retry back-off happens in simulated time: the clock only moves between cycles
         steps = int(timedelta(days=days) / STEP)
         with Progress(
             TextColumn("[bold]simulated day {task.fields[day]:>2}/{task.fields[days]}"),
@@ -111,11 +121,14 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
                 clock.advance(STEP)
                 progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
 
-        await _summary(console, rt, scenario_of, total, database)
+        truth = {r.tracking_code: r.status.value for r in parse({"objetos": sandbox.render(list(scenario_of))})}
+        await _summary(console, rt, scenario_of, truth, total, database)
     return total
 
 
-async def _summary(console: Console, rt: Runtime, scenario_of: dict[str, str], total: PollReport, db: Path) -> None:
+async def _summary(
+    console: Console, rt: Runtime, scenario_of: dict[str, str], truth: dict[str, str], total: PollReport, db: Path
+) -> None:
     async with rt.sessions() as session:
         rows = (
             await session.execute(select(Shipment.id, Shipment.tracking_code, Shipment.status, Shipment.carrier))
@@ -142,6 +155,12 @@ async def _summary(console: Console, rt: Runtime, scenario_of: dict[str, str], t
     console.print(
         f"\n[bold]Zelo demo[/bold]: {len(rows)} shipments, {total.polled} polls, {event_count} events stored, "
         f"{total.failed} failed polls retried later, {sum(total.unknown_codes.values())} unknown codes seen"
+    )
+    matching = sum(truth[r.tracking_code] == r.status for r in rows)
+    console.print(
+        f"A {OUTAGE_FOR.total_seconds() / 3600:.0f}-hour carrier outage on day {OUTAGE_AT.days} "
+        f"({', '.join(f'{k} {n}' for k, n in total.errors.items()) or 'no errors'}) delayed tracking. "
+        f"[bold]{matching}/{len(rows)}[/bold] shipments end in the carrier's own final status."
     )
     table = Table("status", "shipments", title="Shipments per status")
     for status, n in per_status.most_common():

@@ -19,6 +19,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.base import CarrierError, Sleep, Tracker
+from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
 from tracker import circuit
 from tracker.accounts import account_config
@@ -101,16 +102,27 @@ class Poller:
         outcomes: dict[int, Outcome] = {}
         by_account: dict[int, list[Row[Any]]] = defaultdict(list)
         for row in claimed:
-            problem = get_carrier(row.carrier).check_code(row.tracking_code)
+            try:
+                problem = get_carrier(row.carrier).check_code(row.tracking_code)
+            except UnknownCarrier as exc:
+                outcomes[row.id] = Failure("unknown_carrier", str(exc))
+                continue
             if problem:
                 outcomes[row.id] = Rejected(problem)
             else:
                 by_account[row.carrier_account_id].append(row)
+        trackers: dict[int, Tracker] = {}
+        for account_id, rows in by_account.items():
+            try:
+                trackers[account_id] = self._tracker(accounts[account_id])
+            except (UnknownCarrier, ValueError) as exc:  # adapter not installed, credentials unreadable
+                log.error("carrier_account_unusable", account=accounts[account_id].name, error=str(exc))
+                outcomes.update({r.id: Failure("account_unusable", str(exc)) for r in rows})
         account_errors: dict[int, CarrierError | None] = {}
         gate = asyncio.Semaphore(self.concurrency)
 
         async def fetch(account_id: int, rows: list[Row[Any]]) -> None:
-            tracker = self._tracker(accounts[account_id])
+            tracker = trackers[account_id]
             async with gate:
                 try:
                     results = await tracker.track([r.tracking_code for r in rows])
@@ -130,8 +142,8 @@ class Poller:
                     outcomes[row.id] = result
 
         tasks = []
-        for account_id, rows in by_account.items():
-            limit = self._tracker(accounts[account_id]).batch_limit
+        for account_id, tracker in trackers.items():
+            rows, limit = by_account[account_id], tracker.batch_limit
             tasks += [fetch(account_id, rows[i : i + limit]) for i in range(0, len(rows), limit)]
         await asyncio.gather(*tasks)
         return outcomes, account_errors

@@ -253,3 +253,34 @@ async def test_unknown_codes_are_counted_once_per_event_and_kept(
     assert (report.changed, report.events, report.unknown_codes) == (1, 1, {})
     assert await stored_events(sessions, "FK1") == [("PO-01", False), ("BDE-99", False), ("RO-01", False)]
     assert (await shipment(sessions, "FK1")).poll_error == "unknown Correios event code BDE-99"
+
+
+async def test_uninstalled_carrier_and_unreadable_credentials_delay_only_their_shipments(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    async with sessions() as session, session.begin():
+        other = await add_account(
+            session,
+            Vault("another-key"),
+            carrier="fake",
+            name="fake-2",
+            credentials={"key": "k"},
+            base_url=None,
+            now=clock.now(),
+        )
+        await register_shipments(
+            session,
+            [
+                NewShipment("gone", account_id, "GN1"),
+                NewShipment("fake", other.id, "FK2"),
+                NewShipment("fake", account_id, "FK1"),
+            ],
+            clock.now(),
+        )
+    carrier.answers["FK1"] = TrackingResult("FK1", events(clock.now(), (0, "PO-01", Status.POSTED)))
+    report = await make_poller(sessions, clock, vault).run_once()
+    assert report.errors == {"unknown_carrier": 1, "account_unusable": 1}
+    assert (await shipment(sessions, "FK1")).status == "posted"
+    gone = await shipment(sessions, "GN1")
+    assert "unknown carrier 'gone'" in (gone.poll_error or "") and gone.next_poll_at is not None
+    assert "ZELO_SECRET_KEY differs" in ((await shipment(sessions, "FK2")).poll_error or "")
