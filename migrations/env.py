@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.config import get_settings
 from tracker.db import is_sqlite, make_engine
+import tracker.ingest.models  # noqa: F401  (registers the ingest tables)
 from tracker.models import Base
 
 config = context.config

@@ -17,7 +17,15 @@ from tracker.vault import Vault
 
 PG_SERVER = os.environ.get("ZELO_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 PG_DATABASE = f"zelo_test_{os.getpid()}"
-TABLES = ("tracking_events", "shipments", "carrier_accounts")
+TABLES = (
+    "shipment_revisions",
+    "idempotency_keys",
+    "api_keys",
+    "webhook_receipts",
+    "tracking_events",
+    "shipments",
+    "carrier_accounts",
+)
 
 
 @pytest.fixture(autouse=True)

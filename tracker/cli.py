@@ -27,6 +27,8 @@ accounts_app = typer.Typer(help="Carrier accounts (one per contract).", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(carriers_app, name="carriers")
 app.add_typer(accounts_app, name="accounts")
+apikeys_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
+app.add_typer(apikeys_app, name="apikeys")
 console = Console()
 
 
@@ -199,3 +201,74 @@ def poll(once: Annotated[bool, typer.Option("--once", help="Run one cycle now an
                 console.print(f"  [yellow]circuit open, skipped account[/yellow] {name}")
 
     _run(go())
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Processes (each with its own group commit).")] = 1,
+) -> None:
+    """Serve the HTTP API (ERP webhook, shipments) with uvicorn; OpenAPI at /openapi.json, docs at /docs."""
+    import uvicorn
+
+    _settings()  # fail fast on bad configuration, before uvicorn starts
+    uvicorn.run(
+        "tracker.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@apikeys_app.command("create")
+def apikeys_create(
+    name: Annotated[str, typer.Option(help="Who uses the key, e.g. 'erp'.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: read, write, admin.")] = "read",
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from tracker.ingest.apikeys import create_key, parse_scopes
+
+    settings = _settings()
+    try:
+        wanted = parse_scopes(scopes)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+    async def go() -> str:
+        async with open_runtime(settings) as rt, rt.sessions() as session, session.begin():
+            key, _ = await create_key(session, name=name, scopes=wanted, now=rt.clock.now())
+            return key
+
+    key = _run(go())
+    console.print(f"API key for {name!r} ({', '.join(wanted)}); store it now, it is not shown again:")
+    typer.echo(key)
+
+
+@app.command("import")
+def import_(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+    """Create or update shipments from a CSV file (same checks as the ERP webhook); re-importing is safe."""
+    from rich.progress import Progress
+
+    from tracker.ingest.csv_import import import_csv
+
+    settings = _settings()
+    lines = max(0, sum(1 for _ in file.open(encoding="utf-8-sig")) - 1)
+
+    async def go() -> Any:
+        async with open_runtime(settings) as rt:
+            with Progress(console=console) as progress:
+                task = progress.add_task(f"importing {file.name}", total=lines)
+                return await import_csv(rt.sessions, rt.clock, file, lambda n: progress.advance(task, n))
+
+    report = _run(go())
+    console.print(", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    for r in report.rejected:
+        for e in r.errors:
+            console.print(f"  line {r.index}: [red]{e.field}[/red]: {e.message}")
+    if report.rejected:
+        raise typer.Exit(1)

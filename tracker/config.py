@@ -19,6 +19,10 @@ class Settings(BaseSettings):
         default=SecretStr(PLACEHOLDER_SECRET),
         description="Encrypts carrier credentials at rest and signs links. Required outside development.",
     )
+    erp_webhook_secrets: SecretStr | None = Field(
+        default=None, description="Comma-separated Standard Webhooks secrets (whsec_<base64>) the ERP signs with."
+    )
+    max_body_bytes: int = Field(default=5_000_000, ge=1024, description="Larger request bodies get 413.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = False
 

@@ -1,0 +1,83 @@
+"""Standard Webhooks verification edge cases, on raw bytes."""
+
+import base64
+from datetime import UTC, datetime
+
+import pytest
+
+from tracker.ingest.signatures import SignatureError, parse_secrets, sign, verify
+
+NOW = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
+T = int(NOW.timestamp())
+OLD, NEW = b"old-secret-0123456789", b"new-secret-9876543210"
+BODY = b'{"type":"shipment.upsert","data":{"shipments":[]}}'
+
+
+def headers(key: bytes = OLD, *, msg_id: str = "msg_1", t: int = T, body: bytes = BODY) -> dict[str, str]:
+    return {"webhook-id": msg_id, "webhook-timestamp": str(t), "webhook-signature": sign(key, msg_id, t, body)}
+
+
+def test_valid_signature_returns_the_id() -> None:
+    assert verify([OLD], headers(), BODY, NOW) == "msg_1"
+
+
+def test_tampered_body_is_refused() -> None:
+    with pytest.raises(SignatureError, match="no valid signature"):
+        verify([OLD], headers(), BODY.replace(b"[]", b"[{}]"), NOW)
+
+
+def test_wrong_secret_is_refused() -> None:
+    with pytest.raises(SignatureError, match="no valid signature"):
+        verify([NEW], headers(OLD), BODY, NOW)
+
+
+def test_rotation_accepts_any_configured_secret_and_any_sent_signature() -> None:
+    assert verify([NEW, OLD], headers(OLD), BODY, NOW) == "msg_1"
+    both = headers(NEW)
+    both["webhook-signature"] = f"v1,bm90LXRoaXM= {both['webhook-signature']}"
+    assert verify([NEW], both, BODY, NOW) == "msg_1"
+
+
+def test_other_signature_versions_are_ignored() -> None:
+    h = headers()
+    h["webhook-signature"] = h["webhook-signature"].replace("v1,", "v1a,")
+    with pytest.raises(SignatureError):
+        verify([OLD], h, BODY, NOW)
+
+
+@pytest.mark.parametrize(("offset", "word"), [(-301, "old"), (301, "in the future")])
+def test_timestamps_more_than_300_s_away_are_refused(offset: int, word: str) -> None:
+    with pytest.raises(SignatureError, match=f"301 s {word}; expected within 300 s"):
+        verify([OLD], headers(t=T + offset), BODY, NOW)
+    assert verify([OLD], headers(t=T + offset // abs(offset) * 300), BODY, NOW) == "msg_1"
+
+
+def test_the_id_and_timestamp_are_signed_too() -> None:
+    h = headers()
+    h["webhook-id"] = "msg_2"
+    with pytest.raises(SignatureError):
+        verify([OLD], h, BODY, NOW)
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_missing_headers_are_named(missing: str) -> None:
+    h = headers()
+    del h[missing]
+    with pytest.raises(SignatureError, match=f"missing header\\(s\\): {missing}"):
+        verify([OLD], h, BODY, NOW)
+
+
+def test_garbled_timestamp() -> None:
+    h = headers()
+    h["webhook-timestamp"] = "yesterday"
+    with pytest.raises(SignatureError, match="'yesterday' is not a Unix time"):
+        verify([OLD], h, BODY, NOW)
+
+
+def test_secrets_parsing() -> None:
+    key = base64.b64encode(OLD).decode()
+    assert parse_secrets(f"whsec_{key}, whsec_{key}") == [OLD, OLD]
+    with pytest.raises(ValueError, match="entry #2 does not start with 'whsec_'"):
+        parse_secrets(f"whsec_{key},{key}")
+    with pytest.raises(ValueError, match="entry #1 is not valid base64"):
+        parse_secrets("whsec_@@@")

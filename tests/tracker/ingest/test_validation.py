@@ -1,0 +1,150 @@
+"""Every field check, on both sides, with messages that name the value and what is expected."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker.ingest import validation as check
+from tracker.ingest.schemas import parse_item
+
+VALID_KEY_43 = "3526110123456700019955001000012345100012345"
+
+
+def nfe_key(first43: str = VALID_KEY_43) -> str:
+    return first43 + str(check.nfe_key_check_digit(first43))
+
+
+def test_cep() -> None:
+    assert check.cep("01310-100") == "01310100"
+    with pytest.raises(ValueError, match=r"CEP '0131-100' is not valid: expected 8 digits"):
+        check.cep("0131-100")
+
+
+def test_uf_has_the_27_units() -> None:
+    assert len(check.ufs()) == 27 and check.uf(" sp ") == "SP"
+    with pytest.raises(ValueError, match=r"state 'XX' is not a Brazilian UF: expected one of AC, AL"):
+        check.uf("XX")
+
+
+def test_nfe_key_check_digit() -> None:
+    key = nfe_key()
+    assert check.nfe_key(key) == key
+    assert check.nfe_key(" ".join(key[i : i + 4] for i in range(0, 44, 4))) == key
+    wrong = key[:43] + str((int(key[43]) + 1) % 10)
+    with pytest.raises(ValueError, match=f"fails its check digit: expected {key[43]}"):
+        check.nfe_key(wrong)
+    with pytest.raises(ValueError, match="expected 44 digits"):
+        check.nfe_key("123")
+
+
+@given(st.text(alphabet="0123456789", min_size=43, max_size=43))
+def test_any_key_with_its_computed_digit_passes_and_others_fail(first43: str) -> None:
+    key = nfe_key(first43)
+    assert check.nfe_key(key) == key
+    for other in set("0123456789") - {key[43]}:
+        with pytest.raises(ValueError):
+            check.nfe_key(key[:43] + other)
+
+
+def test_phone_e164() -> None:
+    assert check.phone("+55 (11) 98765-4321") == "+5511987654321"
+    for bad in ("11987654321", "+0551198765", "+55abc"):
+        with pytest.raises(ValueError, match="not in E.164 format"):
+            check.phone(bad)
+
+
+def test_email() -> None:
+    assert check.email("Maria@Example.com") == "Maria@example.com"
+    with pytest.raises(ValueError, match="email 'maria@' is not valid"):
+        check.email("maria@")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-1", "must be zero or more"),
+        ("1.234", "more than two decimal"),
+        ("abc", "is not a number"),
+        ("NaN", "must be zero or more"),
+    ],
+)
+def test_money_errors(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check.money(value, "declared_value")
+    assert check.money("129.9", "x") == Decimal("129.90")
+
+
+GOOD = {
+    "external_id": "PED-1",
+    "carrier": "correios",
+    "tracking_code": "SS123456785BR",
+    "invoice_key": nfe_key(),
+    "shipped_at": "2026-11-02T10:00:00-03:00",
+    "promised_delivery_date": "2026-11-09",
+    "declared_value": "199.90",
+    "shipping_cost": 25,
+    "customer": {"name": "Maria", "email": "maria@example.com", "phone": "+5511987654321", "consent": True},
+    "destination": {"postal_code": "01310-100", "city": "São Paulo", "state": "SP"},
+    "items": [{"sku": "A1", "quantity": 2, "description": "Caneca"}],
+}
+
+
+def test_a_good_shipment_is_accepted_and_normalized() -> None:
+    shipment, failure = parse_item(0, GOOD)
+    assert failure is None and shipment is not None
+    columns = shipment.columns()
+    assert columns["destination_postal_code"] == "01310100" and columns["shipping_cost"] == Decimal("25.00")
+    assert columns["items"] == [{"sku": "A1", "quantity": 2, "description": "Caneca"}]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"carrier": "fedex"}, "carrier", "unknown carrier 'fedex'; expected one of: correios"),
+        ({"tracking_code": "SS123456784BR"}, "tracking_code", "fails the S10 check digit: expected 5, found 4"),
+        ({"tracking_code": "ABC"}, "tracking_code", "not in S10 format"),
+        ({"invoice_key": "1" * 44}, "invoice_key", "fails its check digit"),
+        ({"shipped_at": "2026-11-02T10:00:00"}, "shipped_at", "timezone"),
+        ({"shipped_at": "ontem"}, "shipped_at", "got 'ontem'"),
+        ({"promised_delivery_date": "2026-13-01"}, "promised_delivery_date", "got '2026-13-01'"),
+        ({"declared_value": "-5"}, "declared_value", "must be zero or more"),
+        ({"shipping_cost": "1.001"}, "shipping_cost", "more than two decimal places"),
+        ({"customer": {"email": "x"}}, "customer.email", "email 'x' is not valid"),
+        ({"customer": {"phone": "9999"}}, "customer.phone", "E.164"),
+        ({"destination": {"postal_code": "1"}}, "destination.postal_code", "expected 8 digits"),
+        ({"destination": {"state": "ZZ"}}, "destination.state", "not a Brazilian UF"),
+        ({"items": [{"sku": "A", "quantity": 0}]}, "items.0.quantity", "greater than or equal to 1"),
+        ({"tracking_code": None}, "tracking_code", "got None"),
+        ({"external_id": "x" * 101}, "external_id", "at most 100 characters"),
+    ],
+)
+def test_each_bad_field_is_named_with_its_value(change: dict[str, object], field: str, message: str) -> None:
+    shipment, failure = parse_item(3, GOOD | change)
+    assert shipment is None and failure is not None
+    assert failure.result == "rejected" and failure.index == 3
+    assert [(e.field, message in e.message) for e in failure.errors] == [(field, True)], failure.errors
+
+
+def test_missing_required_fields_and_all_errors_at_once() -> None:
+    _, failure = parse_item(0, {"destination": {"state": "XX"}})
+    assert failure is not None
+    assert {(e.field, e.message) for e in failure.errors} >= {
+        ("carrier", "carrier is required"),
+        ("tracking_code", "tracking_code is required"),
+    }
+    assert any(e.field == "destination.state" for e in failure.errors)
+
+
+def test_unknown_fields_are_ignored_but_listed() -> None:
+    shipment, _ = parse_item(
+        0, GOOD | {"gift": True, "customer": {"cpf": "1"}, "items": [{"sku": "A", "quantity": 1, "cor": "azul"}]}
+    )
+    assert shipment is not None
+    assert shipment.unknown_fields() == ["gift", "customer.cpf", "items[0].cor"]
+
+
+def test_not_an_object() -> None:
+    _, failure = parse_item(0, ["x"])
+    assert failure is not None and failure.errors[0].message == "expected a JSON object, got list"

@@ -1,0 +1,165 @@
+"""The ERP webhook on real databases: signatures, replays, idempotent upserts, concurrency, rejections."""
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from carriers.correios.s10 import make_code
+from tests.tracker.ingest.conftest import Erp
+from tracker.clock import SimulatedClock
+from tracker.ingest.models import ShipmentRevision, WebhookReceipt
+from tracker.models import Shipment
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def shipment(n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "external_id": f"PED-{n}",
+        "carrier": "correios",
+        "tracking_code": make_code("SS", n),
+        "customer": {"name": "Maria", "phone": "+5511987654321"},
+        **extra,
+    }
+
+
+async def count(sessions: Sessions, model: type[Any] = Shipment) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_batch_is_created_then_unchanged_when_sent_again(erp: Erp, sessions: Sessions) -> None:
+    batch = [shipment(n) for n in range(1, 4)]
+    first = await erp.push(batch)
+    assert first.status_code == 202
+    assert [r["result"] for r in first.json()["results"]] == ["created"] * 3
+    for _ in range(9):
+        again = await erp.push(batch)
+        assert [r["result"] for r in again.json()["results"]] == ["unchanged"] * 3
+    assert await count(sessions) == 3
+    ids = {r["id"] for r in first.json()["results"]}
+    assert {r["id"] for r in again.json()["results"]} == ids and None not in ids
+
+
+async def test_replayed_webhook_id_is_answered_as_before_without_work(erp: Erp, sessions: Sessions) -> None:
+    first = await erp.push([shipment(1)], msg_id="msg_replay")
+    replay = await erp.push([shipment(1, service="PAC")], msg_id="msg_replay")  # same id, new body, re-signed
+    assert replay.status_code == 202 and replay.headers["webhook-replayed"] == "true"
+    assert replay.json() == first.json()
+    async with sessions() as session:
+        assert (await session.scalars(select(Shipment.service))).all() == [None]
+    assert await count(sessions, WebhookReceipt) == 1
+
+
+async def test_the_same_batch_sent_concurrently_leaves_one_row_per_shipment(erp: Erp, sessions: Sessions) -> None:
+    batch = [shipment(n) for n in range(1, 21)]
+    answers = await asyncio.gather(*(erp.push(batch) for _ in range(10)))
+    assert all(a.status_code == 202 for a in answers)
+    outcomes = [r["result"] for a in answers for r in a.json()["results"]]
+    assert outcomes.count("created") == 20 and outcomes.count("unchanged") == 180
+    assert await count(sessions) == 20
+
+
+async def test_an_update_is_applied_and_recorded(erp: Erp, sessions: Sessions) -> None:
+    await erp.push([shipment(1, promised_delivery_date="2026-11-09")])
+    fixed = shipment(1, promised_delivery_date="2026-11-12", customer={"phone": "+5511900001111"})
+    answer = await erp.push([fixed])
+    [result] = answer.json()["results"]
+    assert result["result"] == "updated"
+    assert result["changed"] == ["customer_phone", "promised_delivery_date"]
+    async with sessions() as session:
+        row = (await session.scalars(select(Shipment))).one()
+        assert (str(row.promised_delivery_date), row.customer_phone, row.customer_name) == (
+            "2026-11-12",
+            "+5511900001111",
+            "Maria",
+        )
+        revision = (await session.scalars(select(ShipmentRevision))).one()
+    assert revision.changes == {
+        "customer_phone": ["+5511987654321", "+5511900001111"],
+        "promised_delivery_date": ["2026-11-09", "2026-11-12"],
+    }
+    assert revision.source.startswith("webhook:msg_")
+
+
+async def test_a_corrected_tracking_code_restarts_tracking(erp: Erp, sessions: Sessions) -> None:
+    await erp.push([shipment(1)])
+    answer = await erp.push([shipment(1, tracking_code=make_code("SS", 99))])
+    assert answer.json()["results"][0]["changed"] == ["tracking_code"]
+    async with sessions() as session:
+        row = (await session.scalars(select(Shipment))).one()
+    assert (row.tracking_code, row.status, row.next_poll_at is not None) == (make_code("SS", 99), "pending", True)
+
+
+async def test_bad_items_are_rejected_with_reasons_and_good_ones_kept(erp: Erp, sessions: Sessions) -> None:
+    answer = await erp.push(
+        [shipment(1), shipment(2, tracking_code="SS000000000XX"), {"carrier": "correios"}, shipment(3, gift_wrap=True)]
+    )
+    results = answer.json()["results"]
+    assert [r["result"] for r in results] == ["created", "rejected", "rejected", "created"]
+    assert results[1]["errors"][0]["field"] == "tracking_code"
+    assert {e["field"] for e in results[2]["errors"]} == {"tracking_code"}
+    assert results[3]["warnings"] == ["unknown field 'gift_wrap' ignored"]
+    assert await count(sessions) == 2
+
+
+async def test_conflicting_identities_are_rejected(erp: Erp, sessions: Sessions) -> None:
+    await erp.push([shipment(1), shipment(2)])
+    answer = await erp.push(
+        [shipment(1, tracking_code=make_code("SS", 2)), shipment(7, tracking_code=make_code("SS", 1))]
+    )
+    a, b = answer.json()["results"]
+    assert a["result"] == b["result"] == "rejected"
+    assert "already belongs to another shipment (external_id 'PED-2')" in a["errors"][0]["message"]
+    assert "already tracked for external_id 'PED-1', not 'PED-7'" in b["errors"][0]["message"]
+
+
+async def test_bad_signature_stale_timestamp_and_bad_envelopes_store_nothing(
+    erp: Erp, http: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    body = json.dumps({"type": "shipment.upsert", "data": {"shipments": [shipment(1)]}}).encode()
+    tampered = await http.post("/v1/webhooks/erp", content=body.replace(b"PED-1", b"PED-9"), headers=erp.signed(body))
+    assert tampered.status_code == 401
+    assert tampered.headers["content-type"] == "application/problem+json"
+    assert tampered.json()["detail"].startswith("no valid signature")
+    stale = erp.signed(body)
+    erp.clock.advance(timedelta(minutes=6))
+    assert (await http.post("/v1/webhooks/erp", content=body, headers=stale)).status_code == 401
+    for envelope, status in (
+        (b"not json", 400),
+        (b'{"type": "order.created", "data": {"shipments": []}}', 422),
+        (b'{"type": "shipment.upsert", "data": {}}', 422),
+        (b"[]", 422),
+    ):
+        answer = await http.post("/v1/webhooks/erp", content=envelope, headers=erp.signed(envelope))
+        assert answer.status_code == status, envelope
+    too_many = await erp.push([shipment(1)] * 1001)
+    assert too_many.status_code == 422 and "1001 shipments; at most 1000" in too_many.text
+    huge = b" " * 5_000_001
+    assert (await http.post("/v1/webhooks/erp", content=huge, headers=erp.signed(huge))).status_code == 413
+    assert await count(sessions) == 0 and await count(sessions, WebhookReceipt) == 0
+
+
+async def test_without_an_account_for_the_carrier_shipments_are_rejected_clearly(
+    http: httpx.AsyncClient, clock: SimulatedClock, sessions: Sessions
+) -> None:
+    answer = await Erp(http, clock).push([shipment(1)])
+    [result] = answer.json()["results"]
+    assert result["result"] == "rejected"
+    assert result["errors"] == [
+        {
+            "field": "carrier",
+            "message": "no correios account is configured: add one with `zelo accounts add correios ...`",
+        }
+    ]
+    assert await count(sessions) == 0
+
+
+async def test_a_named_carrier_account_must_exist(erp: Erp) -> None:
+    answer = await erp.push([shipment(1, carrier_account="outra")])
+    assert answer.json()["results"][0]["errors"][0]["message"] == "no correios account named 'outra'; known: loja"

@@ -1,0 +1,50 @@
+"""The FastAPI application (``zelo api``)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tracker.clock import Clock
+from tracker.config import Settings
+from tracker.ingest.api import router as ingest_router
+from tracker.ingest.batcher import GroupCommit
+from tracker.ingest.signatures import parse_secrets
+from tracker.ingest.state import IngestState
+from tracker.problems import install
+from tracker.runtime import open_runtime
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    secrets = settings.erp_webhook_secrets
+    keys = parse_secrets(secrets.get_secret_value()) if secrets else []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings, clock) as runtime:
+            batcher = GroupCommit(runtime.sessions, runtime.clock)
+            app.state.ingest = IngestState(runtime, batcher, keys, settings.max_body_bytes)
+            try:
+                yield
+            finally:
+                await batcher.close()
+
+    app = FastAPI(
+        title="Zelo",
+        version="0.1.0",
+        summary="Shipment monitoring and carrier claims: the ERP's door and the shipments API.",
+        lifespan=lifespan,
+    )
+    install(app)
+    app.include_router(ingest_router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``zelo api`` (uvicorn factory): settings from the environment and ``.env``."""
+    from tracker import logs
+    from tracker.config import get_settings
+
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_json)
+    return create_app(settings)

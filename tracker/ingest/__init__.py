@@ -1,0 +1,1 @@
+"""The ERP's door: signed webhooks, the REST API and CSV import, all through one upsert service."""

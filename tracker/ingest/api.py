@@ -1,0 +1,264 @@
+"""HTTP routes of the ERP's door: the signed webhook and the shipments API."""
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from tracker.ingest.apikeys import Principal
+from tracker.ingest.models import IdempotencyKey, ShipmentRevision
+from tracker.ingest.schemas import (
+    MAX_BATCH,
+    EventOut,
+    FieldError,
+    IngestResponse,
+    ItemResult,
+    RevisionOut,
+    ShipmentDetail,
+    ShipmentIn,
+    ShipmentOut,
+    ShipmentPage,
+    UpsertAnswer,
+    WebhookEnvelope,
+    parse_item,
+)
+from tracker.ingest.service import Valid, upsert, valid, with_retry
+from tracker.ingest.signatures import SignatureError, verify
+from tracker.ingest.state import IngestState, principal
+from tracker.models import Shipment, TrackingEvent
+from tracker.problems import ProblemError, responses
+
+router = APIRouter()
+_SHIPMENT_SCHEMA = ShipmentIn.model_json_schema(ref_template="#/components/schemas/{model}")
+_ENVELOPE_SCHEMA = WebhookEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+def _state(request: Request) -> IngestState:
+    state: IngestState = request.app.state.ingest
+    return state
+
+
+def needs(scope: str) -> Any:
+    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        return await principal(_state(request), authorization, scope)
+
+    return Depends(check)
+
+
+@router.post(
+    "/v1/webhooks/erp",
+    status_code=202,
+    response_model=IngestResponse,
+    responses=responses(400, 401, 413, 422, 503),
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _ENVELOPE_SCHEMA}}}},
+    summary="ERP pushes shipments (Standard Webhooks signature)",
+)
+async def erp_webhook(request: Request) -> Response:
+    state = _state(request)
+    if not state.webhook_keys:
+        raise ProblemError(503, "ERP webhook not configured", "set ZELO_ERP_WEBHOOK_SECRETS to the whsec_ secret(s)")
+    body = await _body(request, state.max_body)
+    try:
+        webhook_id = verify(state.webhook_keys, request.headers, body, state.runtime.clock.now())
+    except SignatureError as exc:
+        raise ProblemError(401, "Invalid webhook signature", str(exc)) from None
+    shipments = _envelope(body)
+    accepted: list[Valid] = []
+    rejected: list[ItemResult] = []
+    for index, raw in enumerate(shipments):
+        shipment, failure = parse_item(index, raw)
+        if shipment is not None:
+            accepted.append(valid(index, shipment, source=f"webhook:{webhook_id}"))
+        elif failure is not None:
+            rejected.append(failure)
+    answer, replayed = await state.batcher.submit(webhook_id, accepted, rejected)
+    return JSONResponse(answer, status_code=202, headers={"webhook-replayed": "true"} if replayed else None)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ProblemError(
+            413, "Body too large", f"{declared} bytes; at most {limit} bytes (up to {MAX_BATCH} shipments)"
+        )
+    body = await request.body()
+    if len(body) > limit:
+        raise ProblemError(413, "Body too large", f"{len(body)} bytes; at most {limit} bytes")
+    return body
+
+
+def _envelope(body: bytes) -> list[Any]:
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise ProblemError(400, "Body is not JSON", str(exc)) from None
+    if not isinstance(payload, dict):
+        raise ProblemError(422, "Invalid envelope", f"expected a JSON object, got {type(payload).__name__}")
+    errors = []
+    if payload.get("type") != "shipment.upsert":
+        errors.append(FieldError(field="type", message=f"type {payload.get('type')!r}: expected 'shipment.upsert'"))
+    data = payload.get("data")
+    shipments = data.get("shipments") if isinstance(data, dict) else None
+    if not isinstance(shipments, list):
+        errors.append(FieldError(field="data.shipments", message="expected a list of shipments"))
+    elif len(shipments) > MAX_BATCH:
+        errors.append(FieldError(field="data.shipments", message=f"{len(shipments)} shipments; at most {MAX_BATCH}"))
+    if errors:
+        raise ProblemError(422, "Invalid envelope", "nothing was stored", errors)
+    assert isinstance(shipments, list)
+    return shipments
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await _body(request, _state(request).max_body))
+    except ValueError as exc:
+        raise ProblemError(400, "Body is not JSON", str(exc)) from None
+    if not isinstance(body, dict):
+        raise ProblemError(422, "Invalid shipment", f"expected a JSON object, got {type(body).__name__}")
+    return body
+
+
+@router.post(
+    "/v1/shipments",
+    response_model=UpsertAnswer,
+    status_code=201,
+    responses={200: {"model": UpsertAnswer, "description": "Updated or unchanged"}, **responses(401, 403, 409, 422)},
+    summary="Create or update one shipment",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _SHIPMENT_SCHEMA}}}},
+)
+async def post_shipment(
+    request: Request,
+    body: Annotated[dict[str, Any], Depends(_json_object)],
+    who: Annotated[Principal, needs("write")],
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    state = _state(request)
+    shipment, failure = parse_item(0, body)
+    if failure is not None:
+        raise ProblemError(422, "Invalid shipment", "nothing was stored", failure.errors)
+    assert shipment is not None
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    now = state.runtime.clock.now()
+
+    async def work(session: Any) -> tuple[int, dict[str, Any]]:
+        if idempotency_key:
+            seen = await session.scalar(
+                select(IdempotencyKey).where(
+                    IdempotencyKey.api_key_id == who.key_id, IdempotencyKey.key == idempotency_key
+                )
+            )
+            if seen is not None:
+                if seen.request_hash != digest:
+                    raise ProblemError(
+                        409, "Idempotency-Key reused", f"key {idempotency_key!r} was used with a different body"
+                    )
+                return seen.status_code, seen.response
+        [result] = await upsert(session, [valid(0, shipment)], source=f"api:{who.name}", now=now)
+        if result.result == "rejected":
+            raise ProblemError(422, "Shipment not accepted", "nothing was stored", result.errors)
+        row = await session.get(Shipment, result.id)
+        answer = UpsertAnswer(result=result, shipment=ShipmentOut.of(row)).model_dump(mode="json")
+        status = 201 if result.result == "created" else 200
+        if idempotency_key:
+            session.add(
+                IdempotencyKey(
+                    api_key_id=who.key_id,
+                    key=idempotency_key,
+                    request_hash=digest,
+                    status_code=status,
+                    response=answer,
+                    created_at=now,
+                )
+            )
+        return status, answer
+
+    try:
+        status, answer = await with_retry(state.runtime.sessions, work)
+    except IntegrityError:
+        raise ProblemError(409, "Concurrent request", "the same Idempotency-Key is in flight; retry") from None
+    return JSONResponse(answer, status_code=status)
+
+
+@router.get("/v1/shipments", response_model=ShipmentPage, responses=responses(401, 403, 422), summary="Find shipments")
+async def list_shipments(
+    request: Request,
+    who: Annotated[Principal, needs("read")],
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    carrier: Annotated[str | None, Query(max_length=32)] = None,
+    state: Annotated[str | None, Query(min_length=2, max_length=2, description="Destination UF")] = None,
+    shipped_from: date | None = None,
+    shipped_to: date | None = None,
+    external_id: Annotated[str | None, Query(max_length=100)] = None,
+    tracking_code: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> ShipmentPage:
+    query: Select[Shipment] = select(Shipment).order_by(Shipment.id.desc()).limit(limit + 1)
+    filters = {
+        "status": status,
+        "carrier": carrier,
+        "destination_state": state and state.upper(),
+        "external_id": external_id,
+        "tracking_code": tracking_code and tracking_code.upper(),
+    }
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Shipment, column) == value)
+    if shipped_from:
+        query = query.where(Shipment.shipped_at >= _start_of(shipped_from))
+    if shipped_to:
+        query = query.where(Shipment.shipped_at < _start_of(shipped_to, 1))
+    if cursor:
+        query = query.where(Shipment.id < _decode_cursor(cursor))
+    async with _state(request).runtime.sessions() as session:
+        rows = list(await session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = base64.urlsafe_b64encode(f"id:{rows[-1].id}".encode()).decode() if more and rows else None
+    return ShipmentPage(shipments=[ShipmentOut.of(r) for r in rows], next_cursor=next_cursor)
+
+
+def _start_of(day: date, plus_days: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=plus_days), time(0), UTC)
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "id" and value.isdigit():
+            return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ProblemError(
+        422,
+        "Invalid cursor",
+        f"cursor {cursor!r} was not issued by this API",
+        [FieldError(field="cursor", message="pass the next_cursor of a previous page")],
+    )
+
+
+@router.get("/v1/shipments/{shipment_id}", response_model=ShipmentDetail, responses=responses(401, 403, 404, 422))
+async def get_shipment(request: Request, shipment_id: int, who: Annotated[Principal, needs("read")]) -> ShipmentDetail:
+    async with _state(request).runtime.sessions() as session:
+        row = await session.get(Shipment, shipment_id)
+        if row is None:
+            raise ProblemError(404, "Shipment not found", f"no shipment with id {shipment_id}")
+        events = await session.scalars(
+            select(TrackingEvent).where(TrackingEvent.shipment_id == shipment_id).order_by(TrackingEvent.occurred_at)
+        )
+        revisions = await session.scalars(
+            select(ShipmentRevision).where(ShipmentRevision.shipment_id == shipment_id).order_by(ShipmentRevision.id)
+        )
+        return ShipmentDetail(
+            **ShipmentOut.of(row).model_dump(),
+            events=[EventOut.model_validate(e) for e in events],
+            revisions=[RevisionOut.model_validate(r) for r in revisions],
+        )

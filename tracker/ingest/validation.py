@@ -1,0 +1,78 @@
+"""Pure field checks for Brazilian shipment data. Each returns the normalized value or raises
+ValueError with a message that says what was wrong, with the value, and what is expected."""
+
+import csv
+import re
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_NFE_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9)
+
+
+@cache
+def ufs() -> frozenset[str]:
+    with Path(__file__).with_name("ufs.csv").open(encoding="utf-8") as f:
+        return frozenset(row["uf"] for row in csv.DictReader(f))
+
+
+def cep(value: str) -> str:
+    digits = value.replace("-", "").replace(".", "").strip()
+    if len(digits) != 8 or not digits.isdigit():
+        raise ValueError(f"CEP {value!r} is not valid: expected 8 digits, e.g. 01310-100 or 01310100")
+    return digits
+
+
+def uf(value: str) -> str:
+    code = value.strip().upper()
+    if code not in ufs():
+        raise ValueError(f"state {value!r} is not a Brazilian UF: expected one of {', '.join(sorted(ufs()))}")
+    return code
+
+
+def nfe_key_check_digit(first43: str) -> int:
+    """Mod-11 check digit of an NF-e access key: weights 2..9 from the right; 0 when the rest is 0 or 1."""
+    total = sum(int(d) * _NFE_WEIGHTS[i % 8] for i, d in enumerate(reversed(first43)))
+    rest = total % 11
+    return 0 if rest < 2 else 11 - rest
+
+
+def nfe_key(value: str) -> str:
+    digits = re.sub(r"[\s.]", "", value)
+    if len(digits) != 44 or not digits.isdigit():
+        raise ValueError(f"NF-e access key {value!r} is not valid: expected 44 digits")
+    expected = nfe_key_check_digit(digits[:43])
+    if int(digits[43]) != expected:
+        raise ValueError(f"NF-e access key {value!r} fails its check digit: expected {expected}, found {digits[43]}")
+    return digits
+
+
+def phone(value: str) -> str:
+    compact = re.sub(r"[\s().-]", "", value)
+    if not _E164.match(compact):
+        raise ValueError(
+            f"phone {value!r} is not in E.164 format: expected + country code and number, e.g. +5511987654321"
+        )
+    return compact
+
+
+def email(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"email {value!r} is not valid: {exc}") from None
+
+
+def money(value: Decimal | int | float | str, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{field} {value!r} is not a number: expected an amount such as 129.90") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"{field} {value!r} must be zero or more, e.g. 129.90")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"{field} {value!r} has more than two decimal places")
+    return amount.quantize(Decimal("0.01"))
