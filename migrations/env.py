@@ -5,9 +5,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import tracker.ingest.models  # noqa: F401  (registers the ingest tables)
 from tracker.config import get_settings
 from tracker.db import is_sqlite, make_engine
-import tracker.ingest.models  # noqa: F401  (registers the ingest tables)
 from tracker.models import Base
 
 config = context.config

@@ -29,7 +29,7 @@ app.add_typer(carriers_app, name="carriers")
 app.add_typer(accounts_app, name="accounts")
 apikeys_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
 app.add_typer(apikeys_app, name="apikeys")
-console = Console()
+console = Console(soft_wrap=True)  # messages stay on one line: easy to grep, never cut
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -257,7 +257,8 @@ def import_(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, re
     from tracker.ingest.csv_import import import_csv
 
     settings = _settings()
-    lines = max(0, sum(1 for _ in file.open(encoding="utf-8-sig")) - 1)
+    with file.open(encoding="utf-8-sig") as f:
+        lines = max(0, sum(1 for _ in f) - 1)
 
     async def go() -> Any:
         async with open_runtime(settings) as rt:

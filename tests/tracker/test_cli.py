@@ -138,3 +138,28 @@ def test_poll_once_on_an_empty_database_reports_nothing_to_do(database: Path) ->
     result = runner.invoke(app, ["poll", "--once"])
     assert result.exit_code == 0, result.output
     assert "polled 0 shipments" in result.output
+
+
+def test_apikeys_create_prints_the_key_once_and_stores_only_a_hash(database: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["apikeys", "create", "--name", "erp", "--scopes", "read,write"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    assert key.startswith("zelo_") and len(key) > 40
+    assert key.split("_", 2)[2].encode() not in database.read_bytes()
+    bad = runner.invoke(app, ["apikeys", "create", "--name", "x", "--scopes", "read,root"])
+    assert bad.exit_code == 1 and "expected a comma-separated subset of read, write, admin" in bad.output
+
+
+def test_import_command_reports_each_rejected_line(database: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    runner.invoke(
+        app,
+        ["accounts", "add", "correios", "--name", "loja", "--user", "u", "--access-code", "c", "--posting-card", "1"],
+    )
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text("external_id,carrier,tracking_code\nP1,correios,SS123456785BR\nP2,correios,SS123456784BR\n")
+    result = runner.invoke(app, ["import", str(csv_file)])
+    assert result.exit_code == 1
+    assert "created 1" in result.output and "rejected 1" in result.output
+    assert "line 3: tracking_code: tracking code 'SS123456784BR' fails the S10 check digit" in result.output

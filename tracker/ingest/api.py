@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +36,7 @@ from tracker.models import Shipment, TrackingEvent
 from tracker.problems import ProblemError, responses
 
 router = APIRouter()
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 _SHIPMENT_SCHEMA = ShipmentIn.model_json_schema(ref_template="#/components/schemas/{model}")
 _ENVELOPE_SCHEMA = WebhookEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
 
@@ -130,7 +131,10 @@ async def _json_object(request: Request) -> dict[str, Any]:
     "/v1/shipments",
     response_model=UpsertAnswer,
     status_code=201,
-    responses={200: {"model": UpsertAnswer, "description": "Updated or unchanged"}, **responses(401, 403, 409, 422)},
+    responses={
+        200: {"model": UpsertAnswer, "description": "Updated or unchanged"},
+        **responses(400, 401, 403, 409, 413, 422),
+    },
     summary="Create or update one shipment",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _SHIPMENT_SCHEMA}}}},
 )
@@ -233,7 +237,7 @@ def _start_of(day: date, plus_days: int = 0) -> datetime:
 def _decode_cursor(cursor: str) -> int:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "id" and value.isdigit():
+        if kind == "id" and value.isdigit() and int(value) <= MAX_ID:
             return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
@@ -246,7 +250,9 @@ def _decode_cursor(cursor: str) -> int:
 
 
 @router.get("/v1/shipments/{shipment_id}", response_model=ShipmentDetail, responses=responses(401, 403, 404, 422))
-async def get_shipment(request: Request, shipment_id: int, who: Annotated[Principal, needs("read")]) -> ShipmentDetail:
+async def get_shipment(
+    request: Request, shipment_id: Annotated[int, Path(ge=1, le=MAX_ID)], who: Annotated[Principal, needs("read")]
+) -> ShipmentDetail:
     async with _state(request).runtime.sessions() as session:
         row = await session.get(Shipment, shipment_id)
         if row is None:

@@ -1,0 +1,77 @@
+"""Schemathesis over the whole OpenAPI document of a real ``zelo api`` server (uvicorn, SQLite):
+no 5xx, every status code and content type declared, every body matching its schema."""
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from pydantic import SecretStr
+from schemathesis import checks
+
+from tests.tracker.ingest.conftest import WHSEC
+from tracker.app import create_app
+from tracker.config import Settings
+from tracker.db import make_engine
+from tracker.ingest.apikeys import create_key
+from tracker.migrate import upgrade
+from tracker.runtime import open_runtime
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
+
+async def _prepare(url: str) -> str:
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    async with (
+        open_runtime(Settings(_env_file=None, database_url=url)) as rt,
+        rt.sessions() as session,
+        session.begin(),
+    ):  # type: ignore[call-arg]
+        key, _ = await create_key(session, name="fuzz", scopes=["read", "write"], now=rt.clock.now())
+    return key
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz') / 'api.db'}"
+    key = asyncio.run(_prepare(url))
+    app = create_app(Settings(_env_file=None, database_url=url, erp_webhook_secrets=SecretStr(WHSEC)))  # type: ignore[call-arg]
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="on")
+    api = uvicorn.Server(config)
+    thread = threading.Thread(target=api.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not api.started:
+        assert time.monotonic() < deadline, "the API server did not start"
+        time.sleep(0.05)
+    port = api.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", key
+    api.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_api_conforms_to_its_openapi_document(server: tuple[str, str]) -> None:
+    base_url, key = server
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 4
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        def fuzz(case: schemathesis.Case) -> None:
+            case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
+
+        fuzz()
