@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from tracker.clock import Clock
 from tracker.config import Settings
+from tracker.db import is_sqlite, make_engine
 from tracker.ingest.api import router as ingest_router
 from tracker.ingest.batcher import GroupCommit
 from tracker.ingest.signatures import parse_secrets
@@ -22,12 +23,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, clock) as runtime:
-            batcher = GroupCommit(runtime.sessions, runtime.clock)
+            ingest_engine = make_engine(settings.database_url, pre_ping=False)
+            slots = 1 if is_sqlite(settings.database_url) else 2  # SQLite has one writer at a time
+            batcher = GroupCommit(ingest_engine, runtime.clock, slots=slots)
             app.state.ingest = IngestState(runtime, batcher, keys, settings.max_body_bytes)
             try:
                 yield
             finally:
                 await batcher.close()
+                await ingest_engine.dispose()
 
     app = FastAPI(
         title="Zelo",

@@ -12,12 +12,14 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> AsyncEngine:
+    """``pre_ping`` tests each pooled connection before use (one round trip), so a database restart
+    costs no failed query; hot paths that retry on a dead connection themselves can turn it off."""
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=pre_ping, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

@@ -7,19 +7,23 @@ would have stored it, so a replay never does the work twice.
 """
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tracker.clock import Clock
 from tracker.ingest.models import receipts_table
 from tracker.ingest.schemas import IngestResponse, ItemResult
-from tracker.ingest.service import Valid, upsert, with_retry
+from tracker.ingest.service import Valid, load_accounts, upsert
 
 log = structlog.get_logger(__name__)
+LINGER_S = 0.002
+ACCOUNTS_TTL_S = 5.0  # a new carrier account is used by webhooks within this many seconds
 
 
 @dataclass
@@ -33,41 +37,57 @@ class Job:
 
 
 class GroupCommit:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, max_items: int = 2000) -> None:
-        self._sessions = sessions
+    """One collector feeds at most ``slots`` concurrent transactions. While every slot is busy, arriving
+    requests queue up, and the next free slot takes them all: under load transactions fill up by
+    themselves; when idle, a lone request is committed at once."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock, *, max_items: int = 2000, slots: int = 2) -> None:
+        self._engine = engine
         self._clock = clock
         self._max_items = max_items
+        self._slots = asyncio.Semaphore(slots)
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
+        self._collector: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._accounts: tuple[float, list[Any]] = (-ACCOUNTS_TTL_S, [])
 
     async def submit(
         self, receipt_id: str, items: list[Valid], rejected: list[ItemResult]
     ) -> tuple[dict[str, Any], bool]:
         """Store one webhook's shipments; returns (response body, replayed) once committed."""
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._run(), name="ingest-group-commit")
+        if self._collector is None or self._collector.done():
+            self._collector = asyncio.create_task(self._collect(), name="ingest-group-commit")
         job = Job(receipt_id, items, rejected)
         await self._queue.put(job)
         return await job.done
 
     async def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        for task in (self._collector, *self._running):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in (self._collector, *self._running) if t is not None), return_exceptions=True)
 
-    async def _run(self) -> None:
+    async def _collect(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            await asyncio.sleep(0)  # let requests already being handled join this transaction
+            await self._slots.acquire()  # meanwhile, requests keep arriving and queue up
+            if self._running and self._queue.empty():
+                await asyncio.sleep(LINGER_S)  # another transaction is busy: let stragglers join this one
             size = len(batch[0].items)
             while size < self._max_items and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
                 size += len(batch[-1].items)
-            await self._commit(batch)
+            task = asyncio.create_task(self._commit(batch))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
 
     async def _commit(self, batch: list[Job]) -> None:
         try:
-            answers = await with_retry(self._sessions, lambda session: self._process(session, batch))
+            answers = await self._transaction(batch)
         except Exception as exc:
             if len(batch) > 1:  # isolate the job that fails; the others still commit
                 for job in batch:
@@ -81,8 +101,25 @@ class GroupCommit:
             if not job.done.done():
                 job.done.set_result(answer)
 
-    async def _process(self, session: AsyncSession, batch: list[Job]) -> list[tuple[dict[str, Any], bool]]:
+    async def _transaction(self, batch: list[Job]) -> list[tuple[dict[str, Any], bool]]:
+        """One transaction for the batch; retried on a unique-key race (it then sees the other writer's
+        rows) and on a connection found dead (the engine skips pre-ping: that saves a round trip)."""
+        for attempt in range(3):
+            try:
+                async with self._engine.begin() as conn:
+                    return await self._process(conn, batch)
+            except (IntegrityError, DBAPIError) as exc:
+                retriable = isinstance(exc, IntegrityError) or exc.connection_invalidated
+                if attempt == 2 or not retriable:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _process(self, session: AsyncConnection, batch: list[Job]) -> list[tuple[dict[str, Any], bool]]:
         now = self._clock.now()
+        fetched_at, accounts = self._accounts
+        if time.monotonic() - fetched_at > ACCOUNTS_TTL_S:
+            accounts = await load_accounts(session)
+            self._accounts = (time.monotonic(), accounts)
         ids = list({job.receipt_id for job in batch})
         stored = {
             row.id: row.response
@@ -96,7 +133,7 @@ class GroupCommit:
                 fresh.setdefault(job.receipt_id, job)
         jobs = list(fresh.values())
         items = [item for job in jobs for item in job.items]
-        results = iter(await upsert(session, items, source="webhook", now=now))
+        results = iter(await upsert(session, items, source="webhook", now=now, accounts=accounts))
         receipts = []
         for job in jobs:
             mine = [next(results) for _ in job.items]

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -28,16 +28,17 @@ def _text(max_length: int) -> Any:
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    _nested: ClassVar[tuple[str, ...]] = ()  # fields holding _In models (or lists of them)
 
     def unknown_fields(self, prefix: str = "") -> list[str]:
-        found = [f"{prefix}{name}" for name in (self.model_extra or {})]
-        for name in type(self).model_fields:
+        found = [f"{prefix}{name}" for name in self.__pydantic_extra__ or ()]
+        for name in self._nested:
             value = getattr(self, name)
-            children = value if isinstance(value, list) else [value]
-            for i, child in enumerate(children):
-                if isinstance(child, _In):
-                    where = f"{prefix}{name}[{i}]." if isinstance(value, list) else f"{prefix}{name}."
-                    found += child.unknown_fields(where)
+            if isinstance(value, list):
+                for i, child in enumerate(value):
+                    found += child.unknown_fields(f"{prefix}{name}[{i}].")
+            elif value is not None:
+                found += value.unknown_fields(f"{prefix}{name}.")
         return found
 
 
@@ -65,6 +66,7 @@ def _money(field: str) -> Any:
 
 
 class ShipmentIn(_In):
+    _nested = ("customer", "destination", "items")
     external_id: _text(100) | None = Field(default=None, description="The ERP's order or shipment id.")  # type: ignore[valid-type]
     carrier: _text(32)  # type: ignore[valid-type]
     carrier_account: _text(100) | None = Field(  # type: ignore[valid-type]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from tracker.ingest.models import revisions_table
 from tracker.ingest.schemas import FieldError, ItemResult, ShipmentIn
@@ -71,13 +71,22 @@ def valid(index: int, shipment: ShipmentIn, source: str | None = None) -> Valid:
     return Valid(index, shipment, warnings, source)
 
 
-async def upsert(session: AsyncSession, items: Sequence[Valid], *, source: str, now: datetime) -> list[ItemResult]:
+Db = AsyncSession | AsyncConnection  # only Core statements run here: a plain connection is cheaper
+
+
+async def load_accounts(db: Db) -> list[Any]:
+    """(id, carrier, name) of every carrier account: what upserts assign shipments to."""
+    return list((await db.execute(select(CarrierAccount.id, CarrierAccount.carrier, CarrierAccount.name))).all())
+
+
+async def upsert(
+    session: Db, items: Sequence[Valid], *, source: str, now: datetime, accounts: list[Any] | None = None
+) -> list[ItemResult]:
     """Create or update ``items``; one result per item, in order."""
     if not items:
         return []
-    accounts = list(
-        (await session.execute(select(CarrierAccount.id, CarrierAccount.carrier, CarrierAccount.name))).all()
-    )
+    if accounts is None:
+        accounts = await load_accounts(session)
     current = await _matching(session, items)
     by_ext = {row["external_id"]: row for row in current if row["external_id"]}
     by_pair = {(row["carrier"], row["tracking_code"]): row for row in current}
@@ -178,15 +187,23 @@ def _account(accounts: list[Any], s: ShipmentIn) -> tuple[int | None, FieldError
     return min(a.id for a in mine), None
 
 
-async def _matching(session: AsyncSession, items: Sequence[Valid]) -> list[dict[str, Any]]:
+async def _matching(session: Db, items: Sequence[Valid]) -> list[dict[str, Any]]:
+    """Stored shipments any item may match, by (carrier, code) or external_id: index lookups only."""
     c = shipments_table.c
+    columns = (c.id, c.carrier, *(c[k] for k in COMPARED if k != "carrier"))
+    by_carrier: dict[str, set[str]] = {}
+    for i in items:
+        by_carrier.setdefault(i.shipment.carrier, set()).add(i.shipment.tracking_code)
+    queries = [
+        select(*columns).where(c.carrier == carrier, c.tracking_code.in_(codes))
+        for carrier, codes in by_carrier.items()
+    ]
     ext = {i.shipment.external_id for i in items if i.shipment.external_id}
-    pairs = {(i.shipment.carrier, i.shipment.tracking_code) for i in items}
-    conditions = [tuple_(c.carrier, c.tracking_code).in_(list(pairs))]
     if ext:
-        conditions.append(c.external_id.in_(list(ext)))
-    query = select(c.id, c.carrier, *(c[k] for k in COMPARED if k != "carrier")).where(or_(*conditions))
-    return [dict(row._mapping) for row in await session.execute(query)]
+        queries.append(select(*columns).where(c.external_id.in_(ext)))
+    query = queries[0] if len(queries) == 1 else union_all(*queries)
+    rows = {row.id: dict(row._mapping) for row in await session.execute(query)}
+    return list(rows.values())
 
 
 def _remember(row: dict[str, Any], by_ext: dict[Any, dict[str, Any]], by_pair: dict[Any, dict[str, Any]]) -> None:
@@ -196,7 +213,7 @@ def _remember(row: dict[str, Any], by_ext: dict[Any, dict[str, Any]], by_pair: d
 
 
 async def _write(
-    session: AsyncSession,
+    session: Db,
     creates: list[dict[str, Any]],
     updates: list[dict[str, Any]],
     revisions: list[dict[str, Any]],

@@ -7,9 +7,11 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
-
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(
+    rf"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*)@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,63}}$"
+)
 _NFE_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9)
 
 
@@ -60,10 +62,13 @@ def phone(value: str) -> str:
 
 
 def email(value: str) -> str:
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"email {value!r} is not valid: {exc}") from None
+    """Address syntax (RFC 5321 dot-atom local part, DNS domain); the domain is lower-cased."""
+    address = value.strip()
+    match = _EMAIL.match(address)
+    if match is None or len(address) > 254 or len(match["local"]) > 64:
+        raise ValueError(f"email {value!r} is not valid: expected an address such as maria@example.com")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 def money(value: Decimal | int | float | str, field: str) -> Decimal:

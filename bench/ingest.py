@@ -1,0 +1,227 @@
+"""Benchmark: the ERP webhook of a running ``zelo api`` (``--workers`` uvicorn processes) on PostgreSQL, driven by wrk
+from a separate process with pre-signed requests.
+
+1. single-shipment webhooks, each creating a new shipment: requests/s and p50/p99 latency;
+2. the same requests against a bare app that only verifies the signature (the framework's ceiling);
+3. batches of 500 shipments: shipments/s.
+Afterwards it checks that every acknowledged shipment is in the database. The last line is one JSON object.
+
+    python bench/ingest.py [--seconds 15] [--connections 32]
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+
+from carriers.correios.s10 import make_code
+from tracker.accounts import add_account
+from tracker.config import Settings
+from tracker.db import make_engine
+from tracker.ingest.signatures import sign
+from tracker.migrate import upgrade
+from tracker.models import Shipment
+from tracker.runtime import open_runtime
+
+HERE = Path(__file__).resolve().parent
+PG_SERVER = os.environ.get("ZELO_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+SECRET = b"bench-secret-0123456789abcdef"
+WHSEC = "whsec_" + base64.b64encode(SECRET).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def fresh_database(name: str) -> str:
+    admin = make_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await conn.execute(text(f"CREATE DATABASE {name}"))
+    await admin.dispose()
+    url = f"{PG_SERVER}/{name}"
+    async with open_runtime(Settings(database_url=url)) as rt:
+        await upgrade(rt.engine)
+        async with rt.sessions() as session, session.begin():
+            await add_account(
+                session,
+                rt.vault,
+                carrier="correios",
+                name="bench",
+                base_url=None,
+                now=rt.clock.now(),
+                credentials={"user": "u", "access_code": "c", "posting_card": "1"},
+            )
+    return url
+
+
+def shipment(serial: int) -> dict[str, Any]:
+    return {
+        "external_id": f"ERP-{serial}",
+        "carrier": "correios",
+        "tracking_code": make_code("SS", serial),
+        "service": "SEDEX",
+        "order_number": str(serial),
+        "shipped_at": "2026-11-20T10:00:00-03:00",
+        "promised_delivery_date": "2026-11-27",
+        "declared_value": "149.90",
+        "customer": {
+            "name": "Cliente Teste",
+            "email": f"cliente{serial}@example.com",
+            "phone": "+5511987654321",
+            "consent": True,
+        },
+        "destination": {"postal_code": "01310-100", "city": "São Paulo", "state": "SP"},
+        "items": [{"sku": "SKU-1", "quantity": 1, "description": "Produto"}],
+    }
+
+
+def write_requests(path: Path, first_serial: int, count: int, per_request: int) -> int:
+    """Pre-signed requests, each a new webhook-id with new shipments; returns the next free serial."""
+    stamp = int(time.time())
+    serial = first_serial
+    with path.open("w") as f:
+        for n in range(count):
+            shipments = [shipment(serial + k) for k in range(per_request)]
+            serial += per_request
+            body = json.dumps({"type": "shipment.upsert", "data": {"shipments": shipments}}, ensure_ascii=False)
+            msg_id = f"bench_{first_serial}_{n}"
+            f.write(f"{msg_id}\t{stamp}\t{sign(SECRET, msg_id, stamp, body.encode())}\t{body}\n")
+    return serial
+
+
+def start_server(target: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    if target.endswith("app_from_env"):
+        cmd.append("--factory")
+    proc = subprocess.Popen(cmd, env=os.environ | env, cwd=HERE.parent)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{target} did not start on port {port}")
+
+
+def wrk(port: int, requests_file: Path, seconds: int, connections: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(HERE / "ingest.lua"),
+            f"http://127.0.0.1:{port}/v1/webhooks/erp",
+        ],
+        env=os.environ | {"ZELO_BENCH_REQUESTS": str(requests_file)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    return dict(figures)
+
+
+async def stored(url: str) -> int:
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        n = await conn.scalar(select(func.count()).select_from(Shipment))
+    await engine.dispose()
+    return int(n or 0)
+
+
+def run(
+    target: str, port: int, env: dict[str, str], requests_file: Path, seconds: int, connections: int, workers: int
+) -> dict[str, Any]:
+    proc = start_server(target, port, env, workers)
+    try:
+        return wrk(port, requests_file, seconds, connections)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def main(seconds: int, connections: int, workers: int) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    url = asyncio.run(fresh_database("zelo_bench_ingest"))
+    env = {
+        "ZELO_DATABASE_URL": url,
+        "ZELO_ERP_WEBHOOK_SECRETS": WHSEC,
+        "ZELO_LOG_LEVEL": "warning",
+        "ZELO_BENCH_SECRET": base64.b64encode(SECRET).decode(),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        singles, batches = Path(tmp) / "single.tsv", Path(tmp) / "batch.tsv"
+        serial = write_requests(singles, 1, 4000 * seconds, 1)
+        write_requests(batches, serial, 60 * seconds, 500)
+        zelo = run("tracker.app:app_from_env", free_port(), env, singles, seconds, connections, workers)
+        rows_after_single = asyncio.run(stored(url))
+        bare = run("bench.bare_app:app", free_port(), env, singles, seconds, connections, workers)
+        batch = run("tracker.app:app_from_env", free_port(), env, batches, seconds, 4, workers)
+        rows_after_batch = asyncio.run(stored(url))
+    acknowledged = zelo["requests"] - zelo["non_2xx"]
+    result = {
+        "single_rps": round(zelo["rps"]),
+        "single_p50_ms": round(zelo["p50_us"] / 1000, 1),
+        "single_p99_ms": round(zelo["p99_us"] / 1000, 1),
+        "single_non_2xx": zelo["non_2xx"],
+        "single_acknowledged": acknowledged,
+        "single_stored": rows_after_single,
+        "bare_rps": round(bare["rps"]),
+        "bare_p99_ms": round(bare["p99_us"] / 1000, 1),
+        "ratio_to_bare": round(zelo["rps"] / bare["rps"], 2),
+        "batch_shipments_per_s": round(batch["rps"] * 500),
+        "batch_p99_ms": round(batch["p99_us"] / 1000, 1),
+        "batch_stored": rows_after_batch - rows_after_single,
+        "batch_acknowledged_shipments": (batch["requests"] - batch["non_2xx"]) * 500,
+        "connections": connections,
+        "workers": workers,
+        "seconds": seconds,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn processes, for zelo and the bare app alike")
+    args = parser.parse_args()
+    print(json.dumps(main(args.seconds, args.connections, args.workers)))
