@@ -11,13 +11,17 @@ from typing import Any
 import structlog
 
 from tracker import tasks
+from tracker.ingest import tasks as ingest_tasks
 from tracker.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 Job = Callable[[dict[str, Any]], Awaitable[Any]]
 
 # (job, every N seconds)
-EMBEDDED_SCHEDULE: tuple[tuple[Job, float], ...] = ((tasks.poll_due, 60.0),)
+EMBEDDED_SCHEDULE: tuple[tuple[Job, float], ...] = (
+    (tasks.poll_due, 60.0),
+    (ingest_tasks.purge_expired, 3600.0),
+)
 
 
 async def run_embedded(runtime: Runtime, *, stop: asyncio.Event | None = None) -> None:

@@ -13,6 +13,7 @@ from carriers.correios.s10 import make_code
 from tests.tracker.ingest.conftest import Erp
 from tracker.clock import SimulatedClock
 from tracker.ingest.models import ShipmentRevision, WebhookReceipt
+from tracker.ingest.tasks import purge
 from tracker.models import Shipment
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -163,3 +164,16 @@ async def test_without_an_account_for_the_carrier_shipments_are_rejected_clearly
 async def test_a_named_carrier_account_must_exist(erp: Erp) -> None:
     answer = await erp.push([shipment(1, carrier_account="outra")])
     assert answer.json()["results"][0]["errors"][0]["message"] == "no correios account named 'outra'; known: loja"
+
+
+async def test_receipts_are_kept_72_hours_at_least_then_purged(
+    erp: Erp, sessions: Sessions, clock: SimulatedClock
+) -> None:
+    await erp.push([shipment(1)], msg_id="msg_old")
+    clock.advance(timedelta(hours=73))
+    replay = await erp.push([shipment(1)], msg_id="msg_old")
+    assert replay.headers["webhook-replayed"] == "true"
+    assert (await purge(sessions, clock.now()))["receipts"] == 0
+    clock.advance(timedelta(days=7))
+    assert (await purge(sessions, clock.now()))["receipts"] == 1
+    assert await count(sessions, WebhookReceipt) == 0
