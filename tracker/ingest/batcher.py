@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,6 +23,10 @@ from tracker.ingest.service import Valid, load_accounts, upsert
 
 log = structlog.get_logger(__name__)
 LINGER_S = 0.002
+_SEEN = select(receipts_table.c.id, receipts_table.c.response).where(
+    receipts_table.c.id.in_(bindparam("ids", expanding=True))
+)
+_RECORD = insert(receipts_table)
 ACCOUNTS_TTL_S = 5.0  # a new carrier account is used by webhooks within this many seconds
 
 
@@ -121,12 +125,7 @@ class GroupCommit:
             accounts = await load_accounts(session)
             self._accounts = (time.monotonic(), accounts)
         ids = list({job.receipt_id for job in batch})
-        stored = {
-            row.id: row.response
-            for row in await session.execute(
-                select(receipts_table.c.id, receipts_table.c.response).where(receipts_table.c.id.in_(ids))
-            )
-        }
+        stored = {row.id: row.response for row in await session.execute(_SEEN, {"ids": ids})}
         fresh: dict[str, Job] = {}
         for job in batch:
             if job.receipt_id not in stored:
@@ -141,5 +140,5 @@ class GroupCommit:
             stored[job.receipt_id] = body
             receipts.append({"id": job.receipt_id, "received_at": now, "response": body})
         if receipts:
-            await session.execute(insert(receipts_table), receipts)
+            await session.execute(_RECORD, receipts)
         return [(stored[job.receipt_id], fresh.get(job.receipt_id) is not job) for job in batch]

@@ -187,22 +187,28 @@ def _account(accounts: list[Any], s: ShipmentIn) -> tuple[int | None, FieldError
     return min(a.id for a in mine), None
 
 
+_c = shipments_table.c
+_MATCH_COLUMNS = (_c.id, _c.carrier, *(_c[k] for k in COMPARED if k != "carrier"))
+_BY_CODE = select(*_MATCH_COLUMNS).where(
+    _c.carrier == bindparam("carrier"), _c.tracking_code.in_(bindparam("codes", expanding=True))
+)
+_BY_EXTERNAL_ID = select(*_MATCH_COLUMNS).where(_c.external_id.in_(bindparam("ext", expanding=True)))
+_BY_CODE_OR_EXTERNAL_ID = union_all(_BY_CODE, _BY_EXTERNAL_ID)  # built once: no per-call statement building
+_INSERT = insert(shipments_table).returning(_c.id, _c.carrier, _c.tracking_code)
+_UPDATE = update(shipments_table).where(_c.id == bindparam("_id"))
+
+
 async def _matching(session: Db, items: Sequence[Valid]) -> list[dict[str, Any]]:
     """Stored shipments any item may match, by (carrier, code) or external_id: index lookups only."""
-    c = shipments_table.c
-    columns = (c.id, c.carrier, *(c[k] for k in COMPARED if k != "carrier"))
-    by_carrier: dict[str, set[str]] = {}
+    by_carrier: dict[str, list[str]] = {}
     for i in items:
-        by_carrier.setdefault(i.shipment.carrier, set()).add(i.shipment.tracking_code)
-    queries = [
-        select(*columns).where(c.carrier == carrier, c.tracking_code.in_(codes))
-        for carrier, codes in by_carrier.items()
-    ]
-    ext = {i.shipment.external_id for i in items if i.shipment.external_id}
-    if ext:
-        queries.append(select(*columns).where(c.external_id.in_(ext)))
-    query = queries[0] if len(queries) == 1 else union_all(*queries)
-    rows = {row.id: dict(row._mapping) for row in await session.execute(query)}
+        by_carrier.setdefault(i.shipment.carrier, []).append(i.shipment.tracking_code)
+    ext = list({i.shipment.external_id for i in items if i.shipment.external_id}) or [""]
+    rows: dict[int, dict[str, Any]] = {}
+    for n, (carrier, codes) in enumerate(by_carrier.items()):
+        query, params = (_BY_CODE_OR_EXTERNAL_ID, {"ext": ext}) if n == 0 else (_BY_CODE, {})
+        for row in await session.execute(query, {"carrier": carrier, "codes": codes, **params}):
+            rows[row.id] = dict(row._mapping)
     return list(rows.values())
 
 
@@ -234,12 +240,11 @@ async def _write(
             }
             for r in creates
         ]
-        stmt = insert(shipments_table).returning(shipments_table.c.id, sort_by_parameter_order=True)
-        ids = (await session.execute(stmt, rows)).scalars().all()
-        for r, new_id in zip(creates, ids, strict=True):
-            r["id"] = new_id
+        ids = {(row.carrier, row.tracking_code): row.id for row in await session.execute(_INSERT, rows)}
+        for r in creates:
+            r["id"] = ids[(r["carrier"], r["tracking_code"])]
             for result in r["_results"]:
-                result.id = new_id
+                result.id = r["id"]
     if updates:
         rows = []
         for r in updates:
@@ -249,7 +254,7 @@ async def _write(
             rows.append(row)
         for keys in {tuple(sorted(r)) for r in rows}:  # executemany needs one key set per statement
             group = [r for r in rows if tuple(sorted(r)) == keys]
-            await session.execute(update(shipments_table).where(shipments_table.c.id == bindparam("_id")), group)
+            await session.execute(_UPDATE, group)
         if new_codes:
             await session.execute(delete(events_table).where(events_table.c.shipment_id.in_(new_codes)))
     if revisions:
