@@ -4,7 +4,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTHON ?= python3
 
-.PHONY: demo test lint bench services clean
+.PHONY: demo test lint bench services wrk clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,12 @@ lint: $(STAMP)
 test: $(STAMP) services lint
 	$(BIN)/pytest
 
-bench: $(STAMP) services
-	$(BIN)/python bench/poll.py
+bench: $(STAMP) services wrk
+	$(BIN)/python -m bench.poll
+	$(BIN)/python -m bench.ingest
+
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
 services:
 	@bash .ci/services

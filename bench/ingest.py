@@ -6,7 +6,7 @@ from a separate process with pre-signed requests.
 3. batches of 500 shipments: shipments/s.
 Afterwards it checks that every acknowledged shipment is in the database. The last line is one JSON object.
 
-    python bench/ingest.py [--seconds 15] [--connections 32]
+    python -m bench.ingest [--seconds 15] [--connections 32] [--workers 2]
 """
 
 import argparse
@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from bench.support import free_port, pg_database
 from carriers.correios.s10 import make_code
 from tracker.accounts import add_account
 from tracker.config import Settings
@@ -37,24 +37,12 @@ from tracker.models import Shipment
 from tracker.runtime import open_runtime
 
 HERE = Path(__file__).resolve().parent
-PG_SERVER = os.environ.get("ZELO_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 SECRET = b"bench-secret-0123456789abcdef"
 WHSEC = "whsec_" + base64.b64encode(SECRET).decode()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def fresh_database(name: str) -> str:
-    admin = make_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        await conn.execute(text(f"CREATE DATABASE {name}"))
-    await admin.dispose()
-    url = f"{PG_SERVER}/{name}"
+    url = await pg_database(name)
     async with open_runtime(Settings(database_url=url)) as rt:
         await upgrade(rt.engine)
         async with rt.sessions() as session, session.begin():

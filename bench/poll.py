@@ -5,25 +5,25 @@ process (so its peak RSS is its own) polls them all twice: once on first sight (
 two simulated days later (some changed, most not). The same run measures a naive poller (one code per
 request, one commit per shipment) on a sample and prints the ratio. The last line is one JSON object.
 
-    python bench/poll.py [--shipments 20000] [--naive 500]
+    python -m bench.poll [--shipments 20000] [--naive 500]
 """
 
 import argparse
 import asyncio
 import json
-import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
+from bench.support import free_port, pg_database
 from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, scenario_names
@@ -36,27 +36,11 @@ from tracker.migrate import upgrade
 from tracker.models import Shipment, TrackingEvent
 from tracker.runtime import open_runtime
 
-PG_SERVER = os.environ.get("ZELO_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 T0 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
 POSTED_SPREAD_H = 24 * 6  # parcels posted over the 6 days before the first poll
 FIRST_POLL = T0 + timedelta(days=6)
 SECOND_POLL = FIRST_POLL + timedelta(days=2)
 SCENARIOS = [s for s in scenario_names() if s not in ("not_found", "invalid")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def pg_database(name: str) -> str:
-    admin = make_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        await conn.execute(text(f"CREATE DATABASE {name}"))
-    await admin.dispose()
-    return f"{PG_SERVER}/{name}"
 
 
 async def setup(url: str, sandbox: str, n: int, naive: int) -> None:
@@ -173,7 +157,12 @@ def worker_main(url: str, sandbox: str) -> None:
 
 def run_worker(url: str, sandbox: str) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", url, sandbox], check=True, capture_output=True, text=True, timeout=1800
+        [sys.executable, "-m", "bench.poll", "--worker", url, sandbox],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=Path(__file__).resolve().parent.parent,
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
