@@ -46,7 +46,7 @@ class CustomerIn(_In):
     name: _text(200) | None = None  # type: ignore[valid-type]
     email: Annotated[str, BeforeValidator(check.email)] | None = None
     phone: Annotated[str, BeforeValidator(check.phone)] | None = None
-    consent: bool = Field(default=False, description="The customer agreed to be contacted (LGPD).")
+    consent: bool | None = Field(default=None, description="The customer agreed to be contacted (LGPD).")
 
 
 class DestinationIn(_In):
@@ -84,7 +84,7 @@ class ShipmentIn(_In):
     shipping_cost: _money("shipping_cost") | None = None  # type: ignore[valid-type]
     customer: CustomerIn | None = None
     destination: DestinationIn | None = None
-    items: list[ItemIn] = Field(default_factory=list, max_length=500)
+    items: list[ItemIn] | None = Field(default=None, max_length=500)
 
     @field_validator("carrier")
     @classmethod
@@ -126,7 +126,9 @@ class ShipmentIn(_In):
             "destination_postal_code": d.postal_code,
             "destination_city": d.city,
             "destination_state": d.state,
-            "items": [i.model_dump(exclude_none=True, include={"sku", "quantity", "description"}) for i in self.items],
+            "items": None
+            if self.items is None
+            else [i.model_dump(exclude_none=True, include={"sku", "quantity", "description"}) for i in self.items],
         }
 
 

@@ -237,6 +237,7 @@ async def _write(
                 "next_poll_at": now,
                 "poll_error_count": 0,
                 "customer_consent": bool(r["customer_consent"]),
+                "items": r["items"] or [],
             }
             for r in creates
         ]

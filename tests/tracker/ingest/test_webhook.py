@@ -177,3 +177,13 @@ async def test_receipts_are_kept_72_hours_at_least_then_purged(
     clock.advance(timedelta(days=7))
     assert (await purge(sessions, clock.now()))["receipts"] == 1
     assert await count(sessions, WebhookReceipt) == 0
+
+
+async def test_omitted_fields_keep_their_stored_values(erp: Erp, sessions: Sessions) -> None:
+    full = shipment(1, customer={"name": "Maria", "consent": True}, items=[{"sku": "A1", "quantity": 2}])
+    await erp.push([full])
+    answer = await erp.push([{"external_id": "PED-1", "carrier": "correios", "tracking_code": make_code("SS", 1)}])
+    assert answer.json()["results"][0]["result"] == "unchanged"
+    async with sessions() as session:
+        row = (await session.scalars(select(Shipment))).one()
+    assert (row.customer_consent, row.items, row.customer_name) == (True, [{"sku": "A1", "quantity": 2}], "Maria")
