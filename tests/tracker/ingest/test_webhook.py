@@ -6,8 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
 from tests.tracker.ingest.conftest import Erp
@@ -187,3 +188,21 @@ async def test_omitted_fields_keep_their_stored_values(erp: Erp, sessions: Sessi
     async with sessions() as session:
         row = (await session.scalars(select(Shipment))).one()
     assert (row.customer_consent, row.items, row.customer_name) == (True, [{"sku": "A1", "quantity": 2}], "Maria")
+
+
+async def test_webhooks_survive_postgres_dropping_every_connection(
+    erp: Erp, sessions: Sessions, engine: AsyncEngine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("connection loss is a PostgreSQL server fault")
+    assert (await erp.push([shipment(1)])).status_code == 202  # pooled connections now exist
+    async with engine.connect() as conn:  # what a PostgreSQL restart does to every client connection
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    answer = await erp.push([shipment(2)])
+    assert answer.status_code == 202 and answer.json()["results"][0]["result"] == "created"
+    assert await count(sessions) == 2
