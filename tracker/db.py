@@ -15,6 +15,7 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> AsyncEngine:
     """``pre_ping`` tests each pooled connection before use (one round trip), so a database restart
     costs no failed query; hot paths that retry on a dead connection themselves can turn it off."""
+    kwargs.setdefault("hide_parameters", True)  # error messages never carry customer data
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -49,3 +49,33 @@ def test_logs_never_carry_customer_contacts_in_clear() -> None:
     assert "m***@example.com" in event["event"] and event["customer_email"] == "***"
     kept = redact(None, "info", {"event": "SS123456785BR at 2026-11-22T08:00:00"})
     assert kept["event"] == "SS123456785BR at 2026-11-22T08:00:00"
+
+
+def test_exception_text_in_logs_is_redacted_too(capsys: pytest.CaptureFixture[str]) -> None:
+    import structlog
+
+    from tracker.logs import configure
+
+    configure("info", json=True)
+    try:
+        raise ValueError("insert failed for maria.silva@example.com / +5511987654321")
+    except ValueError:
+        structlog.get_logger("t").exception("boom")
+    out = capsys.readouterr().out
+    assert "boom" in out and "m***@example.com" in out
+    assert "maria.silva" not in out and "5511987654321" not in out
+
+
+async def test_database_errors_do_not_carry_parameters(tmp_path: pytest.TempPathFactory) -> None:
+    from sqlalchemy import text
+
+    from tracker.db import make_engine
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/x.db")  # type: ignore[operator]
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (email TEXT UNIQUE)"))
+        await conn.execute(text("INSERT INTO t VALUES (:e)"), {"e": "maria@example.com"})
+        with pytest.raises(Exception) as info:  # noqa: PT011
+            await conn.execute(text("INSERT INTO t VALUES (:e)"), {"e": "maria@example.com"})
+    await engine.dispose()
+    assert "maria@example.com" not in str(info.value)
