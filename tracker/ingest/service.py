@@ -111,30 +111,9 @@ async def upsert(
             result.errors.append(error)
             continue
         wanted = s.columns() | {"carrier_account_id": account_id}
-        by_id = by_ext.get(s.external_id) if s.external_id else None
-        by_code = by_pair.get((s.carrier, s.tracking_code))
-        if by_id is not None and by_code is not None and by_id is not by_code:
-            result.errors.append(
-                FieldError(
-                    field="tracking_code",
-                    message=(
-                        f"{s.carrier} {s.tracking_code} already belongs to another shipment "
-                        f"(external_id {by_code['external_id']!r}); a tracking code identifies one shipment"
-                    ),
-                )
-            )
-            continue
-        target = by_id or by_code
-        if target is not None and s.external_id and target["external_id"] not in (None, s.external_id):
-            result.errors.append(
-                FieldError(
-                    field="external_id",
-                    message=(
-                        f"{s.carrier} {s.tracking_code} is already tracked for external_id {target['external_id']!r}, "
-                        f"not {s.external_id!r}"
-                    ),
-                )
-            )
+        target, error = _identify(s, by_ext, by_pair)
+        if error:
+            result.errors.append(error)
             continue
         if target is None:
             row = {k: wanted[k] for k in COMPARED} | {"id": None, "carrier": s.carrier, "_results": [result]}
@@ -167,6 +146,29 @@ async def upsert(
 
     await _write(session, creates, list(updates.values()), revisions, new_codes, now)
     return results
+
+
+def _identify(
+    s: ShipmentIn, by_ext: dict[Any, dict[str, Any]], by_pair: dict[Any, dict[str, Any]]
+) -> tuple[dict[str, Any] | None, FieldError | None]:
+    """The stored (or earlier in this batch) shipment ``s`` is, if any; an error when its two identities
+    (external_id and carrier + tracking code) point at different shipments."""
+    by_id = by_ext.get(s.external_id) if s.external_id else None
+    by_code = by_pair.get((s.carrier, s.tracking_code))
+    if by_id is not None and by_code is not None and by_id is not by_code:
+        message = (
+            f"{s.carrier} {s.tracking_code} already belongs to another shipment "
+            f"(external_id {by_code['external_id']!r}); a tracking code identifies one shipment"
+        )
+        return None, FieldError(field="tracking_code", message=message)
+    target = by_id or by_code
+    if target is not None and s.external_id and target["external_id"] not in (None, s.external_id):
+        message = (
+            f"{s.carrier} {s.tracking_code} is already tracked for external_id {target['external_id']!r}, "
+            f"not {s.external_id!r}"
+        )
+        return None, FieldError(field="external_id", message=message)
+    return target, None
 
 
 def _account(accounts: list[Any], s: ShipmentIn) -> tuple[int | None, FieldError | None]:
