@@ -284,3 +284,20 @@ async def test_uninstalled_carrier_and_unreadable_credentials_delay_only_their_s
     gone = await shipment(sessions, "GN1")
     assert "unknown carrier 'gone'" in (gone.poll_error or "") and gone.next_poll_at is not None
     assert "ZELO_SECRET_KEY differs" in ((await shipment(sessions, "FK2")).poll_error or "")
+
+
+async def test_a_poller_killed_after_claiming_only_delays_its_shipments_by_the_lease(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1", "FK2")
+    for code in ("FK1", "FK2"):
+        carrier.answers[code] = TrackingResult(code, events(clock.now(), (0, "PO-01", Status.POSTED)))
+    doomed = make_poller(sessions, clock, vault, lease=timedelta(minutes=5))
+    claimed, _, _ = await doomed._claim(clock.now())  # claims, then "dies": nothing is fetched or stored
+    assert len(claimed) == 2
+    survivor = make_poller(sessions, clock, vault)
+    assert (await survivor.run_once()).polled == 0  # leased: nobody else takes them meanwhile
+    clock.advance(timedelta(minutes=5))
+    report = await survivor.run_once()
+    assert report.polled == 2 and report.changed == 2
+    assert (await shipment(sessions, "FK1")).status == "posted"
