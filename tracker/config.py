@@ -3,14 +3,16 @@
 from functools import cache
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ZELO_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ZELO_", env_file=".env", env_ignore_empty=True, extra="ignore", hide_input_in_errors=True
+    )  # errors never echo a value: settings hold secrets and passwords
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./zelo.db"
@@ -31,6 +33,15 @@ class Settings(BaseSettings):
     poll_concurrency: int = Field(default=8, ge=1, description="Carrier requests in flight per poller.")
     poll_lease_s: int = Field(default=300, ge=10, description="A claimed shipment is re-polled after this.")
     http_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("erp_webhook_secrets")
+    @classmethod
+    def _webhook_secrets_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from tracker.ingest.signatures import parse_secrets
+
+            parse_secrets(value.get_secret_value())  # raises naming the bad entry (never its value)
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:

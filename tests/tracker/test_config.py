@@ -79,3 +79,10 @@ async def test_database_errors_do_not_carry_parameters(tmp_path: pytest.TempPath
             await conn.execute(text("INSERT INTO t VALUES (:e)"), {"e": "maria@example.com"})
     await engine.dispose()
     assert "maria@example.com" not in str(info.value)
+
+
+def test_malformed_webhook_secrets_are_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZELO_ERP_WEBHOOK_SECRETS", "whsec_dGVzdA==,plain-secret")
+    with pytest.raises(ValidationError, match="entry #2 does not start with 'whsec_'") as info:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert "plain-secret" not in str(info.value)
