@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names
-from tests.support import RecordingSleep
-from tracker.accounts import add_account
+from tests.support import RecordingSleep, correios_account
 from tracker.clock import SimulatedClock
 from tracker.models import Shipment, TrackingEvent
 from tracker.polling import Poller
@@ -45,20 +44,12 @@ async def play(sessions: Sessions, clock: SimulatedClock, vault: Vault, sandbox:
     start = clock.now()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(sandbox)))
     async with sessions() as session, session.begin():
-        account = await add_account(
-            session,
-            vault,
-            carrier="correios",
-            name="sandbox",
-            base_url="http://sandbox",
-            now=start,
-            credentials={"user": "u", "access_code": "c", "posting_card": "1"},
-        )
+        account_id = await correios_account(session, vault, name="sandbox", base_url="http://sandbox", now=start)
         parcels = [
             Parcel(make_code("SS", i), name, start + timedelta(hours=i)) for i, name in enumerate(scenario_names())
         ]
         sandbox.register(parcels)
-        await register(session, [NewShipment("correios", account.id, p.code) for p in parcels], start)
+        await register(session, [NewShipment("correios", account_id, p.code) for p in parcels], start)
     poller = Poller(sessions, http, clock, vault, sleep=RecordingSleep(), rng=random.Random(2))
     total = PollReport()
     while clock.now() - start < timedelta(days=21):

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tracker.accounts import add_account
+from tests.support import correios_account
 from tracker.app import create_app
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
@@ -50,16 +50,7 @@ class Erp:
 @pytest.fixture
 async def account_id(sessions: async_sessionmaker[AsyncSession], vault: Vault, clock: SimulatedClock) -> int:
     async with sessions() as session, session.begin():
-        account = await add_account(
-            session,
-            vault,
-            carrier="correios",
-            name="loja",
-            base_url=None,
-            now=clock.now(),
-            credentials={"user": "u", "access_code": "c", "posting_card": "1"},
-        )
-        return account.id
+        return await correios_account(session, vault, name="loja", now=clock.now())
 
 
 @pytest.fixture
