@@ -156,10 +156,27 @@ class Poller:
         accounts: dict[int, CarrierAccount],
         now: datetime,
     ) -> PollReport:
-        async with self.sessions() as session, session.begin():
-            report = await store_outcomes(session, claimed, outcomes, now=now, rng=self.rng)
-            for account_id, error in account_errors.items():
-                await circuit.record(session, accounts[account_id], error, now)
+        try:
+            async with self.sessions() as session, session.begin():
+                report = await store_outcomes(session, claimed, outcomes, now=now, rng=self.rng)
+                for account_id, error in account_errors.items():
+                    await circuit.record(session, accounts[account_id], error, now)
+            return report
+        except Exception:
+            log.exception("poll_store_failed_isolating", shipments=len(claimed))
+        # One unstorable answer must not block its whole chunk: store shipment by shipment, and record the
+        # ones that still fail as failed polls (retried with back-off) instead of leaving them leased forever.
+        report = PollReport()
+        for row in claimed:
+            try:
+                async with self.sessions() as session, session.begin():
+                    report.merge(await store_outcomes(session, [row], outcomes, now=now, rng=self.rng))
+            except Exception as exc:
+                failure: dict[int, Outcome] = {
+                    row.id: Failure("store_failed", f"{type(exc).__name__}: {str(exc)[:300]}")
+                }
+                async with self.sessions() as session, session.begin():
+                    report.merge(await store_outcomes(session, [row], failure, now=now, rng=self.rng))
         return report
 
     def _tracker(self, account: CarrierAccount) -> Tracker:

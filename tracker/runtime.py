@@ -24,9 +24,14 @@ class Runtime:
     vault: Vault
     clock: Clock
 
+    _poller: Poller | None = None
+
     def poller(self) -> Poller:
+        """The process's poller, kept so its carrier clients (and their tokens) outlive one cycle."""
+        if self._poller is not None:
+            return self._poller
         s = self.settings
-        return Poller(
+        self._poller = Poller(
             self.sessions,
             self.http,
             self.clock,
@@ -35,6 +40,7 @@ class Runtime:
             concurrency=s.poll_concurrency,
             lease=timedelta(seconds=s.poll_lease_s),
         )
+        return self._poller
 
 
 @asynccontextmanager

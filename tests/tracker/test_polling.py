@@ -4,7 +4,8 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -301,3 +302,21 @@ async def test_a_poller_killed_after_claiming_only_delays_its_shipments_by_the_l
     report = await survivor.run_once()
     assert report.polled == 2 and report.changed == 2
     assert (await shipment(sessions, "FK1")).status == "posted"
+
+
+async def test_an_unstorable_answer_fails_only_its_own_shipment(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1", "FK2")
+    good = events(clock.now(), (0, "PO-01", Status.POSTED))
+    carrier.answers["FK1"] = TrackingResult("FK1", good)
+    bad = replace(good[0], location="X" * 500)  # longer than the column on PostgreSQL
+    brt = ZoneInfo("America/Sao_Paulo")  # 23:00 on 9999-12-31 in Brasília is past year 9999 in UTC
+    year_9999 = replace(good[0], occurred_at=datetime(9999, 12, 31, 23, tzinfo=brt))
+    carrier.answers["FK2"] = TrackingResult("FK2", (bad, year_9999))
+    report = await make_poller(sessions, clock, vault).run_once()
+    assert report.polled == 2
+    assert (await shipment(sessions, "FK1")).status == "posted"
+    failed = await shipment(sessions, "FK2")
+    assert failed.status == "pending" and "store_failed" in (failed.poll_error or "")
+    assert failed.next_poll_at is not None and failed.next_poll_at > clock.now()
