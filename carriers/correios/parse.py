@@ -67,8 +67,9 @@ def _events(raw_events: list[Any], problems: list[str]) -> list[TrackingEvent]:
             )
             continue
         dated.append((when, index, raw))
-    dated.sort(key=lambda item: (item[0], item[1]))
 
+    # Reversals follow the carrier's own list order (an EST cancels the event listed just before it, whatever
+    # its timestamp, which is often the wrong part); the result is then put in time order.
     events: list[TrackingEvent] = []
     for when, _, raw in dated:
         type_ = str(raw.get("codigo", "")).strip().upper()
@@ -83,7 +84,7 @@ def _events(raw_events: list[Any], problems: list[str]) -> list[TrackingEvent]:
             events.append(_event(raw, when, safe, None, known=False))
         else:
             events.append(_event(raw, when, info.status, info.reason))
-    return events
+    return sorted(events, key=lambda e: e.occurred_at)  # stable: same-time events keep the carrier's order
 
 
 def _void_last_live(events: list[TrackingEvent]) -> None:

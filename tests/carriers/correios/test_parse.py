@@ -182,3 +182,18 @@ def test_malformed_objects_do_not_hide_the_good_ones() -> None:
     assert [r.tracking_code for r in results] == ["SS000000017BR", "SS000000025BR"]
     assert results[0].status is Status.POSTED
     assert "'eventos' is a str" in results[1].problems[0]
+
+
+def test_est_reverses_the_event_listed_before_it_even_when_its_time_is_earlier() -> None:
+    [result] = parse(
+        payload(
+            obj(
+                "SS000000017BR",
+                ev("EST", "01", "2026-11-04T09:59:00", "Favor desconsiderar a informação anterior"),
+                ev("BDE", "01", "2026-11-04T10:00:00", "Objeto entregue ao destinatário"),  # the mistake
+                ev("RO", "01", "2026-11-03T10:00:00", "Objeto em trânsito"),
+            )
+        )
+    )
+    assert [(e.code, e.voided) for e in result.events] == [("RO-01", False), ("EST-01", True), ("BDE-01", True)]
+    assert result.status is Status.IN_TRANSIT
