@@ -158,7 +158,8 @@ class Poller:
     ) -> PollReport:
         try:
             async with self.sessions() as session, session.begin():
-                report = await store_outcomes(session, claimed, outcomes, now=now, rng=self.rng)
+                mine = await self._still_ours(session, claimed, now)
+                report = await store_outcomes(session, mine, outcomes, now=now, rng=self.rng)
                 for account_id, error in account_errors.items():
                     await circuit.record(session, accounts[account_id], error, now)
             return report
@@ -170,14 +171,29 @@ class Poller:
         for row in claimed:
             try:
                 async with self.sessions() as session, session.begin():
-                    report.merge(await store_outcomes(session, [row], outcomes, now=now, rng=self.rng))
+                    mine = await self._still_ours(session, [row], now)
+                    report.merge(await store_outcomes(session, mine, outcomes, now=now, rng=self.rng))
             except Exception as exc:
                 failure: dict[int, Outcome] = {
                     row.id: Failure("store_failed", f"{type(exc).__name__}: {str(exc)[:300]}")
                 }
                 async with self.sessions() as session, session.begin():
-                    report.merge(await store_outcomes(session, [row], failure, now=now, rng=self.rng))
+                    mine = await self._still_ours(session, [row], now)
+                    report.merge(await store_outcomes(session, mine, failure, now=now, rng=self.rng))
         return report
+
+    async def _still_ours(
+        self, session: AsyncSession, claimed: Sequence[Row[Any]], claimed_at: datetime
+    ) -> list[Row[Any]]:
+        """The claimed rows this poller may still write, locked: its lease not yet taken over by another
+        poller and the tracking code not corrected meanwhile. Anything else is left to the newer writer."""
+        query = (
+            select(shipments.c.id, shipments.c.tracking_code)
+            .where(shipments.c.id.in_([r.id for r in claimed]), shipments.c.next_poll_at == claimed_at + self.lease)
+            .with_for_update()
+        )
+        ours = {(row.id, row.tracking_code) for row in await session.execute(query)}
+        return [r for r in claimed if (r.id, r.tracking_code) in ours]
 
     def _tracker(self, account: CarrierAccount) -> Tracker:
         tracker = self._trackers.get(account.id)

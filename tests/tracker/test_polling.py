@@ -320,3 +320,22 @@ async def test_an_unstorable_answer_fails_only_its_own_shipment(
     failed = await shipment(sessions, "FK2")
     assert failed.status == "pending" and "store_failed" in (failed.poll_error or "")
     assert failed.next_poll_at is not None and failed.next_poll_at > clock.now()
+
+
+async def test_a_poller_slower_than_its_lease_does_not_overwrite_newer_data(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1")
+    t0 = clock.now()
+    stale = TrackingResult("FK1", events(t0, (0, "PO-01", Status.POSTED)))
+    slow = make_poller(sessions, clock, vault, lease=timedelta(minutes=5))
+    claimed, accounts, _ = await slow._claim(clock.now())
+    clock.advance(timedelta(minutes=6))  # the lease runs out; another poller stores fresher news
+    carrier.answers["FK1"] = TrackingResult(
+        "FK1", events(t0, (0, "PO-01", Status.POSTED), (5, "BDE-01", Status.DELIVERED))
+    )
+    await make_poller(sessions, clock, vault).run_once()
+    assert (await shipment(sessions, "FK1")).status == "delivered"
+    report = await slow._store(claimed, {claimed[0].id: stale}, {}, accounts, t0)  # the slow one finally stores
+    assert report.polled == 0
+    assert (await shipment(sessions, "FK1")).status == "delivered"
