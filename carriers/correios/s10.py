@@ -2,7 +2,7 @@
 
 import re
 
-_S10 = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
+_S10 = re.compile(r"^[A-Z]{2}[0-9]{9}[A-Z]{2}\Z")
 _WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 
 

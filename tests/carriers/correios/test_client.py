@@ -182,3 +182,13 @@ def test_missing_credentials_are_named() -> None:
     account = AccountConfig(1, "correios", "x", BASE, {"user": "u"})
     with pytest.raises(ValueError, match="access_code, posting_card"):
         CorreiosClient(account, httpx.AsyncClient(), lambda: datetime.now(UTC), RecordingSleep())
+
+
+def test_retry_after_forms() -> None:
+    from carriers.base.retry import parse_retry_after
+
+    now = datetime(2015, 10, 21, 7, 27, tzinfo=UTC)
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 -0000", now) == 60.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now) == 60.0
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("²") is None and parse_retry_after("soon") is None and parse_retry_after(None) is None

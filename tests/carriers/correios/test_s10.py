@@ -28,3 +28,8 @@ def test_made_codes_always_check_and_any_other_digit_fails(prefix: str, serial: 
     assert check_code(code) is None
     wrong = code[:10] + str((int(code[10]) + 1) % 10) + code[11:]
     assert check_code(wrong) is not None
+
+
+def test_only_ascii_digits_count() -> None:
+    assert check_code("SS١٢٣٤٥٦٧٨٥BR") is not None
+    assert check_code("SS123456785BR\n") is not None
