@@ -6,9 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tracker.db import insert_skipping_duplicates
 from tracker.models import Shipment, shipments_table
 
 
@@ -41,9 +41,7 @@ async def register(session: AsyncSession, items: Sequence[NewShipment], now: dat
         }
         for item in items
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(shipments_table).on_conflict_do_nothing(index_elements=["carrier", "tracking_code"])
+    stmt = insert_skipping_duplicates(session, shipments_table, ["carrier", "tracking_code"])
     total = 0
     for start in range(0, len(rows), 1000):
         result = await session.execute(stmt, rows[start : start + 1000])

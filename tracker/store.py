@@ -13,11 +13,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Row, and_, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.base import Status, TrackingEvent, TrackingResult
 from tracker import schedule
+from tracker.db import insert_skipping_duplicates
 from tracker.models import events_table, shipments_table
 from tracker.report import PollReport
 
@@ -215,6 +215,4 @@ def _update_shipments() -> Any:
 
 def _insert_events(session: AsyncSession) -> Any:
     """INSERT that skips an event another poller stored meanwhile (same shipment, time and code)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(events_table).on_conflict_do_nothing(index_elements=["shipment_id", "occurred_at", "code"])
+    return insert_skipping_duplicates(session, events_table, ["shipment_id", "occurred_at", "code"])
