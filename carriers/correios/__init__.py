@@ -1,10 +1,6 @@
 """Correios (Brazil's post): the CWS REST API — token per posting card, SRO Rastro tracking."""
 
-from typing import Any
-
-import httpx
-
-from carriers.base import AccountConfig, CarrierSpec, Now, Sleep, TrackingResult
+from carriers.base import CarrierSpec
 from carriers.correios.client import CorreiosClient
 from carriers.correios.parse import parse
 from carriers.correios.s10 import check_code
@@ -12,20 +8,11 @@ from carriers.correios.s10 import check_code
 PRODUCTION_URL = "https://api.correios.com.br"
 HOMOLOGATION_URL = "https://apihom.correios.com.br"
 
-
-def _make_tracker(account: AccountConfig, http: httpx.AsyncClient, now: Now, sleep: Sleep) -> CorreiosClient:
-    return CorreiosClient(account, http, now, sleep)
-
-
-def _parse(payload: Any) -> list[TrackingResult]:
-    return parse(payload)
-
-
 SPEC = CarrierSpec(
     name="correios",
     title="Correios",
-    make_tracker=_make_tracker,
-    parse=_parse,
+    make_tracker=CorreiosClient,
+    parse=parse,
     check_code=check_code,
     credential_fields=("user", "access_code", "posting_card"),
     default_base_url=PRODUCTION_URL,
