@@ -17,7 +17,7 @@ _NFE_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9)
 
 @cache
 def ufs() -> frozenset[str]:
-    with Path(__file__).with_name("ufs.csv").open(encoding="utf-8") as f:
+    with (Path(__file__).parent.parent / "ufs.csv").open(encoding="utf-8") as f:
         return frozenset(row["uf"] for row in csv.DictReader(f))
 
 
