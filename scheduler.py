@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 
 from tracker import tasks
+from tracker.detector import tasks as detector_tasks
 from tracker.ingest import tasks as ingest_tasks
 from tracker.runtime import Runtime
 
@@ -20,6 +21,7 @@ Job = Callable[[dict[str, Any]], Awaitable[Any]]
 # (job, every N seconds)
 EMBEDDED_SCHEDULE: tuple[tuple[Job, float], ...] = (
     (tasks.poll_due, 60.0),
+    (detector_tasks.detect_sweep, 900.0),
     (ingest_tasks.purge_expired, 3600.0),
 )
 

@@ -79,6 +79,9 @@ class Shipment(Base):
             postgresql_where=text("next_poll_at IS NOT NULL"),
             sqlite_where=text("next_poll_at IS NOT NULL"),
         ),
+        # the detector's sweep: silence per status, lateness per status
+        Index("ix_shipments_status_last_event", "status", "last_event_at"),
+        Index("ix_shipments_status_promise", "status", "original_promise_date"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -105,12 +108,21 @@ class Shipment(Base):
     updated_at: Mapped[datetime]
 
     # where the parcel is, derived from its live (non-voided) events
-    status: Mapped[str] = mapped_column(String(32), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(32), default="pending")
     status_reason: Mapped[str | None] = mapped_column(String(32))
     status_changed_at: Mapped[datetime | None]
     last_event_at: Mapped[datetime | None]
     carrier_expected_delivery: Mapped[date | None] = mapped_column(Date)
     delivered_at: Mapped[datetime | None]
+
+    # kept by the detector (tracker/detector): promises, posting, pickup deadline, transit time
+    posted_at: Mapped[datetime | None]  # the first carrier event
+    pickup_deadline: Mapped[datetime | None]  # while awaiting pickup
+    transit_business_days: Mapped[int | None] = mapped_column(Integer)  # posted → delivered
+    promise_date: Mapped[date | None] = mapped_column(Date)  # the best date known now
+    promise_source: Mapped[str | None] = mapped_column(String(16))  # store | carrier | estimate
+    original_promise_date: Mapped[date | None] = mapped_column(Date)  # what lateness is measured against
+    original_promise_source: Mapped[str | None] = mapped_column(String(16))
 
     # poll state
     next_poll_at: Mapped[datetime | None]  # None: not polled any more (see poll_stopped)

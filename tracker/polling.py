@@ -24,6 +24,7 @@ from carriers.base.registry import get as get_carrier
 from tracker import circuit
 from tracker.accounts import account_config
 from tracker.clock import Clock
+from tracker.detector.service import Detector
 from tracker.models import CarrierAccount, shipments_table
 from tracker.report import PollReport
 from tracker.store import Failure, Outcome, Rejected, store_outcomes
@@ -59,6 +60,7 @@ class Poller:
     lease: timedelta = timedelta(minutes=5)
     sleep: Sleep = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    detector: Detector | None = None  # runs on every shipment that changed, in the same transaction
     _trackers: dict[int, Tracker] = field(default_factory=dict, init=False)
 
     async def run_once(self) -> PollReport:
@@ -158,8 +160,7 @@ class Poller:
     ) -> PollReport:
         try:
             async with self.sessions() as session, session.begin():
-                mine = await self._still_ours(session, claimed, now)
-                report = await store_outcomes(session, mine, outcomes, now=now, rng=self.rng)
+                report = await self._store_chunk(session, claimed, outcomes, now)
                 for account_id, error in account_errors.items():
                     await circuit.record(session, accounts[account_id], error, now)
             return report
@@ -171,15 +172,22 @@ class Poller:
         for row in claimed:
             try:
                 async with self.sessions() as session, session.begin():
-                    mine = await self._still_ours(session, [row], now)
-                    report.merge(await store_outcomes(session, mine, outcomes, now=now, rng=self.rng))
+                    report.merge(await self._store_chunk(session, [row], outcomes, now))
             except Exception as exc:
                 failure: dict[int, Outcome] = {
                     row.id: Failure("store_failed", f"{type(exc).__name__}: {str(exc)[:300]}")
                 }
                 async with self.sessions() as session, session.begin():
-                    mine = await self._still_ours(session, [row], now)
-                    report.merge(await store_outcomes(session, mine, failure, now=now, rng=self.rng))
+                    report.merge(await self._store_chunk(session, [row], failure, now))
+        return report
+
+    async def _store_chunk(
+        self, session: AsyncSession, claimed: Sequence[Row[Any]], outcomes: dict[int, Outcome], now: datetime
+    ) -> PollReport:
+        mine = await self._still_ours(session, claimed, now)
+        report, changed = await store_outcomes(session, mine, outcomes, now=now, rng=self.rng)
+        if self.detector is not None and changed:
+            report.incidents.update((await self.detector.on_changed(session, changed, now)).opened)
         return report
 
     async def _still_ours(

@@ -15,6 +15,7 @@ class PollReport:
     unknown_codes: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # by machine code
     skipped_accounts: set[str] = field(default_factory=set)  # circuit open
+    incidents: Counter[str] = field(default_factory=Counter)  # opened by the detector, by kind
 
     def merge(self, other: "PollReport") -> None:
         self.polled += other.polled
@@ -26,3 +27,4 @@ class PollReport:
         self.unknown_codes.update(other.unknown_codes)
         self.errors.update(other.errors)
         self.skipped_accounts |= other.skipped_accounts
+        self.incidents.update(other.incidents)

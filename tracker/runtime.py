@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tracker.clock import Clock, SystemClock
 from tracker.config import Settings
 from tracker.db import make_engine, make_sessionmaker
+from tracker.detector.service import Detector
 from tracker.polling import Poller
 from tracker.vault import Vault
 
@@ -24,6 +25,7 @@ class Runtime:
     vault: Vault
     clock: Clock
 
+    detector: Detector = field(default_factory=Detector)
     _poller: Poller | None = None
 
     def poller(self) -> Poller:
@@ -39,6 +41,7 @@ class Runtime:
             chunk=s.poll_chunk,
             concurrency=s.poll_concurrency,
             lease=timedelta(seconds=s.poll_lease_s),
+            detector=self.detector,
         )
         return self._poller
 

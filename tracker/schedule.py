@@ -75,7 +75,7 @@ def next_poll(
 def after_error(*, now: datetime, error_count: int, rng: random.Random, table: Cadence | None = None) -> datetime:
     """The next try after ``error_count`` consecutive failed polls (exponential, capped, jittered)."""
     c = table or cadence()
-    delay = min(c.error_backoff_max, c.error_backoff * 2 ** max(0, error_count - 1))
+    delay = min(c.error_backoff_max, c.error_backoff * 2 ** min(max(0, error_count - 1), 30))
     return _jittered(now, delay, c, rng)
 
 

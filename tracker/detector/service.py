@@ -1,0 +1,269 @@
+"""Detection in the caller's transaction: derive a shipment's promises and deadlines, run the rules, and
+reconcile their findings with the stored incidents (open, escalate, reopen, resolve), with an audit trail.
+
+The poll pipeline calls :meth:`Detector.on_changed` for the shipments whose events just changed, in the
+same transaction as those events; :mod:`tracker.detector.sweep` calls :meth:`Detector.reconcile` for the
+shipments time alone may have put in trouble (raise or escalate only).
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carriers.base import Status
+from tracker.calendar import BusinessCalendar
+from tracker.db import insert_skipping_duplicates
+from tracker.detector import promises
+from tracker.detector.config import Rules, load_rules
+from tracker.detector.facts import FACT_COLUMNS, EventFact, Facts, facts_of
+from tracker.detector.guard import active_guards
+from tracker.detector.models import changes_table, incidents_table
+from tracker.detector.rules import RULES, Context, Finding, evaluate
+from tracker.detector.vocabulary import IncidentStatus, Kind, Outcome, Severity
+from tracker.models import events_table, shipments_table
+
+ACTOR = "detector"
+_s, _e, _i = shipments_table.c, events_table.c, incidents_table.c
+_ROWS = select(
+    *(_s[c] for c in FACT_COLUMNS),
+    _s.posted_at,
+    _s.transit_business_days,
+    _s.promised_delivery_date,
+    _s.carrier_expected_delivery,
+)
+_EVENTS = (
+    select(_e.shipment_id, _e.occurred_at, _e.code, _e.status, _e.reason, _e.description, _e.pickup_deadline)
+    .where(_e.voided.is_(False))
+    .order_by(_e.shipment_id, _e.occurred_at, _e.id)
+)
+_UPDATE_SHIPMENT = update(shipments_table).where(_s.id == bindparam("_id"))
+_UPDATE_INCIDENT = update(incidents_table).where(_i.id == bindparam("_id"))
+MUTABLE = (
+    *("status", "severity", "trigger", "evidence", "updated_at", "triage_due_at", "due_at", "triaged_at"),
+    *("resolved_at", "outcome", "root_cause", "resolution_note", "resolved_by", "reopened_count"),
+)
+
+
+@dataclass
+class Detected:
+    """What one detection pass did, by incident kind."""
+
+    opened: Counter[str] = field(default_factory=Counter)
+    escalated: Counter[str] = field(default_factory=Counter)
+    reopened: Counter[str] = field(default_factory=Counter)
+    resolved: Counter[str] = field(default_factory=Counter)
+    guarded_accounts: set[str] = field(default_factory=set)
+
+    def merge(self, other: "Detected") -> None:
+        for mine, theirs in zip(self._counters(), other._counters(), strict=True):
+            mine.update(theirs)
+        self.guarded_accounts |= other.guarded_accounts
+
+    def _counters(self) -> tuple[Counter[str], ...]:
+        return (self.opened, self.escalated, self.reopened, self.resolved)
+
+
+@dataclass
+class Detector:
+    rules: Rules = field(default_factory=load_rules)
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    _transit: tuple[datetime, promises.TransitTimes] | None = field(default=None, init=False)
+
+    def context(self, f: Facts, now: datetime, *, guarded: bool) -> Context:
+        return Context(now, self.calendar, self.rules.thresholds(f.carrier, f.service), silence_is_evidence=not guarded)
+
+    async def on_changed(self, session: AsyncSession, shipment_ids: Sequence[int], now: datetime) -> Detected:
+        """Every rule, for shipments whose carrier data just changed; incidents whose facts are gone resolve."""
+        rows = [dict(r._mapping) for r in await session.execute(_ROWS.where(_s.id.in_(shipment_ids)))]
+        events: dict[int, list[EventFact]] = {r["id"]: [] for r in rows}
+        for e in await session.execute(_EVENTS.where(_e.shipment_id.in_(shipment_ids))):
+            events[e.shipment_id].append(EventFact.of(e))
+        guards = await active_guards(session, now)
+        transit = await self._transit_times(session, now)
+        updates, items = [], []
+        for row in rows:
+            derived = self._derive(row, events[row["id"]], transit)
+            if any(row[k] != v for k, v in derived.items()):
+                updates.append({"_id": row["id"], **derived})
+            f = facts_of(row | derived, events[row["id"]])
+            items.append((f, evaluate(f, self.context(f, now, guarded=f.carrier_account_id in guards))))
+        if updates:
+            await session.execute(_UPDATE_SHIPMENT, updates)
+        return await self.reconcile(session, items, RULES, now, resolve=True)
+
+    def _derive(self, row: dict[str, Any], events: list[EventFact], transit: promises.TransitTimes) -> dict[str, Any]:
+        """The columns the detector keeps on the shipment, from its live events and promises."""
+        uf = row["destination_state"]
+        posted_at = events[0].occurred_at if events else None
+        pickup = next((e for e in reversed(events) if e.status is Status.AWAITING_PICKUP), None)
+        f = facts_of(row)
+        thresholds = self.rules.thresholds(row["carrier"], row["service"])
+        lane = (row["carrier"], row["service"], uf)
+        estimate = transit.estimate(lane, f.local_date(posted_at) if posted_at else None, thresholds, self.calendar)
+        now_known = promises.current(row["promised_delivery_date"], row["carrier_expected_delivery"], estimate)
+        first = promises.original(f.promise, now_known)
+        delivered = row["delivered_at"] if row["status"] == Status.DELIVERED else None
+        transit_days = None
+        if delivered and posted_at:
+            transit_days = self.calendar.business_days_between(f.local_date(posted_at), f.local_date(delivered), uf)
+        return {
+            "posted_at": posted_at,
+            "pickup_deadline": pickup.pickup_deadline if pickup and row["status"] == Status.AWAITING_PICKUP else None,
+            "transit_business_days": transit_days,
+            "promise_date": now_known.day,
+            "promise_source": now_known.source,
+            "original_promise_date": first.day,
+            "original_promise_source": first.source,
+        }
+
+    async def _transit_times(self, session: AsyncSession, now: datetime) -> promises.TransitTimes:
+        if self._transit is None or now - self._transit[0] > promises.STALE_AFTER:
+            since = now - promises.TRANSIT_WINDOW
+            self._transit = (now, await promises.TransitTimes.load(session, since))
+        return self._transit[1]
+
+    async def reconcile(
+        self,
+        session: AsyncSession,
+        items: Iterable[tuple[Facts, dict[Kind, Finding]]],
+        kinds: Iterable[Kind],
+        now: datetime,
+        *,
+        resolve: bool,
+    ) -> Detected:
+        """Bring the stored incidents of ``kinds`` in line with the findings. With ``resolve`` (the
+        pipeline, which sees every fact), open incidents whose facts are gone resolve themselves."""
+        items, kinds = list(items), list(kinds)
+        done = Detected()
+        if not items:
+            return done
+        query = select(incidents_table).where(
+            _i.shipment_id.in_([f.shipment_id for f, _ in items]), _i.kind.in_([k.value for k in kinds])
+        )
+        stored = {(r.shipment_id, r.kind): dict(r._mapping) for r in await session.execute(query)}
+        new, changed, log = [], [], []
+        for f, found in items:
+            for kind in kinds:
+                finding, incident = found.get(kind), stored.get((f.shipment_id, kind.value))
+                if finding is not None and incident is None:
+                    new.append(self._new_row(f, finding, now))
+                elif incident is not None:
+                    action = self._apply(f, kind, finding, incident, now, resolve)
+                    if action:
+                        changed.append(incident)
+                        log.append(_change(incident, now, *action))
+                        counter = getattr(done, action[0], None)
+                        if counter is not None:
+                            counter[kind.value] += 1
+        opened = await self._write(session, new, changed, log, now)
+        done.opened.update(opened)
+        return done
+
+    def _new_row(self, f: Facts, finding: Finding, now: datetime) -> dict[str, Any]:
+        policy = self.rules.kinds[finding.kind]
+        return {
+            "shipment_id": f.shipment_id,
+            "kind": finding.kind.value,
+            "status": IncidentStatus.OPEN.value,
+            "severity": self._severity(finding).value,
+            "owner": policy.owner,
+            "next_action": policy.next_action,
+            "trigger": finding.trigger,
+            "evidence": finding.evidence,
+            "opened_at": now,
+            "updated_at": now,
+            "triage_due_at": self.calendar.add_business_hours(now, policy.triage_business_hours, f.uf),
+            "due_at": finding.due_at,
+            "reopened_count": 0,
+        }
+
+    def _severity(self, finding: Finding) -> Severity:
+        policy = self.rules.kinds[finding.kind]
+        return policy.escalates_to if finding.escalated and policy.escalates_to else policy.severity
+
+    def _apply(
+        self, f: Facts, kind: Kind, finding: Finding | None, incident: dict[str, Any], now: datetime, resolve: bool
+    ) -> tuple[str, str | None, str] | None:
+        """Change ``incident`` in place; the change to record as (counter, from status, note), if any."""
+        status = incident["status"]
+        if finding is None:
+            if not resolve or status == IncidentStatus.RESOLVED or self.rules.kinds[kind].resolve != "when_clear":
+                return None
+            delivered = f.status is Status.DELIVERED
+            incident |= {
+                "status": IncidentStatus.RESOLVED.value,
+                "resolved_at": now,
+                "resolved_by": ACTOR,
+                "outcome": (Outcome.DELIVERED_AFTER_ALL if delivered else Outcome.NO_ACTION).value,
+                "resolution_note": f"cleared by the facts: the parcel is now {f.status.value}",
+                "updated_at": now,
+            }
+            return "resolved", status, incident["resolution_note"]
+        if status == IncidentStatus.RESOLVED:
+            if finding.trigger == incident["trigger"]:
+                return None  # the same facts a person already dealt with
+            policy = self.rules.kinds[kind]
+            incident |= {
+                "status": IncidentStatus.OPEN.value,
+                "severity": self._severity(finding).value,
+                "trigger": finding.trigger,
+                "evidence": finding.evidence,
+                "due_at": finding.due_at,
+                "triage_due_at": self.calendar.add_business_hours(now, policy.triage_business_hours, f.uf),
+                "triaged_at": None,
+                "resolved_at": None,
+                "resolved_by": None,
+                "outcome": None,
+                "root_cause": None,
+                "resolution_note": None,
+                "reopened_count": incident["reopened_count"] + 1,
+                "updated_at": now,
+            }
+            return "reopened", status, f"went wrong again: {finding.trigger}"
+        severity = self._severity(finding)
+        escalate = severity.rank > Severity(incident["severity"]).rank
+        if not escalate and (incident["trigger"], incident["evidence"]) == (finding.trigger, finding.evidence):
+            return None
+        incident |= {"trigger": finding.trigger, "evidence": finding.evidence, "due_at": finding.due_at}
+        incident |= {"updated_at": now} | ({"severity": severity.value} if escalate else {})
+        return ("escalated", status, f"severity {severity.value}") if escalate else ("updated", status, "new evidence")
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        new: list[dict[str, Any]],
+        changed: list[dict[str, Any]],
+        log: list[dict[str, Any]],
+        now: datetime,
+    ) -> list[str]:
+        """Write the changes; the kinds of the incidents opened (a concurrent writer's copy is skipped)."""
+        opened: list[str] = []
+        if new:
+            insert = insert_skipping_duplicates(session, incidents_table, ["shipment_id", "kind"])
+            for row in await session.execute(insert.returning(_i.id, _i.kind, _i.status), new):
+                opened.append(row.kind)
+                log.append(_change(dict(row._mapping), now, "opened", None, None))
+        if changed:
+            await session.execute(_UPDATE_INCIDENT, [{"_id": r["id"], **{k: r[k] for k in MUTABLE}} for r in changed])
+        if log:
+            await session.execute(changes_table.insert(), log)
+        return opened
+
+
+def _change(
+    incident: dict[str, Any], now: datetime, action: str, from_status: str | None, note: str | None
+) -> dict[str, Any]:
+    return {
+        "incident_id": incident["id"],
+        "at": now,
+        "actor": ACTOR,
+        "action": action,
+        "from_status": from_status,
+        "to_status": incident["status"],
+        "note": note,
+    }

@@ -1,0 +1,103 @@
+"""The periodic sweep for what time alone brings about: ``delayed``, ``stalled``, ``lost`` (silent too
+long), ``not_posted`` and pickup deadlines drawing near.
+
+Each kind is one indexed query for *candidates* (a calendar-day bound that every business-day rule
+implies), minus shipments whose incident of that kind is already open at its top severity, read in pages
+by id: memory stays flat however many shipments are active. The rule then decides on each candidate, in
+business days of its destination state. The sweep only raises and escalates; resolving needs every fact,
+and that happens in the poll pipeline.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from carriers.base import Status
+from tracker.detector.facts import FACT_COLUMNS, facts_of
+from tracker.detector.guard import active_guards
+from tracker.detector.models import incidents_table
+from tracker.detector.rules import FROM_SILENCE, IN_FLIGHT, RULES, TIME_BASED
+from tracker.detector.service import Detected, Detector
+from tracker.detector.vocabulary import IncidentStatus, Kind
+from tracker.models import shipments_table
+
+log = structlog.get_logger(__name__)
+PAGE = 2000
+_s, _i = shipments_table.c, incidents_table.c
+
+
+def _candidates(detector: Detector, kind: Kind, now: datetime) -> ColumnElement[bool]:
+    """A superset of the shipments ``kind``'s rule can fire on now: N business days ≥ N calendar days."""
+    rules = detector.rules
+    day = timedelta(days=1)
+    if kind is Kind.STALLED:
+        return or_(
+            *(
+                and_(_s.status == status.value, _s.last_event_at < now - days * day)
+                for status, days in rules.min_stalled().items()
+            )
+        )
+    if kind is Kind.LOST:
+        silent = rules.minimum("lost_after_silent_business_days")
+        in_transit = (Status.POSTED.value, Status.IN_TRANSIT.value)
+        return and_(_s.status.in_(in_transit), _s.last_event_at < now - silent * day)
+    if kind is Kind.NOT_POSTED:
+        waited = now - rules.minimum("not_posted_business_days") * day
+        return and_(_s.status == Status.PENDING.value, func.coalesce(_s.shipped_at, _s.created_at) < waited)
+    if kind is Kind.DELAYED:
+        latest = (now + day).date() - rules.minimum("delay_grace_business_days") * day  # any local date
+        return and_(_s.status.in_([s.value for s in IN_FLIGHT]), _s.original_promise_date <= latest)
+    if kind is Kind.AWAITING_PICKUP:
+        horizon = now + (rules.minimum("pickup_warn_business_days") + 7) * day  # long holidays included
+        return and_(_s.status == Status.AWAITING_PICKUP.value, _s.pickup_deadline < horizon)
+    raise ValueError(f"{kind.value} is not a time-based kind; expected one of {[k.value for k in TIME_BASED]}")
+
+
+def candidates_query(detector: Detector, kind: Kind, now: datetime, guarded: set[int]) -> Callable[[int], Select[Any]]:
+    handled = exists().where(
+        _i.shipment_id == _s.id,
+        _i.kind == kind.value,
+        _i.status != IncidentStatus.RESOLVED.value,
+        _i.severity == detector.rules.kinds[kind].top_severity.value,
+    )
+    where = [_candidates(detector, kind, now), ~handled]
+    if kind in FROM_SILENCE:  # silence is evidence only from answered polls of accounts not in an outage
+        where.append(_s.poll_error_count == 0)
+        if guarded:
+            where.append(_s.carrier_account_id.not_in(guarded))
+    base = select(*(_s[c] for c in FACT_COLUMNS)).where(*where).order_by(_s.id).limit(PAGE)
+
+    def page_after(after: int) -> Select[Any]:
+        return base.where(_s.id > after).with_for_update(of=shipments_table, skip_locked=True)
+
+    return page_after
+
+
+async def sweep(sessions: async_sessionmaker[AsyncSession], detector: Detector, now: datetime) -> Detected:
+    """Run every time-based rule over the shipments it may fire on; each page is its own transaction and
+    its rows are locked (a poller storing the same shipment meanwhile is skipped until the next sweep)."""
+    done = Detected()
+    async with sessions() as session:
+        guards = await active_guards(session, now, log_them=True)
+    done.guarded_accounts = {g.account for g in guards.values()}
+    for kind in TIME_BASED:
+        page_after, after = candidates_query(detector, kind, now, set(guards)), 0
+        while True:
+            async with sessions() as session, session.begin():
+                rows = (await session.execute(page_after(after))).mappings().all()
+                items = []
+                for row in rows:
+                    f = facts_of(row)
+                    finding = RULES[kind](f, detector.context(f, now, guarded=f.carrier_account_id in guards))
+                    items.append((f, {kind: finding} if finding else {}))
+                done.merge(await detector.reconcile(session, items, [kind], now, resolve=False))
+            if len(rows) < PAGE:
+                break
+            after = rows[-1]["id"]
+    if done.opened or done.escalated:
+        log.info("detector_sweep", opened=dict(done.opened), escalated=dict(done.escalated))
+    return done
