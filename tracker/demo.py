@@ -17,9 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, serve
+from carriers.sandbox.scenarios import load_scenarios
 from tracker.accounts import add_account
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
+from tracker.detector.models import Incident
+from tracker.detector.service import Detected
+from tracker.detector.sweep import sweep
 from tracker.migrate import upgrade
 from tracker.models import Shipment, TrackingEvent
 from tracker.report import PollReport
@@ -28,6 +32,7 @@ from tracker.shipments import NewShipment, register
 from tracker.vault import Vault
 
 STEP = timedelta(minutes=30)
+SWEEP_EVERY = 2  # steps: the detector's time-based sweep runs every simulated hour
 BRT = ZoneInfo("America/Sao_Paulo")
 PREFIXES = ("SS", "PN", "QB", "OY")
 OUTAGE_AT, OUTAGE_FOR = timedelta(days=8, hours=2), timedelta(hours=6)  # the carrier's API answers 503
@@ -88,7 +93,7 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
     sandbox.faults.outages.append(outage)
     scenarios = scenario_names()
     rng = random.Random(7)
-    total = PollReport()
+    total, detected = PollReport(), Detected()
 
     async with serve(create_app(sandbox)) as base_url, open_runtime(settings, clock) as rt:
         await upgrade(rt.engine)
@@ -118,11 +123,14 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
             task = progress.add_task("demo", total=steps, day=0, days=days, polled=0)
             for step in range(steps):
                 total.merge(await poller.run_once())
+                if step % SWEEP_EVERY == 0:
+                    detected.merge(await sweep(rt.sessions, rt.detector, clock.now()))
                 clock.advance(STEP)
                 progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
 
         truth = {r.tracking_code: r.status.value for r in parse({"objetos": sandbox.render(list(scenario_of))})}
         await _summary(console, rt, scenario_of, truth, total, database)
+        await _incidents_summary(console, rt, scenario_of, detected)
     return total
 
 
@@ -181,3 +189,43 @@ async def _summary(
     if total.unknown_codes:
         console.print("unknown carrier codes: " + ", ".join(f"{c} ×{n}" for c, n in total.unknown_codes.items()))
     console.print(f"\nExplore it: ZELO_DATABASE_URL=sqlite+aiosqlite:///{db} zelo poll --once")
+
+
+async def _incidents_summary(console: Console, rt: Runtime, scenario_of: dict[str, str], detected: Detected) -> None:
+    """The incidents raised, by kind and carrier, against what each scenario should produce."""
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Shipment.tracking_code, Shipment.carrier, Incident.kind, Incident.status).join(
+                    Incident, Incident.shipment_id == Shipment.id, isouter=True
+                )
+            )
+        ).all()
+    raised: dict[str, set[str]] = defaultdict(set)
+    per_kind: Counter[tuple[str, str, str]] = Counter()
+    for code, carrier, kind, status in rows:
+        raised[code]  # every shipment, with or without incidents
+        if kind is not None:
+            raised[code].add(kind)
+            per_kind[(kind, carrier, status)] += 1
+    table = Table("incident", "carrier", "status", "incidents", title="Incidents raised by the detector")
+    for (kind, carrier, status), n in sorted(per_kind.items()):
+        table.add_row(kind, carrier, status, str(n))
+    console.print(table)
+
+    expected = {name: set(s.incidents) for name, s in load_scenarios().items()}
+    table = Table("scenario", "expected incidents", "shipments", "exactly as expected", title="Incidents per scenario")
+    exact = 0
+    for scenario in sorted(expected):
+        codes = [c for c, s in scenario_of.items() if s == scenario]
+        ok = sum(raised[c] == expected[scenario] for c in codes)
+        exact += ok
+        others = Counter(k for c in codes for k in raised[c] ^ expected[scenario])
+        note = f" (differs: {', '.join(f'{k} ×{n}' for k, n in others.items())})" if others else ""
+        table.add_row(scenario, ", ".join(sorted(expected[scenario])) or "-", str(len(codes)), f"{ok}{note}")
+    console.print(table)
+    guarded = ", ".join(sorted(detected.guarded_accounts))
+    console.print(
+        f"[bold]{exact}/{len(scenario_of)}[/bold] shipments raised exactly the incidents their scenario should"
+        + (f"; the outage guard held back silence-based incidents for {guarded}." if guarded else ".")
+    )

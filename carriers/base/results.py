@@ -33,6 +33,9 @@ class ResultError:
     final: bool = False
 
 
+RETURN_LEG = frozenset({Status.POSTED, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY})
+
+
 @dataclass(frozen=True, slots=True)
 class TrackingResult:
     tracking_code: str
@@ -47,5 +50,12 @@ class TrackingResult:
 
     @property
     def status(self) -> Status:
+        """The latest live event's status, except that once a parcel is on its way back to the sender, the
+        transit events of that return leg keep it ``returning`` (they are not a new delivery attempt)."""
         live = self.live_events
-        return live[-1].status if live else Status.PENDING
+        if not live:
+            return Status.PENDING
+        latest = live[-1].status
+        if latest in RETURN_LEG and any(e.status is Status.RETURNING for e in live):
+            return Status.RETURNING
+        return latest

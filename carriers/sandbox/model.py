@@ -49,6 +49,7 @@ class Scenario:
     promised_days: int
     events: tuple[Event, ...]
     message: str | None = None  # the full SRO text when the scenario never has events
+    incidents: tuple[str, ...] = ()  # the incident kinds a detector should raise for it, and no others
 
 
 @dataclass(frozen=True, slots=True)

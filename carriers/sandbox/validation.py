@@ -16,7 +16,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TYPE = re.compile(r"^[A-Z]{2,3}$")
 _STATUS = re.compile(r"^\d{2}$")
 _UF = re.compile(r"^[A-Z]{2}$")
-_SCENARIO_FIELDS = ("promised_days", "events", "message")
+_SCENARIO_FIELDS = ("promised_days", "events", "message", "incidents")
 _EVENT_FIELDS = ("at_h", "type", "status", "description", "detail", "city", "uf", "pickup_days", "unit")
 
 
@@ -44,7 +44,7 @@ def _scenario(name: str, raw: dict[str, Any], where: str) -> Scenario:
         extra = [f for f in ("events", "promised_days") if f in raw]
         if extra:
             raise ValueError(f"{where}: a 'message' scenario takes no {' or '.join(extra)}, got {extra}")
-        return Scenario(name, 0, (), MESSAGES[message])
+        return Scenario(name, 0, (), MESSAGES[message], _incidents(raw, where))
     days = _required(raw, "promised_days", where)
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         raise ValueError(f"{where}, field 'promised_days': must be a whole number >= 0, got {days!r}")
@@ -63,7 +63,14 @@ def _scenario(name: str, raw: dict[str, Any], where: str) -> Scenario:
                 f"event ({events[-1].at_h}), got {event.at_h}"
             )
         events.append(event)
-    return Scenario(name, days, tuple(events))
+    return Scenario(name, days, tuple(events), incidents=_incidents(raw, where))
+
+
+def _incidents(raw: dict[str, Any], where: str) -> tuple[str, ...]:
+    value = raw.get("incidents", [])
+    if not isinstance(value, list) or not all(isinstance(k, str) and _NAME.match(k) for k in value):
+        raise ValueError(f"{where}, field 'incidents': must be a list of incident kind names, got {value!r}")
+    return tuple(value)
 
 
 def _event(raw: dict[str, Any], at: str) -> Event:
