@@ -15,6 +15,8 @@ from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names
 from tests.support import RecordingSleep, correios_account
 from tracker.clock import SimulatedClock
+from tracker.detector.service import Detector
+from tracker.detector.sweep import sweep
 from tracker.models import Shipment, TrackingEvent
 from tracker.polling import Poller
 from tracker.report import PollReport
@@ -40,7 +42,11 @@ EXPECTED = {  # scenario: (final status, reasons seen on live events, polling st
 }
 
 
-async def play(sessions: Sessions, clock: SimulatedClock, vault: Vault, sandbox: SandboxState) -> PollReport:
+async def play(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, sandbox: SandboxState, detector: Detector | None = None
+) -> PollReport:
+    """One parcel per scenario, polled every simulated hour for three weeks; with a ``detector``, detection
+    runs in the poll pipeline and its time-based sweep every hour too."""
     start = clock.now()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(sandbox)))
     async with sessions() as session, session.begin():
@@ -50,10 +56,12 @@ async def play(sessions: Sessions, clock: SimulatedClock, vault: Vault, sandbox:
         ]
         sandbox.register(parcels)
         await register(session, [NewShipment("correios", account_id, p.code) for p in parcels], start)
-    poller = Poller(sessions, http, clock, vault, sleep=RecordingSleep(), rng=random.Random(2))
+    poller = Poller(sessions, http, clock, vault, sleep=RecordingSleep(), rng=random.Random(2), detector=detector)
     total = PollReport()
     while clock.now() - start < timedelta(days=21):
         total.merge(await poller.run_once())
+        if detector is not None:
+            await sweep(sessions, detector, clock.now())
         clock.advance(timedelta(hours=1))
     return total
 

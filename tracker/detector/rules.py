@@ -56,7 +56,8 @@ def _from_event(kind: Kind, e: EventFact | None, **extra: Any) -> Finding | None
 
 
 def delayed(f: Facts, c: Context) -> Finding | None:
-    if f.status not in IN_FLIGHT or f.promise.day is None:
+    # a parcel we cannot see (its polls failing, its carrier in an outage) may well have been delivered
+    if f.status not in IN_FLIGHT or f.promise.day is None or not (c.silence_is_evidence and f.poll_ok):
         return None
     late = c.calendar.business_days_between(f.promise.day, f.local_date(c.now), f.uf)
     if late < c.thresholds.delay_grace_business_days:
@@ -213,8 +214,9 @@ RULES: dict[Kind, Rule] = {
 }
 # What time alone can bring about: the periodic sweep evaluates these (only to raise or escalate).
 TIME_BASED = (Kind.DELAYED, Kind.STALLED, Kind.LOST, Kind.NOT_POSTED, Kind.AWAITING_PICKUP)
-# Silence-based kinds: never raised while the carrier account is in an outage.
-FROM_SILENCE = frozenset({Kind.STALLED, Kind.NOT_POSTED, Kind.LOST})
+# Kinds raised from what the carrier has *not* said: never while its account is in an outage or the
+# shipment's own polls are failing (``delayed`` too: the parcel may have been delivered meanwhile).
+FROM_SILENCE = frozenset({Kind.STALLED, Kind.NOT_POSTED, Kind.LOST, Kind.DELAYED})
 
 
 def evaluate(f: Facts, c: Context, kinds: Iterable[Kind] = RULES) -> dict[Kind, Finding]:
