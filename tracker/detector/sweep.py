@@ -9,7 +9,7 @@ and that happens in the poll pipeline.
 """
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import structlog
@@ -30,23 +30,29 @@ PAGE = 2000
 _s, _i = shipments_table.c, incidents_table.c
 
 
+def _days_before(now: datetime, n: int) -> datetime:
+    """An instant every date at least ``n`` local days before today (in any Brazilian zone) falls before:
+    N business days imply N calendar days between the dates, whatever the hours."""
+    return datetime.combine(now.astimezone(UTC).date() - timedelta(days=n - 2), time(), UTC)
+
+
 def _candidates(detector: Detector, kind: Kind, now: datetime) -> ColumnElement[bool]:
-    """A superset of the shipments ``kind``'s rule can fire on now: N business days ≥ N calendar days."""
+    """A superset of the shipments ``kind``'s rule can fire on now (the rule then decides)."""
     rules = detector.rules
     day = timedelta(days=1)
     if kind is Kind.STALLED:
         return or_(
             *(
-                and_(_s.status == status.value, _s.last_event_at < now - days * day)
+                and_(_s.status == status.value, _s.last_event_at < _days_before(now, days))
                 for status, days in rules.min_stalled().items()
             )
         )
     if kind is Kind.LOST:
-        silent = rules.minimum("lost_after_silent_business_days")
+        silent = _days_before(now, rules.minimum("lost_after_silent_business_days"))
         in_transit = (Status.POSTED.value, Status.IN_TRANSIT.value)
-        return and_(_s.status.in_(in_transit), _s.last_event_at < now - silent * day)
+        return and_(_s.status.in_(in_transit), _s.last_event_at < silent)
     if kind is Kind.NOT_POSTED:
-        waited = now - rules.minimum("not_posted_business_days") * day
+        waited = _days_before(now, rules.minimum("not_posted_business_days"))
         return and_(_s.status == Status.PENDING.value, func.coalesce(_s.shipped_at, _s.created_at) < waited)
     if kind is Kind.DELAYED:
         latest = (now + day).date() - rules.minimum("delay_grace_business_days") * day  # any local date
