@@ -31,9 +31,9 @@ _s, _i = shipments_table.c, incidents_table.c
 
 
 def _days_before(now: datetime, n: int) -> datetime:
-    """An instant every date at least ``n`` local days before today (in any Brazilian zone) falls before:
-    N business days imply N calendar days between the dates, whatever the hours."""
-    return datetime.combine(now.astimezone(UTC).date() - timedelta(days=n - 2), time(), UTC)
+    """An instant that every event on a local date at least ``n`` days before today falls before, in any
+    Brazilian zone (UTC-2 to UTC-5): N business days imply N calendar days between the dates."""
+    return datetime.combine(now.astimezone(UTC).date() - timedelta(days=n - 1), time(6), UTC)
 
 
 def _candidates(detector: Detector, kind: Kind, now: datetime) -> ColumnElement[bool]:
@@ -96,10 +96,11 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], detector: Detector, 
             async with sessions() as session, session.begin():
                 rows = (await session.execute(page_after(after))).mappings().all()
                 items = []
-                for row in rows:
+                for row in rows:  # a candidate the rule does not fire on needs nothing (the sweep never resolves)
                     f = facts_of(row)
                     finding = RULES[kind](f, detector.context(f, now, guarded=f.carrier_account_id in guards))
-                    items.append((f, {kind: finding} if finding else {}))
+                    if finding is not None:
+                        items.append((f, {kind: finding}))
                 done.merge(await detector.reconcile(session, items, [kind], now, resolve=False))
             if len(rows) < PAGE:
                 break

@@ -1,0 +1,117 @@
+"""Benchmark: the detector's time-based sweep over 1,000,000 active shipments on PostgreSQL.
+
+The shipments are generated inside PostgreSQL (one INSERT … SELECT over generate_series): most are
+in transit and healthy; 5% have been silent for 5 to 20 days, 5% are past their promise, 3% await pickup
+with deadlines over the next ten days, 3% are not posted yet. The sweep runs twice: first on a fresh base (it
+raises every incident), then again (steady state: nothing new to raise). Peak RSS is this process's.
+The last line is one JSON object.
+
+    python -m bench.sweep [--shipments 1000000]
+"""
+
+import argparse
+import asyncio
+import json
+import resource
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from bench.support import pg_database
+from tracker.clock import SimulatedClock
+from tracker.config import Settings
+from tracker.detector.models import Incident
+from tracker.detector.service import Detected
+from tracker.detector.sweep import sweep
+from tracker.migrate import upgrade
+from tracker.runtime import open_runtime
+
+NOW = datetime(2026, 11, 12, 14, 0, tzinfo=UTC)  # a Thursday, 11:00 in Brasília
+STATUSES = ",".join(
+    ["in_transit"] * 66
+    + ["posted"] * 10
+    + ["out_for_delivery"] * 10
+    + ["delivery_failed"] * 5
+    + ["awaiting_pickup"] * 3
+    + ["pending"] * 3
+    + ["held"] * 2
+    + ["returning"] * 1
+)
+GENERATE = text(
+    """
+    INSERT INTO shipments (carrier, carrier_account_id, tracking_code, service, destination_state, created_at,
+        updated_at, status, poll_error_count, customer_consent, last_event_at, last_polled_at, next_poll_at,
+        original_promise_date, original_promise_source, pickup_deadline)
+    SELECT 'correios', p.account, 'BM' || lpad(g::text, 9, '0') || 'BR',
+        CASE WHEN g % 3 = 0 THEN 'PAC' ELSE 'SEDEX' END,
+        (ARRAY['SP','RJ','MG','PR','RS','BA','PE','AM','SC','GO'])[1 + (g / 7) % 10],
+        p.now - make_interval(days => (1 + g % 4)::int), p.now, s.status, 0, false,
+        CASE WHEN s.status = 'pending' THEN NULL
+             WHEN (g * 7919) % 1000 < 50 THEN p.now - make_interval(days => (5 + g % 15)::int)
+             ELSE p.now - make_interval(hours => ((g * 104729) % 60)::int) END,
+        p.now - interval '1 hour', p.now + interval '2 hours',
+        CASE WHEN (g * 40503) % 1000 < 50 THEN p.today - (2 + g % 8)::int ELSE p.today + (1 + g % 10)::int END,
+        'carrier',
+        CASE WHEN s.status = 'awaiting_pickup' THEN p.now + make_interval(days => (g % 10)::int) END
+    FROM (SELECT CAST(:now AS timestamptz) AS now, CAST(:today AS date) AS today,
+                 CAST(:account AS bigint) AS account, string_to_array(:statuses, ',') AS statuses) AS p,
+         generate_series(CAST(1 AS bigint), CAST(:n AS bigint)) AS g,
+         LATERAL (SELECT p.statuses[1 + (g * 31) % 100] AS status) AS s
+    """
+)
+
+
+async def run(n: int) -> dict[str, Any]:
+    url = await pg_database("zelo_bench_sweep")
+    settings = Settings(database_url=url)
+    async with open_runtime(settings, SimulatedClock(NOW)) as rt:
+        await upgrade(rt.engine)
+        t0 = time.perf_counter()
+        async with rt.engine.begin() as conn:
+            account = await conn.scalar(
+                text(
+                    "INSERT INTO carrier_accounts (carrier, name, base_url, credentials, created_at, "
+                    "consecutive_failures) VALUES ('correios', 'bench', 'http://x', '-', :now, 0) RETURNING id"
+                ),
+                {"now": NOW},
+            )
+            params = {"account": account, "now": NOW, "today": NOW.date(), "n": n, "statuses": STATUSES}
+            await conn.execute(GENERATE, params)
+        async with rt.engine.connect() as conn:
+            await conn.execute(text("COMMIT"))
+            await conn.execute(text("VACUUM ANALYZE shipments"))
+        generated_s = time.perf_counter() - t0
+
+        rounds: list[dict[str, Any]] = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            done: Detected = await sweep(rt.sessions, rt.detector, NOW)
+            rounds.append(
+                {
+                    "seconds": round(time.perf_counter() - t0, 2),
+                    "opened": sum(done.opened.values()),
+                    "escalated": sum(done.escalated.values()),
+                    "by_kind": dict(done.opened),
+                }
+            )
+            print(json.dumps(rounds[-1]), flush=True)
+        async with rt.sessions() as session:
+            incidents = await session.scalar(select(func.count()).select_from(Incident))
+    return {
+        "shipments": n,
+        "generate_seconds": round(generated_s, 1),
+        "sweep_seconds": rounds[0]["seconds"],
+        "steady_sweep_seconds": rounds[1]["seconds"],
+        "incidents_opened": rounds[0]["opened"],
+        "incidents_total": incidents,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shipments", type=int, default=1_000_000)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.shipments))))
