@@ -26,6 +26,7 @@ test: $(STAMP) services lint
 bench: $(STAMP) services wrk
 	$(BIN)/python -m bench.poll
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.sweep
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

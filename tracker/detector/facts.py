@@ -64,7 +64,7 @@ class Facts:
         return when.astimezone(timezone_of(self.uf)).date()
 
 
-def facts_of(row: Mapping[str, Any], events: Sequence[EventFact] | None = None) -> Facts:
+def facts_of(row: Mapping[Any, Any], events: Sequence[EventFact] | None = None) -> Facts:
     """Facts from a shipment row (the columns of ``FACT_COLUMNS``)."""
     return Facts(
         shipment_id=row["id"],

@@ -7,7 +7,7 @@ is reopened only by a new trigger, never by the same facts seen again.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from carriers.base import Reason, Status
@@ -34,8 +34,11 @@ class Context:
     silence_is_evidence: bool = True  # False while the carrier account is in an outage (the guard)
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def business_days(self, f: Facts, start: datetime, end: datetime) -> int:
-        return self.calendar.business_days_between(f.local_date(start), f.local_date(end), f.uf)
+    def full_business_days(self, f: Facts, start: datetime, end: datetime) -> int:
+        """Whole business days that passed between two instants: those after ``start``'s day and before
+        ``end``'s (an event at 23:00 and a poll at 01:00 the next morning are zero days apart)."""
+        last_whole_day = f.local_date(end) - timedelta(days=1)
+        return max(0, self.calendar.business_days_between(f.local_date(start), last_whole_day, f.uf))
 
 
 Rule = Callable[[Facts, Context], Finding | None]
@@ -90,10 +93,10 @@ def delivered_late(f: Facts, c: Context) -> Finding | None:
 
 
 def _silent_days(f: Facts, c: Context) -> int | None:
-    """Business days the carrier has confirmed silence for: from the last event to the last answered poll."""
+    """Whole business days of silence the carrier has confirmed: from the last event to the last answered poll."""
     if not (c.silence_is_evidence and f.poll_ok and f.last_event_at and f.last_polled_at):
         return None
-    return c.business_days(f, f.last_event_at, f.last_polled_at)
+    return c.full_business_days(f, f.last_event_at, f.last_polled_at)
 
 
 def stalled(f: Facts, c: Context) -> Finding | None:
@@ -130,7 +133,7 @@ def lost(f: Facts, c: Context) -> Finding | None:
 def not_posted(f: Facts, c: Context) -> Finding | None:
     if f.status is not Status.PENDING or not (c.silence_is_evidence and f.poll_ok and f.last_polled_at):
         return None
-    waited = c.business_days(f, f.registered_at, f.last_polled_at)
+    waited = c.full_business_days(f, f.registered_at, f.last_polled_at)
     if waited < c.thresholds.not_posted_business_days:
         return None
     evidence = {

@@ -8,32 +8,32 @@ business days of its destination state. The sweep only raises and escalates; res
 and that happens in the poll pipeline.
 """
 
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.base import Status
-from tracker.detector.facts import FACT_COLUMNS, facts_of
-from tracker.detector.guard import active_guards
+from tracker.detector.facts import FACT_COLUMNS, Facts, facts_of
+from tracker.detector.guard import Guard, active_guards
 from tracker.detector.models import incidents_table
-from tracker.detector.rules import FROM_SILENCE, IN_FLIGHT, RULES, TIME_BASED
+from tracker.detector.rules import FROM_SILENCE, IN_FLIGHT, RULES, TIME_BASED, Finding
 from tracker.detector.service import Detected, Detector
 from tracker.detector.vocabulary import IncidentStatus, Kind
 from tracker.models import shipments_table
 
 log = structlog.get_logger(__name__)
 PAGE = 2000
+ANALYZE_AFTER = 1000  # incidents opened in one pass: refresh the planner's statistics before the next query
 _s, _i = shipments_table.c, incidents_table.c
 
 
 def _days_before(now: datetime, n: int) -> datetime:
-    """An instant that every event on a local date at least ``n`` days before today falls before, in any
-    Brazilian zone (UTC-2 to UTC-5): N business days imply N calendar days between the dates."""
-    return datetime.combine(now.astimezone(UTC).date() - timedelta(days=n - 1), time(6), UTC)
+    """An instant before which every event lies that can be ``n`` whole business days old by now, in any
+    Brazilian zone (UTC-2 to UTC-5): n whole days between two dates put them at least n + 1 days apart."""
+    return datetime.combine(now.astimezone(UTC).date() - timedelta(days=n), time(6), UTC)
 
 
 def _candidates(detector: Detector, kind: Kind, now: datetime) -> ColumnElement[bool]:
@@ -63,7 +63,9 @@ def _candidates(detector: Detector, kind: Kind, now: datetime) -> ColumnElement[
     raise ValueError(f"{kind.value} is not a time-based kind; expected one of {[k.value for k in TIME_BASED]}")
 
 
-def candidates_query(detector: Detector, kind: Kind, now: datetime, guarded: set[int]) -> Callable[[int], Select[Any]]:
+def candidates_query(detector: Detector, kind: Kind, now: datetime, guarded: set[int]) -> Select[Any]:
+    """The facts of every shipment ``kind``'s rule may fire on, minus those whose incident of that kind is
+    already open at its top severity (nothing left to raise)."""
     handled = exists().where(
         _i.shipment_id == _s.id,
         _i.kind == kind.value,
@@ -75,36 +77,59 @@ def candidates_query(detector: Detector, kind: Kind, now: datetime, guarded: set
         where.append(_s.poll_error_count == 0)
         if guarded:
             where.append(_s.carrier_account_id.not_in(guarded))
-    base = select(*(_s[c] for c in FACT_COLUMNS)).where(*where).order_by(_s.id).limit(PAGE)
-
-    def page_after(after: int) -> Select[Any]:
-        return base.where(_s.id > after).with_for_update(of=shipments_table, skip_locked=True)
-
-    return page_after
+    return select(*(_s[c] for c in FACT_COLUMNS)).where(*where)
 
 
 async def sweep(sessions: async_sessionmaker[AsyncSession], detector: Detector, now: datetime) -> Detected:
-    """Run every time-based rule over the shipments it may fire on; each page is its own transaction and
-    its rows are locked (a poller storing the same shipment meanwhile is skipped until the next sweep)."""
+    """Run every time-based rule over the shipments it may fire on. Candidates stream from one query per
+    kind (one pass over the table, memory flat); the few the rule fires on are raised in short transactions
+    of their own."""
     done = Detected()
     async with sessions() as session:
         guards = await active_guards(session, now, log_them=True)
     done.guarded_accounts = {g.account for g in guards.values()}
     for kind in TIME_BASED:
-        page_after, after = candidates_query(detector, kind, now, set(guards)), 0
-        while True:
-            async with sessions() as session, session.begin():
-                rows = (await session.execute(page_after(after))).mappings().all()
-                items = []
-                for row in rows:  # a candidate the rule does not fire on needs nothing (the sweep never resolves)
-                    f = facts_of(row)
-                    finding = RULES[kind](f, detector.context(f, now, guarded=f.carrier_account_id in guards))
-                    if finding is not None:
-                        items.append((f, {kind: finding}))
-                done.merge(await detector.reconcile(session, items, [kind], now, resolve=False))
-            if len(rows) < PAGE:
-                break
-            after = rows[-1]["id"]
+        query = candidates_query(detector, kind, now, set(guards)).execution_options(yield_per=PAGE)
+        before = sum(done.opened.values())
+        async with sessions() as reader:
+            async for rows in (await reader.stream(query)).mappings().partitions(PAGE):
+                fired = [row["id"] for row in rows if _finding(detector, kind, facts_of(row), now, guards)]
+                if fired:
+                    done.merge(await _raise(sessions, detector, kind, fired, now, guards))
+        if sum(done.opened.values()) - before > ANALYZE_AFTER:
+            await _analyze_incidents(sessions)
     if done.opened or done.escalated:
         log.info("detector_sweep", opened=dict(done.opened), escalated=dict(done.escalated))
     return done
+
+
+async def _analyze_incidents(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """After a bulk of new incidents, PostgreSQL's planner must know of them (autovacuum comes later), or
+    the next candidates query joins every candidate with every incident instead of hashing them."""
+    async with sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(text("ANALYZE incidents"))
+
+
+def _finding(detector: Detector, kind: Kind, f: Facts, now: datetime, guards: dict[int, Guard]) -> Finding | None:
+    return RULES[kind](f, detector.context(f, now, guarded=f.carrier_account_id in guards))
+
+
+async def _raise(
+    sessions: async_sessionmaker[AsyncSession],
+    detector: Detector,
+    kind: Kind,
+    ids: list[int],
+    now: datetime,
+    guards: dict[int, Guard],
+) -> Detected:
+    """Decide again on the shipments' current facts, with their rows locked: a poller may have stored news
+    since the candidates were read (a row a poller holds now is left to the next sweep)."""
+    query = select(*(_s[c] for c in FACT_COLUMNS)).where(_s.id.in_(ids))
+    async with sessions() as session, session.begin():
+        items = []
+        for row in (await session.execute(query.with_for_update(of=shipments_table, skip_locked=True))).mappings():
+            f = facts_of(row)
+            if (finding := _finding(detector, kind, f, now, guards)) is not None:
+                items.append((f, {kind: finding}))
+        return await detector.reconcile(session, items, [kind], now, resolve=False)

@@ -100,10 +100,10 @@ def test_delivered_late_against_the_original_promise() -> None:
 @pytest.mark.parametrize(
     ("service", "polled", "stalled"),
     [
-        ("SEDEX", date(2027, 3, 3), False),  # Mon → Wed: 2 business days
-        ("SEDEX", date(2027, 3, 4), True),  # → Thu: 3
-        ("PAC", date(2027, 3, 4), False),  # PAC waits 4 in transit (rules.toml override)
-        ("PAC", date(2027, 3, 5), True),
+        ("SEDEX", date(2027, 3, 4), False),  # last event Monday, polled Thursday: Tue, Wed silent
+        ("SEDEX", date(2027, 3, 5), True),  # → Friday: Tue, Wed, Thu
+        ("PAC", date(2027, 3, 5), False),  # PAC waits 4 in transit (rules.toml override)
+        ("PAC", date(2027, 3, 8), True),  # → Monday: the weekend does not count, Friday does
     ],
 )
 def test_stalled_by_status_carrier_and_service(service: str, polled: date, stalled: bool) -> None:
@@ -127,18 +127,18 @@ def test_no_stall_rule_for_parcels_waiting_at_an_agency_or_in_customs() -> None:
 
 def test_lost_from_fifteen_business_days_of_silence_or_from_the_carrier() -> None:
     f = facts(last_event_at=at(date(2027, 3, 1)))
-    assert run(Kind.LOST, replace(f, last_polled_at=at(date(2027, 3, 19))), at(date(2027, 3, 19))) is None  # 14
-    silent = run(Kind.LOST, replace(f, last_polled_at=at(date(2027, 3, 22))), at(date(2027, 3, 22)))
+    assert run(Kind.LOST, replace(f, last_polled_at=at(date(2027, 3, 22))), at(date(2027, 3, 22))) is None  # 14
+    silent = run(Kind.LOST, replace(f, last_polled_at=at(date(2027, 3, 23))), at(date(2027, 3, 23)))
     assert silent is not None and silent.evidence["said_by"] == "silence"
     said = facts(status=Status.LOST, reason=Reason.CARRIER_LOST, events=(event(date(2027, 3, 2), Status.LOST),))
     finding = run(Kind.LOST, said, at(date(2027, 3, 2)))
     assert finding is not None and finding.evidence["said_by"] == "carrier"
 
 
-def test_not_posted_after_two_business_days_of_answered_polls() -> None:
+def test_not_posted_after_two_whole_business_days_of_answered_polls() -> None:
     f = facts(status=Status.PENDING, last_event_at=None, registered_at=at(date(2027, 3, 5)))  # a Friday
-    assert run(Kind.NOT_POSTED, replace(f, last_polled_at=at(date(2027, 3, 8))), at(date(2027, 3, 8))) is None
-    assert run(Kind.NOT_POSTED, replace(f, last_polled_at=at(date(2027, 3, 9))), at(date(2027, 3, 9))) is not None
+    assert run(Kind.NOT_POSTED, replace(f, last_polled_at=at(date(2027, 3, 9))), at(date(2027, 3, 9))) is None
+    assert run(Kind.NOT_POSTED, replace(f, last_polled_at=at(date(2027, 3, 10))), at(date(2027, 3, 10))) is not None
 
 
 def test_awaiting_pickup_escalates_two_business_days_before_its_deadline() -> None:

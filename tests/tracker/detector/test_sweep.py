@@ -20,14 +20,14 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 async def silent_parcels(sessions: Sessions, vault: Vault, now: datetime, n: int = 3) -> int:
-    """``n`` SEDEX parcels in transit, last event Monday, last answered poll Thursday: stalled (3 ≥ 3)."""
+    """``n`` SEDEX parcels in transit, last event four days before ``now``: Tue, Wed, Thu silent (3 ≥ 3)."""
     async with sessions() as session, session.begin():
         account = await correios_account(session, vault, name="main", now=now)
         items = [NewShipment("correios", account, make_code("SS", i), service="SEDEX") for i in range(n)]
         await register(session, items, now)
         await session.execute(
             update(Shipment).values(
-                status="in_transit", last_event_at=now - timedelta(days=3), last_polled_at=now, poll_error_count=0
+                status="in_transit", last_event_at=now - timedelta(days=4), last_polled_at=now, poll_error_count=0
             )
         )
     return account
@@ -39,7 +39,7 @@ async def incidents(sessions: Sessions) -> list[Incident]:
 
 
 async def test_a_rerun_never_duplicates_an_incident(sessions: Sessions, clock: SimulatedClock, vault: Vault) -> None:
-    clock.advance(timedelta(days=3))  # Thursday
+    clock.advance(timedelta(days=4))  # Thursday
     await silent_parcels(sessions, vault, clock.now())
     first = await sweep(sessions, Detector(), clock.now())
     again = await sweep(sessions, Detector(), clock.now())
@@ -48,7 +48,7 @@ async def test_a_rerun_never_duplicates_an_incident(sessions: Sessions, clock: S
     assert [(i.kind, i.status, i.severity, i.owner) for i in rows] == [("stalled", "open", "medium", "ops")] * 3
     assert rows[0].evidence["silent_business_days"] == 3
     # one business day (9 business hours) from 08:00 in Brasília, before opening: 18:00 the same day
-    assert rows[0].triage_due_at == clock.now() + timedelta(hours=10)
+    assert rows[0].triage_due_at == clock.now() + timedelta(hours=10)  # Friday 18:00
     async with sessions() as session:
         changes = (await session.scalars(select(IncidentChange.action))).all()
     assert changes == ["opened"] * 3
@@ -57,17 +57,17 @@ async def test_a_rerun_never_duplicates_an_incident(sessions: Sessions, clock: S
 async def test_a_resolved_incident_reopens_only_when_the_parcel_goes_wrong_again(
     sessions: Sessions, clock: SimulatedClock, vault: Vault
 ) -> None:
-    clock.advance(timedelta(days=3))
+    clock.advance(timedelta(days=4))
     await silent_parcels(sessions, vault, clock.now(), n=1)
     await sweep(sessions, Detector(), clock.now())
     async with sessions() as session, session.begin():
         await session.execute(update(Incident).values(status="resolved", outcome="no_action", root_cause="unknown"))
     assert not (await sweep(sessions, Detector(), clock.now())).reopened  # same silence, already dealt with
 
-    clock.advance(timedelta(days=7))  # it moved on Friday, then went silent again
+    clock.advance(timedelta(days=7))  # it moved once more, then went silent again
     async with sessions() as session, session.begin():
         await session.execute(
-            update(Shipment).values(last_event_at=clock.now() - timedelta(days=6), last_polled_at=clock.now())
+            update(Shipment).values(last_event_at=clock.now() - timedelta(days=7), last_polled_at=clock.now())
         )
     assert (await sweep(sessions, Detector(), clock.now())).reopened == {"stalled": 1}
     (incident,) = await incidents(sessions)
@@ -77,7 +77,7 @@ async def test_a_resolved_incident_reopens_only_when_the_parcel_goes_wrong_again
 async def test_the_outage_guard_holds_back_silence_and_is_reported(
     sessions: Sessions, clock: SimulatedClock, vault: Vault
 ) -> None:
-    clock.advance(timedelta(days=3))
+    clock.advance(timedelta(days=4))
     account = await silent_parcels(sessions, vault, clock.now())
     async with sessions() as session, session.begin():
         await session.execute(
@@ -97,7 +97,7 @@ async def test_the_outage_guard_holds_back_silence_and_is_reported(
 async def test_a_parcel_whose_polls_fail_is_not_stalled(
     sessions: Sessions, clock: SimulatedClock, vault: Vault
 ) -> None:
-    clock.advance(timedelta(days=3))
+    clock.advance(timedelta(days=4))
     await silent_parcels(sessions, vault, clock.now())
     async with sessions() as session, session.begin():
         await session.execute(update(Shipment).values(poll_error_count=2))
