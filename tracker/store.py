@@ -137,8 +137,8 @@ async def store_outcomes(
     *,
     now: datetime,
     rng: random.Random,
-) -> tuple[PollReport, list[int]]:
-    """Write the outcomes; what happened, and the ids of the shipments whose carrier data changed."""
+) -> tuple[PollReport, dict[int, TrackingResult]]:
+    """Write the outcomes; what happened, and what the carrier said of the shipments whose data changed."""
     writes = _Writes(now, rng, PollReport(polled=len(claimed)))
     for row in claimed:
         outcome = outcomes.get(row.id) or Failure(
@@ -154,7 +154,7 @@ async def store_outcomes(
     for rows in (writes.full, writes.poll_only):
         if rows:
             await session.execute(_update_shipments(), rows)
-    return writes.report, list(writes.changed)
+    return writes.report, writes.changed
 
 
 async def _write_events(session: AsyncSession, writes: _Writes) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from carriers.base import Reason, Status
+from carriers.base import Reason, Status, TrackingEvent
 from tracker.calendar import timezone_of
 
 
@@ -15,30 +15,6 @@ class Promise:
 
     day: date | None = None
     source: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EventFact:
-    occurred_at: datetime
-    code: str
-    status: Status
-    reason: Reason | None
-    description: str
-    pickup_deadline: datetime | None = None
-
-    @classmethod
-    def of(cls, row: Any) -> "EventFact":
-        return cls(
-            row.occurred_at,
-            row.code,
-            Status(row.status),
-            Reason(row.reason) if row.reason else None,
-            row.description,
-            row.pickup_deadline,
-        )
-
-    def evidence(self) -> dict[str, Any]:
-        return {"at": self.occurred_at.isoformat(), "code": self.code, "description": self.description}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +34,13 @@ class Facts:
     pickup_deadline: datetime | None
     promise: Promise  # what lateness is measured against: the original promise
     current_promise: Promise
-    events: Sequence[EventFact] | None = None  # live events, oldest first; None in the sweep
+    events: Sequence[TrackingEvent] | None = None  # live events, oldest first; None in the sweep
 
     def local_date(self, when: datetime) -> date:
         return when.astimezone(timezone_of(self.uf)).date()
 
 
-def facts_of(row: Mapping[Any, Any], events: Sequence[EventFact] | None = None) -> Facts:
+def facts_of(row: Mapping[Any, Any], events: Sequence[TrackingEvent] | None = None) -> Facts:
     """Facts from a shipment row (the columns of ``FACT_COLUMNS``)."""
     return Facts(
         shipment_id=row["id"],

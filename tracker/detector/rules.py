@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from carriers.base import Reason, Status
+from carriers.base import Reason, Status, TrackingEvent
 from tracker.calendar import BusinessCalendar
 from tracker.detector.config import Thresholds
-from tracker.detector.facts import EventFact, Facts
+from tracker.detector.facts import Facts
 from tracker.detector.vocabulary import Kind
 
 
@@ -48,14 +48,15 @@ ADDRESS_REASONS = frozenset({Reason.ADDRESS_PROBLEM, Reason.CONSIGNEE_MOVED, Rea
 CUSTOMS_REASONS = frozenset({Reason.CUSTOMS_INSPECTION, Reason.CUSTOMS_TAX_DUE, Reason.CUSTOMS_SEIZED})
 
 
-def _latest(events: Iterable[EventFact], wanted: Callable[[EventFact], bool]) -> EventFact | None:
+def _latest(events: Iterable[TrackingEvent], wanted: Callable[[TrackingEvent], bool]) -> TrackingEvent | None:
     return next((e for e in reversed(list(events)) if wanted(e)), None)
 
 
-def _from_event(kind: Kind, e: EventFact | None, **extra: Any) -> Finding | None:
+def _from_event(kind: Kind, e: TrackingEvent | None, **extra: Any) -> Finding | None:
     if e is None:
         return None
-    return Finding(kind, f"event:{e.occurred_at.isoformat()}/{e.code}", {"event": e.evidence(), **extra})
+    event = {"at": e.occurred_at.isoformat(), "code": e.code, "description": e.description}
+    return Finding(kind, f"event:{e.occurred_at.isoformat()}/{e.code}", {"event": event, **extra})
 
 
 def delayed(f: Facts, c: Context) -> Finding | None:
@@ -167,7 +168,7 @@ def returning_to_sender(f: Facts, c: Context) -> Finding | None:
     return _from_event(Kind.RETURNING_TO_SENDER, first, reason=first.reason.value if first and first.reason else None)
 
 
-def _event_rule(kind: Kind, wanted: Callable[[EventFact], bool], *, until_delivered: bool = False) -> Rule:
+def _event_rule(kind: Kind, wanted: Callable[[TrackingEvent], bool], *, until_delivered: bool = False) -> Rule:
     def rule(f: Facts, c: Context) -> Finding | None:
         if f.events is None or (until_delivered and f.status is Status.DELIVERED):
             return None

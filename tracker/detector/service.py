@@ -7,7 +7,7 @@ shipments time alone may have put in trouble (raise or escalate only).
 """
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,31 +15,26 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carriers.base import Status
+from carriers.base import Status, TrackingEvent, TrackingResult
 from tracker.calendar import BusinessCalendar
 from tracker.db import insert_skipping_duplicates
 from tracker.detector import promises
 from tracker.detector.config import Rules, load_rules
-from tracker.detector.facts import FACT_COLUMNS, EventFact, Facts, facts_of
+from tracker.detector.facts import FACT_COLUMNS, Facts, facts_of
 from tracker.detector.guard import active_guards
 from tracker.detector.models import changes_table, incidents_table
 from tracker.detector.rules import RULES, Context, Finding, evaluate
 from tracker.detector.vocabulary import IncidentStatus, Kind, Outcome, Severity
-from tracker.models import events_table, shipments_table
+from tracker.models import shipments_table
 
 ACTOR = "detector"
-_s, _e, _i = shipments_table.c, events_table.c, incidents_table.c
+_s, _i = shipments_table.c, incidents_table.c
 _ROWS = select(
     *(_s[c] for c in FACT_COLUMNS),
     _s.posted_at,
     _s.transit_business_days,
     _s.promised_delivery_date,
     _s.carrier_expected_delivery,
-)
-_EVENTS = (
-    select(_e.shipment_id, _e.occurred_at, _e.code, _e.status, _e.reason, _e.description, _e.pickup_deadline)
-    .where(_e.voided.is_(False))
-    .order_by(_e.shipment_id, _e.occurred_at, _e.id)
 )
 _UPDATE_SHIPMENT = update(shipments_table).where(_s.id == bindparam("_id"))
 _UPDATE_INCIDENT = update(incidents_table).where(_i.id == bindparam("_id"))
@@ -73,16 +68,16 @@ class Detector:
     rules: Rules = field(default_factory=load_rules)
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     _transit: tuple[datetime, promises.TransitTimes] | None = field(default=None, init=False)
+    _deadlines: dict[tuple[datetime, float, str | None], datetime] = field(default_factory=dict, init=False)
 
     def context(self, f: Facts, now: datetime, *, guarded: bool) -> Context:
         return Context(now, self.calendar, self.rules.thresholds(f.carrier, f.service), silence_is_evidence=not guarded)
 
-    async def on_changed(self, session: AsyncSession, shipment_ids: Sequence[int], now: datetime) -> Detected:
-        """Every rule, for shipments whose carrier data just changed; incidents whose facts are gone resolve."""
-        rows = [dict(r._mapping) for r in await session.execute(_ROWS.where(_s.id.in_(shipment_ids)))]
-        events: dict[int, list[EventFact]] = {r["id"]: [] for r in rows}
-        for e in await session.execute(_EVENTS.where(_e.shipment_id.in_(shipment_ids))):
-            events[e.shipment_id].append(EventFact.of(e))
+    async def on_changed(self, session: AsyncSession, changed: Mapping[int, TrackingResult], now: datetime) -> Detected:
+        """Every rule, for shipments whose carrier data just changed (with what the carrier just said);
+        incidents whose facts are gone resolve themselves."""
+        rows = [dict(r._mapping) for r in await session.execute(_ROWS.where(_s.id.in_(list(changed))))]
+        events = {r["id"]: changed[r["id"]].live_events for r in rows}
         guards = await active_guards(session, now)
         transit = await self._transit_times(session, now)
         updates, items = [], []
@@ -96,7 +91,9 @@ class Detector:
             await session.execute(_UPDATE_SHIPMENT, updates)
         return await self.reconcile(session, items, RULES, now, resolve=True)
 
-    def _derive(self, row: dict[str, Any], events: list[EventFact], transit: promises.TransitTimes) -> dict[str, Any]:
+    def _derive(
+        self, row: dict[str, Any], events: Sequence[TrackingEvent], transit: promises.TransitTimes
+    ) -> dict[str, Any]:
         """The columns the detector keeps on the shipment, from its live events and promises."""
         uf = row["destination_state"]
         posted_at = events[0].occurred_at if events else None
@@ -177,10 +174,19 @@ class Detector:
             "evidence": finding.evidence,
             "opened_at": now,
             "updated_at": now,
-            "triage_due_at": self.calendar.add_business_hours(now, policy.triage_business_hours, f.uf),
+            "triage_due_at": self._triage_due(now, policy.triage_business_hours, f.uf),
             "due_at": finding.due_at,
             "reopened_count": 0,
         }
+
+    def _triage_due(self, now: datetime, hours: float, uf: str | None) -> datetime:
+        """The SLA deadline; a batch shares ``now``, so each (hours, state) is worked out once."""
+        key = (now, hours, uf)
+        if key not in self._deadlines:
+            if len(self._deadlines) > 1000:
+                self._deadlines.clear()
+            self._deadlines[key] = self.calendar.add_business_hours(now, hours, uf)
+        return self._deadlines[key]
 
     def _severity(self, finding: Finding) -> Severity:
         policy = self.rules.kinds[finding.kind]
@@ -214,7 +220,7 @@ class Detector:
                 "trigger": finding.trigger,
                 "evidence": finding.evidence,
                 "due_at": finding.due_at,
-                "triage_due_at": self.calendar.add_business_hours(now, policy.triage_business_hours, f.uf),
+                "triage_due_at": self._triage_due(now, policy.triage_business_hours, f.uf),
                 "triaged_at": None,
                 "resolved_at": None,
                 "resolved_by": None,

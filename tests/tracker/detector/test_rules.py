@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carriers.base import Reason, Status
+from carriers.base import Reason, Status, TrackingEvent
 from tracker.calendar import BusinessCalendar
 from tracker.detector.config import load_rules
-from tracker.detector.facts import EventFact, Facts, Promise
+from tracker.detector.facts import Facts, Promise
 from tracker.detector.rules import FROM_SILENCE, RULES, Context, evaluate
 from tracker.detector.vocabulary import Kind
 
@@ -49,8 +49,8 @@ def run(kind: Kind, f: Facts, now: datetime, *, guarded: bool = False, calendar:
     return RULES[kind](f, context)
 
 
-def event(day: date, status: Status, reason: Reason | None = None, code: str = "BDE-01") -> EventFact:
-    return EventFact(at(day), code, status, reason, "evento")
+def event(day: date, status: Status, reason: Reason | None = None, code: str = "BDE-01") -> TrackingEvent:
+    return TrackingEvent(at(day), code, status, reason, "evento")
 
 
 # delayed: one business day past the promise, counted in the destination state's calendar
