@@ -46,6 +46,11 @@ CLAIMED_COLUMNS = (
     shipments.c.shipped_at,
     shipments.c.carrier_expected_delivery,
     shipments.c.promised_delivery_date,
+    # what the detector needs besides (tracker/detector/facts.py)
+    shipments.c.service,
+    shipments.c.destination_state,
+    shipments.c.original_promise_date,
+    shipments.c.original_promise_source,
 )
 
 
@@ -185,10 +190,7 @@ class Poller:
         self, session: AsyncSession, claimed: Sequence[Row[Any]], outcomes: dict[int, Outcome], now: datetime
     ) -> PollReport:
         mine = await self._still_ours(session, claimed, now)
-        report, changed = await store_outcomes(session, mine, outcomes, now=now, rng=self.rng)
-        if self.detector is not None and changed:
-            report.incidents.update((await self.detector.on_changed(session, changed, now)).opened)
-        return report
+        return await store_outcomes(session, mine, outcomes, now=now, rng=self.rng, detector=self.detector)
 
     async def _still_ours(
         self, session: AsyncSession, claimed: Sequence[Row[Any]], claimed_at: datetime

@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carriers.base import Status, TrackingEvent, TrackingResult
 from tracker import schedule
 from tracker.db import insert_skipping_duplicates
+from tracker.detector.facts import Facts
+from tracker.detector.rules import RULES, Finding
+from tracker.detector.service import Detector
+from tracker.detector.vocabulary import Kind
 from tracker.models import events_table, shipments_table
 from tracker.report import PollReport
 
@@ -137,8 +141,10 @@ async def store_outcomes(
     *,
     now: datetime,
     rng: random.Random,
-) -> tuple[PollReport, dict[int, TrackingResult]]:
-    """Write the outcomes; what happened, and what the carrier said of the shipments whose data changed."""
+    detector: Detector | None = None,
+) -> PollReport:
+    """Write the outcomes; with a ``detector``, detection runs on every shipment whose data changed, and its
+    incidents are written in the same transaction."""
     writes = _Writes(now, rng, PollReport(polled=len(claimed)))
     for row in claimed:
         outcome = outcomes.get(row.id) or Failure(
@@ -150,11 +156,34 @@ async def store_outcomes(
             writes.stop(row, outcome.message, row.poll_error_count)
         else:
             writes.tracked(row, outcome)
+    evaluated = await _detect(session, detector, claimed, writes) if detector is not None else []
     await _write_events(session, writes)
     for rows in (writes.full, writes.poll_only):
         if rows:
             await session.execute(_update_shipments(), rows)
-    return writes.report, writes.changed
+    if detector is not None and evaluated:
+        done = await detector.reconcile(session, [(f, found) for _, f, found in evaluated], RULES, now, resolve=True)
+        writes.report.incidents.update(done.opened)
+    return writes.report
+
+
+async def _detect(
+    session: AsyncSession, detector: Detector, claimed: Sequence[Row[Any]], writes: _Writes
+) -> list[tuple[dict[str, Any], Facts, dict[Kind, Finding]]]:
+    """Run the rules on the changed shipments as they are about to be written; the columns the detector
+    keeps on a shipment join its row's update."""
+    by_id = {row.id: row for row in claimed}
+    changed = [
+        (
+            dict(by_id[pending["_id"]]._mapping) | pending | {"id": pending["_id"]},
+            writes.changed[pending["_id"]].live_events,
+        )
+        for pending in writes.full
+    ]
+    evaluated = await detector.evaluate_changed(session, changed, writes.now)
+    for pending, (derived, _, _) in zip(writes.full, evaluated, strict=True):
+        pending |= derived
+    return evaluated
 
 
 async def _write_events(session: AsyncSession, writes: _Writes) -> None:

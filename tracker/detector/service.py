@@ -1,13 +1,14 @@
 """Detection in the caller's transaction: derive a shipment's promises and deadlines, run the rules, and
 reconcile their findings with the stored incidents (open, escalate, reopen, resolve), with an audit trail.
 
-The poll pipeline calls :meth:`Detector.on_changed` for the shipments whose events just changed, in the
-same transaction as those events; :mod:`tracker.detector.sweep` calls :meth:`Detector.reconcile` for the
-shipments time alone may have put in trouble (raise or escalate only).
+The poll pipeline (``tracker.store``) calls :meth:`Detector.evaluate_changed` and :meth:`Detector.reconcile`
+for the shipments whose events just changed, in the same transaction as those events; the sweep
+(:mod:`tracker.detector.sweep`) calls :meth:`Detector.reconcile` for the shipments time alone may have put
+in trouble (raise or escalate only).
 """
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,28 +16,20 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carriers.base import Status, TrackingEvent, TrackingResult
-from tracker.calendar import BusinessCalendar
+from carriers.base import Status, TrackingEvent
+from tracker.calendar import BusinessCalendar, timezone_of
 from tracker.db import insert_skipping_duplicates
 from tracker.detector import promises
 from tracker.detector.config import Rules, load_rules
-from tracker.detector.facts import FACT_COLUMNS, Facts, facts_of
+from tracker.detector.facts import Facts, Promise, facts_of
 from tracker.detector.guard import active_guards
 from tracker.detector.models import changes_table, incidents_table
-from tracker.detector.rules import RULES, Context, Finding, evaluate
+from tracker.detector.rules import Context, Finding, evaluate
 from tracker.detector.vocabulary import IncidentStatus, Kind, Outcome, Severity
 from tracker.models import shipments_table
 
 ACTOR = "detector"
 _s, _i = shipments_table.c, incidents_table.c
-_ROWS = select(
-    *(_s[c] for c in FACT_COLUMNS),
-    _s.posted_at,
-    _s.transit_business_days,
-    _s.promised_delivery_date,
-    _s.carrier_expected_delivery,
-)
-_UPDATE_SHIPMENT = update(shipments_table).where(_s.id == bindparam("_id"))
 _UPDATE_INCIDENT = update(incidents_table).where(_i.id == bindparam("_id"))
 MUTABLE = (
     *("status", "severity", "trigger", "evidence", "updated_at", "triage_due_at", "due_at", "triaged_at"),
@@ -73,41 +66,40 @@ class Detector:
     def context(self, f: Facts, now: datetime, *, guarded: bool) -> Context:
         return Context(now, self.calendar, self.rules.thresholds(f.carrier, f.service), silence_is_evidence=not guarded)
 
-    async def on_changed(self, session: AsyncSession, changed: Mapping[int, TrackingResult], now: datetime) -> Detected:
-        """Every rule, for shipments whose carrier data just changed (with what the carrier just said);
-        incidents whose facts are gone resolve themselves."""
-        rows = [dict(r._mapping) for r in await session.execute(_ROWS.where(_s.id.in_(list(changed))))]
-        events = {r["id"]: changed[r["id"]].live_events for r in rows}
+    async def evaluate_changed(
+        self, session: AsyncSession, changed: Sequence[tuple[dict[str, Any], Sequence[TrackingEvent]]], now: datetime
+    ) -> list[tuple[dict[str, Any], Facts, dict[Kind, Finding]]]:
+        """For shipments whose carrier data just changed — each its row as it is about to be written and its
+        live events —: the columns the detector keeps on it (to write with the row), and every rule's findings
+        (to :meth:`reconcile` once the row is written)."""
         guards = await active_guards(session, now)
         transit = await self._transit_times(session, now)
-        updates, items = [], []
-        for row in rows:
-            derived = self._derive(row, events[row["id"]], transit)
-            if any(row[k] != v for k, v in derived.items()):
-                updates.append({"_id": row["id"], **derived})
-            f = facts_of(row | derived, events[row["id"]])
-            items.append((f, evaluate(f, self.context(f, now, guarded=f.carrier_account_id in guards))))
-        if updates:
-            await session.execute(_UPDATE_SHIPMENT, updates)
-        return await self.reconcile(session, items, RULES, now, resolve=True)
+        evaluated = []
+        for row, events in changed:
+            derived = self._derive(row, events, transit)
+            f = facts_of(row | derived, events)
+            evaluated.append((derived, f, evaluate(f, self.context(f, now, guarded=f.carrier_account_id in guards))))
+        return evaluated
 
     def _derive(
         self, row: dict[str, Any], events: Sequence[TrackingEvent], transit: promises.TransitTimes
     ) -> dict[str, Any]:
         """The columns the detector keeps on the shipment, from its live events and promises."""
         uf = row["destination_state"]
+        zone = timezone_of(uf)
         posted_at = events[0].occurred_at if events else None
         pickup = next((e for e in reversed(events) if e.status is Status.AWAITING_PICKUP), None)
-        f = facts_of(row)
         thresholds = self.rules.thresholds(row["carrier"], row["service"])
         lane = (row["carrier"], row["service"], uf)
-        estimate = transit.estimate(lane, f.local_date(posted_at) if posted_at else None, thresholds, self.calendar)
+        posted = posted_at.astimezone(zone).date() if posted_at else None
+        estimate = transit.estimate(lane, posted, thresholds, self.calendar)
         now_known = promises.current(row["promised_delivery_date"], row["carrier_expected_delivery"], estimate)
-        first = promises.original(f.promise, now_known)
-        delivered = row["delivered_at"] if row["status"] == Status.DELIVERED else None
+        told = Promise(row["original_promise_date"], row["original_promise_source"])
+        first = promises.original(told, now_known)
         transit_days = None
-        if delivered and posted_at:
-            transit_days = self.calendar.business_days_between(f.local_date(posted_at), f.local_date(delivered), uf)
+        if row["status"] == Status.DELIVERED and row["delivered_at"] and posted:
+            delivered = row["delivered_at"].astimezone(zone).date()
+            transit_days = self.calendar.business_days_between(posted, delivered, uf)
         return {
             "posted_at": posted_at,
             "pickup_deadline": pickup.pickup_deadline if pickup and row["status"] == Status.AWAITING_PICKUP else None,
