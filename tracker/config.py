@@ -34,6 +34,26 @@ class Settings(BaseSettings):
     poll_lease_s: int = Field(default=300, ge=10, description="A claimed shipment is re-polled after this.")
     http_timeout_s: float = Field(default=30.0, gt=0)
 
+    # notifications (notifier/)
+    store_name: str = Field(default="Loja", description="The store's name in customer messages.")
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where customers reach Zelo's check-in and opt-out links."
+    )
+    tracking_url: str = Field(
+        default="https://rastreamento.correios.com.br/app/index.php?objetos={code}",
+        description="Tracking link in messages; {code} is replaced by the tracking code.",
+    )
+    smtp_url: str | None = Field(default=None, description="e.g. smtp://127.0.0.1:1025; unset: no e-mail.")
+    email_from: str = "Zelo <zelo@localhost>"
+    whatsapp_token: SecretStr | None = None  # WhatsApp Cloud API; unset: WhatsApp goes to the wa.me queue
+    whatsapp_phone_id: str | None = None
+    ops_email: str | None = Field(default=None, description="Ops alerts by e-mail digest to this address.")
+    ops_webhook_url: str | None = Field(default=None, description="Ops alerts as Slack-compatible JSON here.")
+    ops_webhook_secret: SecretStr | None = Field(default=None, description="whsec_… that signs ops webhooks.")
+    notify_templates_dir: str | None = Field(
+        default=None, description="A folder of the store's own templates, used before the built-in ones."
+    )
+
     @field_validator("erp_webhook_secrets")
     @classmethod
     def _webhook_secrets_parse(cls, value: SecretStr | None) -> SecretStr | None:
