@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from notifier.outbox import Outbox
 from tracker.clock import Clock, SystemClock
 from tracker.config import Settings
 from tracker.db import make_engine, make_sessionmaker
@@ -55,6 +56,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     try:
         async with httpx.AsyncClient(timeout=settings.http_timeout_s, limits=limits) as http:
             yield Runtime(
+                detector=Detector(listeners=[Outbox(settings)]),  # incidents and moves queue notifications
                 settings=settings,
                 engine=engine,
                 sessions=make_sessionmaker(engine),

@@ -24,6 +24,10 @@ class NewShipment:
     promised_delivery_date: date | None = None
     declared_value: Decimal | None = None
     destination_state: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    customer_phone: str | None = None  # E.164
+    customer_consent: bool = False  # to be messaged on WhatsApp (LGPD), as the ERP collected it
 
 
 async def register(session: AsyncSession, items: Sequence[NewShipment], now: datetime) -> int:

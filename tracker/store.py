@@ -21,6 +21,7 @@ from tracker.db import insert_skipping_duplicates
 from tracker.detector.facts import Facts
 from tracker.detector.rules import RULES, Finding
 from tracker.detector.service import Detector
+from tracker.detector.signals import Moved
 from tracker.detector.vocabulary import Kind
 from tracker.models import events_table, shipments_table
 from tracker.report import PollReport
@@ -65,6 +66,7 @@ class _Writes:
     poll_only: list[dict[str, Any]] = field(default_factory=list)
     full: list[dict[str, Any]] = field(default_factory=list)
     changed: dict[int, TrackingResult] = field(default_factory=dict)
+    moved: list[Moved] = field(default_factory=list)
 
     def poll(
         self, shipment_id: int, next_at: datetime | None, note: str | None, errors: int, stopped: str | None
@@ -114,10 +116,11 @@ class _Writes:
             self.poll_only.append(poll)
             return
         self.report.changed += 1
-        if status != old_status:
-            self.report.transitions[(old_status.value, status.value)] += 1
         live = result.live_events
         last = live[-1] if live else None
+        if status != old_status:
+            self.report.transitions[(old_status.value, status.value)] += 1
+            self.moved.append(Moved(row.id, old_status, status, last.occurred_at if last else None))
         self.changed[row.id] = result
         self.full.append(
             poll
@@ -164,6 +167,7 @@ async def store_outcomes(
     if detector is not None and evaluated:
         done = await detector.reconcile(session, [(f, found) for _, f, found in evaluated], RULES, now, resolve=True)
         writes.report.incidents.update(done.opened)
+        await detector.announce(session, done.raised, writes.moved, now)
     return writes.report
 
 

@@ -7,7 +7,7 @@ is reopened only by a new trigger, never by the same facts seen again.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carriers.base import Reason, Status, TrackingEvent
@@ -48,6 +48,11 @@ ADDRESS_REASONS = frozenset({Reason.ADDRESS_PROBLEM, Reason.CONSIGNEE_MOVED, Rea
 CUSTOMS_REASONS = frozenset({Reason.CUSTOMS_INSPECTION, Reason.CUSTOMS_TAX_DUE, Reason.CUSTOMS_SEIZED})
 
 
+def _iso(when: datetime) -> str:
+    """Instants in evidence and triggers, always in UTC: the same fact reads the same from any source."""
+    return when.astimezone(UTC).isoformat()
+
+
 def _latest(events: Iterable[TrackingEvent], wanted: Callable[[TrackingEvent], bool]) -> TrackingEvent | None:
     return next((e for e in reversed(list(events)) if wanted(e)), None)
 
@@ -55,8 +60,8 @@ def _latest(events: Iterable[TrackingEvent], wanted: Callable[[TrackingEvent], b
 def _from_event(kind: Kind, e: TrackingEvent | None, **extra: Any) -> Finding | None:
     if e is None:
         return None
-    event = {"at": e.occurred_at.isoformat(), "code": e.code, "description": e.description}
-    return Finding(kind, f"event:{e.occurred_at.isoformat()}/{e.code}", {"event": event, **extra})
+    event = {"at": _iso(e.occurred_at), "code": e.code, "description": e.description}
+    return Finding(kind, f"event:{_iso(e.occurred_at)}/{e.code}", {"event": event, **extra})
 
 
 def delayed(f: Facts, c: Context) -> Finding | None:
@@ -72,7 +77,7 @@ def delayed(f: Facts, c: Context) -> Finding | None:
         "current_expected_date": f.current_promise.day.isoformat() if f.current_promise.day else None,
         "business_days_late": late,
         "status": f.status.value,
-        "last_event_at": f.last_event_at.isoformat() if f.last_event_at else None,
+        "last_event_at": _iso(f.last_event_at) if f.last_event_at else None,
     }
     escalated = late >= c.thresholds.delay_escalate_business_days
     return Finding(Kind.DELAYED, f"promise:{f.promise.day.isoformat()}", evidence, escalated)
@@ -87,10 +92,10 @@ def delivered_late(f: Facts, c: Context) -> Finding | None:
     evidence = {
         "promised_date": f.promise.day.isoformat(),
         "promise_source": f.promise.source,
-        "delivered_at": f.delivered_at.isoformat(),
+        "delivered_at": _iso(f.delivered_at),
         "business_days_late": late,
     }
-    return Finding(Kind.DELIVERED_LATE, f"delivered:{f.delivered_at.isoformat()}", evidence)
+    return Finding(Kind.DELIVERED_LATE, f"delivered:{_iso(f.delivered_at)}", evidence)
 
 
 def _silent_days(f: Facts, c: Context) -> int | None:
@@ -108,12 +113,12 @@ def stalled(f: Facts, c: Context) -> Finding | None:
     assert f.last_event_at is not None and f.last_polled_at is not None
     evidence = {
         "status": f.status.value,
-        "last_event_at": f.last_event_at.isoformat(),
-        "last_polled_at": f.last_polled_at.isoformat(),
+        "last_event_at": _iso(f.last_event_at),
+        "last_polled_at": _iso(f.last_polled_at),
         "silent_business_days": silent,
         "threshold_business_days": limit,
     }
-    return Finding(Kind.STALLED, f"silent_since:{f.last_event_at.isoformat()}", evidence)
+    return Finding(Kind.STALLED, f"silent_since:{_iso(f.last_event_at)}", evidence)
 
 
 def lost(f: Facts, c: Context) -> Finding | None:
@@ -127,8 +132,8 @@ def lost(f: Facts, c: Context) -> Finding | None:
     if silent is None or silent < c.thresholds.lost_after_silent_business_days:
         return None
     assert f.last_event_at is not None
-    evidence = {"said_by": "silence", "last_event_at": f.last_event_at.isoformat(), "silent_business_days": silent}
-    return Finding(Kind.LOST, f"silent_since:{f.last_event_at.isoformat()}", evidence)
+    evidence = {"said_by": "silence", "last_event_at": _iso(f.last_event_at), "silent_business_days": silent}
+    return Finding(Kind.LOST, f"silent_since:{_iso(f.last_event_at)}", evidence)
 
 
 def not_posted(f: Facts, c: Context) -> Finding | None:
@@ -138,25 +143,25 @@ def not_posted(f: Facts, c: Context) -> Finding | None:
     if waited < c.thresholds.not_posted_business_days:
         return None
     evidence = {
-        "registered_at": f.registered_at.isoformat(),
-        "last_polled_at": f.last_polled_at.isoformat(),
+        "registered_at": _iso(f.registered_at),
+        "last_polled_at": _iso(f.last_polled_at),
         "business_days_without_posting": waited,
     }
-    return Finding(Kind.NOT_POSTED, f"registered:{f.registered_at.isoformat()}", evidence)
+    return Finding(Kind.NOT_POSTED, f"registered:{_iso(f.registered_at)}", evidence)
 
 
 def awaiting_pickup(f: Facts, c: Context) -> Finding | None:
     if f.status is not Status.AWAITING_PICKUP:
         return None
-    since = f.last_event_at.isoformat() if f.last_event_at else "unknown"
+    since = _iso(f.last_event_at) if f.last_event_at else "unknown"
     if f.events:
         event = _latest(f.events, lambda e: e.status is Status.AWAITING_PICKUP)
-        since = event.occurred_at.isoformat() if event else since
+        since = _iso(event.occurred_at) if event else since
     evidence: dict[str, Any] = {"available_since": since}
     escalated = False
     if f.pickup_deadline is not None:
         left = c.calendar.business_days_between(f.local_date(c.now), f.local_date(f.pickup_deadline), f.uf)
-        evidence |= {"pickup_deadline": f.pickup_deadline.isoformat(), "business_days_left": left}
+        evidence |= {"pickup_deadline": _iso(f.pickup_deadline), "business_days_left": left}
         escalated = left <= c.thresholds.pickup_warn_business_days
     return Finding(Kind.AWAITING_PICKUP, f"pickup:{since}", evidence, escalated, f.pickup_deadline)
 

@@ -25,6 +25,7 @@ from tracker.detector.facts import Facts, Promise, facts_of
 from tracker.detector.guard import active_guards
 from tracker.detector.models import changes_table, incidents_table
 from tracker.detector.rules import Context, Finding, evaluate
+from tracker.detector.signals import Listener, Moved, Raised
 from tracker.detector.vocabulary import IncidentStatus, Kind, Outcome, Severity
 from tracker.models import shipments_table
 
@@ -46,11 +47,13 @@ class Detected:
     reopened: Counter[str] = field(default_factory=Counter)
     resolved: Counter[str] = field(default_factory=Counter)
     guarded_accounts: set[str] = field(default_factory=set)
+    raised: list[Raised] = field(default_factory=list)
 
     def merge(self, other: "Detected") -> None:
         for mine, theirs in zip(self._counters(), other._counters(), strict=True):
             mine.update(theirs)
         self.guarded_accounts |= other.guarded_accounts
+        self.raised += other.raised
 
     def _counters(self) -> tuple[Counter[str], ...]:
         return (self.opened, self.escalated, self.reopened, self.resolved)
@@ -60,8 +63,15 @@ class Detected:
 class Detector:
     rules: Rules = field(default_factory=load_rules)
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    listeners: list[Listener] = field(default_factory=list)  # told of raised incidents and status moves
     _transit: tuple[datetime, promises.TransitTimes] | None = field(default=None, init=False)
     _deadlines: dict[tuple[datetime, float, str | None], datetime] = field(default_factory=dict, init=False)
+
+    async def announce(self, session: AsyncSession, raised: list[Raised], moved: list[Moved], now: datetime) -> None:
+        """Tell the listeners (the notifier's outbox) in the caller's transaction."""
+        if raised or moved:
+            for listener in self.listeners:
+                await listener(session, raised, moved, now)
 
     def context(self, f: Facts, now: datetime, *, guarded: bool) -> Context:
         return Context(now, self.calendar, self.rules.thresholds(f.carrier, f.service), silence_is_evidence=not guarded)
@@ -149,8 +159,11 @@ class Detector:
                         counter = getattr(done, action[0], None)
                         if counter is not None:
                             counter[kind.value] += 1
-        opened = await self._write(session, new, changed, log, now)
-        done.opened.update(opened)
+                        if action[0] != "resolved":
+                            done.raised.append(_raised(incident, action[0]))
+        for incident in await self._write(session, new, changed, log, now):
+            done.opened[incident["kind"]] += 1
+            done.raised.append(_raised(incident, "opened"))
         return done
 
     def _new_row(self, f: Facts, finding: Finding, now: datetime) -> dict[str, Any]:
@@ -225,11 +238,14 @@ class Detector:
             return "reopened", status, f"went wrong again: {finding.trigger}"
         severity = self._severity(finding)
         escalate = severity.rank > Severity(incident["severity"]).rank
-        if not escalate and (incident["trigger"], incident["evidence"]) == (finding.trigger, finding.evidence):
+        retriggered = incident["trigger"] != finding.trigger
+        if not escalate and not retriggered and incident["evidence"] == finding.evidence:
             return None
         incident |= {"trigger": finding.trigger, "evidence": finding.evidence, "due_at": finding.due_at}
         incident |= {"updated_at": now} | ({"severity": severity.value} if escalate else {})
-        return ("escalated", status, f"severity {severity.value}") if escalate else ("updated", status, "new evidence")
+        if escalate:
+            return "escalated", status, f"severity {severity.value}"
+        return ("retriggered", status, finding.trigger) if retriggered else ("updated", status, "new evidence")
 
     async def _write(
         self,
@@ -238,19 +254,32 @@ class Detector:
         changed: list[dict[str, Any]],
         log: list[dict[str, Any]],
         now: datetime,
-    ) -> list[str]:
-        """Write the changes; the kinds of the incidents opened (a concurrent writer's copy is skipped)."""
-        opened: list[str] = []
+    ) -> list[dict[str, Any]]:
+        """Write the changes; the incidents opened (a concurrent writer's copy is skipped)."""
+        opened: list[dict[str, Any]] = []
         if new:
             insert = insert_skipping_duplicates(session, incidents_table, ["shipment_id", "kind"])
-            for row in await session.execute(insert.returning(_i.id, _i.kind, _i.status), new):
-                opened.append(row.kind)
-                log.append(_change(dict(row._mapping), now, "opened", None, None))
+            returned = (_i.id, _i.shipment_id, _i.kind, _i.status, _i.severity, _i.evidence, _i.trigger)
+            for row in await session.execute(insert.returning(*returned), new):
+                opened.append(dict(row._mapping))
+                log.append(_change(opened[-1], now, "opened", None, None))
         if changed:
             await session.execute(_UPDATE_INCIDENT, [{"_id": r["id"], **{k: r[k] for k in MUTABLE}} for r in changed])
         if log:
             await session.execute(changes_table.insert(), log)
         return opened
+
+
+def _raised(incident: dict[str, Any], action: str) -> Raised:
+    return Raised(
+        incident["id"],
+        incident["shipment_id"],
+        Kind(incident["kind"]),
+        action,
+        Severity(incident["severity"]),
+        incident["evidence"],
+        incident["trigger"],
+    )
 
 
 def _change(

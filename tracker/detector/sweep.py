@@ -132,4 +132,6 @@ async def _raise(
             f = facts_of(row)
             if (finding := _finding(detector, kind, f, now, guards)) is not None:
                 items.append((f, {kind: finding}))
-        return await detector.reconcile(session, items, [kind], now, resolve=False)
+        done = await detector.reconcile(session, items, [kind], now, resolve=False)
+        await detector.announce(session, done.raised, [], now)
+        return done

@@ -1,0 +1,149 @@
+"""The outbox: turns raised incidents and status moves into notification rows, in the same transaction
+(DESIGN §1 rule 2). Each row's ``dedupe_key`` is unique, so a retried transaction, a second detector run
+or a second poller never queues a message twice. Nothing is sent here: the dispatcher delivers.
+
+One message per status change (keyed on the event that changed it), never one per checkpoint; nothing
+for a shipment whose first sight was already the end of its journey; WhatsApp only with the customer's
+consent, through the Cloud API when configured, else the wa.me queue for ops.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carriers.base import Status
+from notifier.config import Policy, load_policy
+from notifier.models import notifications_table
+from notifier.vocabulary import Channel, NotificationStatus, Trigger
+from tracker.config import Settings
+from tracker.db import insert_skipping_duplicates
+from tracker.detector.signals import Moved, Raised
+from tracker.detector.vocabulary import Kind
+from tracker.models import shipments_table
+
+BY_STATUS = {
+    Status.OUT_FOR_DELIVERY: Trigger.OUT_FOR_DELIVERY,
+    Status.DELIVERED: Trigger.DELIVERED,
+    Status.RETURNING: Trigger.RETURNING,
+}
+BY_KIND = {
+    Kind.FAILED_ATTEMPT: Trigger.FAILED_ATTEMPT,
+    Kind.AWAITING_PICKUP: Trigger.AWAITING_PICKUP,
+    Kind.DELAYED: Trigger.DELAYED,
+    Kind.LOST: Trigger.LOST,
+    Kind.STOLEN: Trigger.STOLEN,
+    Kind.DAMAGED: Trigger.DAMAGED,
+}
+CUSTOMER_ACTIONS = frozenset({"opened", "reopened", "retriggered"})
+OPS = frozenset({Channel.OPS_WEBHOOK, Channel.OPS_EMAIL})
+_s = shipments_table.c
+_CONTACT = select(_s.id, _s.customer_email, _s.customer_phone, _s.customer_consent, _s.promise_date)
+
+
+@dataclass
+class Outbox:
+    """The detector's listener that queues notifications."""
+
+    settings: Settings
+    policy: Policy = field(default_factory=load_policy)
+
+    async def __call__(self, session: AsyncSession, raised: list[Raised], moved: list[Moved], now: datetime) -> None:
+        ids = {r.shipment_id for r in raised} | {m.shipment_id for m in moved}
+        contacts = {row.id: row for row in await session.execute(_CONTACT.where(_s.id.in_(ids)))}
+        over = {m.shipment_id for m in moved if m.previous is Status.PENDING and m.status.is_final}
+        rows: list[dict[str, Any]] = []
+        for m in moved:
+            contact = contacts.get(m.shipment_id)
+            if contact is None or m.shipment_id in over:
+                continue  # nothing for a parcel whose journey was over when Zelo first saw it
+            at = (m.at or now).isoformat()
+            for trigger in _status_triggers(m):
+                facts: dict[str, Any] = {"status": m.status.value, "event_at": at}
+                key = at if trigger is Trigger.OUT_FOR_DELIVERY else "once"  # a new attempt is news; the rest once
+                rows += self._customer(contact, trigger, key, facts, now, now, None)
+            if m.status is Status.DELIVERED:
+                due = max((m.at or now) + self.policy.checkin_after, now)
+                rows += self._customer(contact, Trigger.CHECKIN, "once", {}, now, due, None)
+        for r in raised:
+            facts = {"kind": r.kind.value, "evidence": r.evidence, "severity": r.severity.value, "action": r.action}
+            key = f"{r.incident_id}:{hashlib.blake2b(f'{r.action}|{r.trigger}'.encode(), digest_size=6).hexdigest()}"
+            told = BY_KIND.get(r.kind)
+            reminder = r.kind is Kind.AWAITING_PICKUP and r.action == "escalated"
+            contact = contacts.get(r.shipment_id)
+            if told and contact and r.shipment_id not in over and (r.action in CUSTOMER_ACTIONS or reminder):
+                rows += self._customer(contact, told, key, facts | {"reminder": reminder}, now, now, r.incident_id)
+            rows += self._ops(r, key, facts, now)
+        if rows:
+            await session.execute(insert_skipping_duplicates(session, notifications_table, ["dedupe_key"]), rows)
+
+    def _customer(
+        self,
+        contact: Any,
+        trigger: Trigger,
+        key: str,
+        facts: dict[str, Any],
+        now: datetime,
+        due: datetime,
+        incident_id: int | None,
+    ) -> list[dict[str, Any]]:
+        rows = []
+        facts = facts | {"expected_date": contact.promise_date.isoformat() if contact.promise_date else None}
+        for channel in self.policy.channels(trigger):
+            if channel is Channel.EMAIL and not contact.customer_email:
+                continue
+            if channel is Channel.WHATSAPP:
+                if not (contact.customer_phone and contact.customer_consent):
+                    continue  # LGPD: WhatsApp only with the consent the ERP passed on
+                channel = Channel.WHATSAPP if self.settings.whatsapp_token else Channel.WA_LINK
+            dedupe = f"{contact.id}:{trigger}:{key}:{channel}"
+            rows.append(_row(contact.id, trigger, channel, dedupe, facts, now, due, incident_id))
+        return rows
+
+    def _ops(self, r: Raised, key: str, facts: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+        policy = self.policy.triggers.get(Trigger.OPS_INCIDENT)
+        floor = policy.min_severity if policy else None
+        if r.action not in ("opened", "reopened", "escalated") or (floor and r.severity.rank < floor.rank):
+            return []
+        configured = {Channel.OPS_WEBHOOK: self.settings.ops_webhook_url, Channel.OPS_EMAIL: self.settings.ops_email}
+        return [
+            _row(r.shipment_id, Trigger.OPS_INCIDENT, c, f"ops:{key}:{c}", facts, now, now, r.incident_id)
+            for c in self.policy.channels(Trigger.OPS_INCIDENT)
+            if configured.get(c)
+        ]
+
+
+def _status_triggers(m: Moved) -> Iterable[Trigger]:
+    if m.previous is Status.PENDING and not m.status.is_final:
+        yield Trigger.POSTED
+    trigger = BY_STATUS.get(m.status)
+    if trigger is not None:
+        yield trigger
+
+
+def _row(
+    shipment_id: int,
+    trigger: Trigger,
+    channel: Channel,
+    key: str,
+    facts: dict[str, Any],
+    now: datetime,
+    due: datetime,
+    incident_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "dedupe_key": key,
+        "shipment_id": shipment_id,
+        "incident_id": incident_id,
+        "trigger": trigger.value,
+        "channel": channel.value,
+        "status": NotificationStatus.PENDING.value,
+        "facts": facts,
+        "created_at": now,
+        "due_at": due,
+        "attempts": 0,
+    }
