@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.db import is_sqlite, make_engine
+from tracker.detector.api import router as incidents_router
 from tracker.ingest.api import router as ingest_router
 from tracker.ingest.batcher import GroupCommit
 from tracker.ingest.signatures import parse_secrets
@@ -41,6 +42,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     install(app)
     app.include_router(ingest_router)
+    app.include_router(incidents_router)
     return app
 
 

@@ -16,6 +16,7 @@ from carriers.base.registry import get as get_carrier
 from tracker import logs
 from tracker.accounts import AccountError, add_account, list_accounts
 from tracker.config import Settings, get_settings
+from tracker.detector.cli import detect, incidents_app
 from tracker.migrate import upgrade
 from tracker.runtime import open_runtime
 
@@ -29,6 +30,8 @@ app.add_typer(carriers_app, name="carriers")
 app.add_typer(accounts_app, name="accounts")
 apikeys_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
 app.add_typer(apikeys_app, name="apikeys")
+app.add_typer(incidents_app, name="incidents")
+app.command()(detect)
 console = Console(soft_wrap=True)  # messages stay on one line: easy to grep, never cut
 
 

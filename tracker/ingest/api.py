@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from tracker.detector.models import Incident
+from tracker.detector.schemas import IncidentBrief
 from tracker.ingest.apikeys import Principal
 from tracker.ingest.models import IdempotencyKey, ShipmentRevision
 from tracker.ingest.schemas import (
@@ -263,8 +265,12 @@ async def get_shipment(
         revisions = await session.scalars(
             select(ShipmentRevision).where(ShipmentRevision.shipment_id == shipment_id).order_by(ShipmentRevision.id)
         )
+        incidents = await session.scalars(
+            select(Incident).where(Incident.shipment_id == shipment_id).order_by(Incident.id)
+        )
         return ShipmentDetail(
             **ShipmentOut.of(row).model_dump(),
             events=[EventOut.model_validate(e) for e in events],
             revisions=[RevisionOut.model_validate(r) for r in revisions],
+            incidents=[IncidentBrief.model_validate(i) for i in incidents],
         )

@@ -17,6 +17,7 @@ from pydantic import (
 
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
+from tracker.detector.schemas import IncidentBrief
 from tracker.ingest import validation as check
 
 MAX_BATCH = 1000
@@ -273,6 +274,7 @@ class ShipmentOut(BaseModel):
 class ShipmentDetail(ShipmentOut):
     events: list[EventOut]
     revisions: list[RevisionOut]
+    incidents: list[IncidentBrief]
 
 
 class ShipmentPage(BaseModel):
