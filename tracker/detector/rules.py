@@ -6,7 +6,7 @@ is reopened only by a new trigger, never by the same facts seen again.
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,6 @@ class Context:
     calendar: BusinessCalendar
     thresholds: Thresholds
     silence_is_evidence: bool = True  # False while the carrier account is in an outage (the guard)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def full_business_days(self, f: Facts, start: datetime, end: datetime) -> int:
         """Whole business days that passed between two instants: those after ``start``'s day and before
