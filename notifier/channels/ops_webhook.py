@@ -1,0 +1,74 @@
+"""Ops alerts to a generic webhook: Slack-compatible JSON (``text`` plus one section block), signed per
+Standard Webhooks (``webhook-id`` is the idempotency key, so a receiver that dedupes on it never shows
+an alert twice however often it is resent)."""
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import structlog
+
+from notifier.channels.base import Outgoing, PermanentFailure, Sent, TemporaryFailure
+from tracker.ingest.signatures import parse_secrets, sign
+
+log = structlog.get_logger(__name__)
+
+SLACK_SECTION_LIMIT = 3000  # characters of mrkdwn a Slack section block takes
+
+
+def slack_body(message: Outgoing) -> dict[str, Any]:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": message.text[:SLACK_SECTION_LIMIT]}}
+    blocks: list[dict[str, Any]] = [section]
+    if message.subject:
+        blocks.insert(0, {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}})
+    return {"text": message.text, "blocks": blocks, **(message.payload or {})}
+
+
+class OpsWebhookChannel:
+    name = "ops_webhook"
+    supports_idempotency = True
+
+    def __init__(
+        self, http: httpx.AsyncClient, *, url: str, secret: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        """``secret`` is a Standard Webhooks ``whsec_<base64>`` secret (the first one, when several are given)."""
+        self._http = http
+        self._url = url
+        self._key = parse_secrets(secret)[0]
+        self._clock = clock
+
+    async def send(self, message: Outgoing) -> Sent:
+        body = json.dumps(slack_body(message), ensure_ascii=False, separators=(",", ":")).encode()
+        stamp = int(self._clock())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message.idempotency_key,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": sign(self._key, message.idempotency_key, stamp, body),
+        }
+        try:
+            response = await self._http.post(self._url, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise TemporaryFailure("webhook_unavailable", f"ops webhook unreachable: {type(exc).__name__}") from exc
+        status = response.status_code
+        if response.is_success:
+            log.info("ops_webhook_sent", notification_id=message.notification_id, status=status)
+            return Sent(provider_id=str(status))
+        log.warning("ops_webhook_refused", notification_id=message.notification_id, status=status)
+        if status in (408, 429) or status >= 500:
+            raise TemporaryFailure(
+                "webhook_unavailable", f"ops webhook answered HTTP {status}", retry_after=_after(response)
+            )
+        raise PermanentFailure("webhook_rejected", f"ops webhook refused the alert: HTTP {status}")
+
+    async def aclose(self) -> None:
+        """The HTTP client belongs to the caller, who closes it."""
+
+
+def _after(response: httpx.Response) -> float | None:
+    try:
+        return max(float(response.headers.get("Retry-After", "")), 0.0)
+    except ValueError:
+        return None
