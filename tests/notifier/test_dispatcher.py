@@ -1,0 +1,223 @@
+"""The dispatcher on SQLite and PostgreSQL: sends once, retries with back-off, survives being killed between
+the send and the record without sending twice, waits out quiet hours, honours opt-outs and the daily cap."""
+
+import random
+import socket
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from carriers.correios.s10 import make_code
+from notifier.channels.base import Outgoing, PermanentFailure, Sent, TemporaryFailure
+from notifier.channels.email import EmailChannel
+from notifier.dispatcher import Dispatcher
+from notifier.models import Notification, NotificationAttempt, OptOut
+from notifier.vocabulary import Channel
+from tests.support import correios_account
+from tracker.clock import SimulatedClock
+from tracker.models import CarrierAccount
+from tracker.shipments import NewShipment, register
+from tracker.vault import Vault
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[tuple[Inbox, Controller]]:
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, controller
+    controller.stop()
+
+
+class Fake:
+    """A channel that records sends and fails as told."""
+
+    def __init__(self, name: str, *, idempotent: bool = False, fail: Exception | None = None) -> None:
+        self.name, self.supports_idempotency, self.fail, self.sent = name, idempotent, fail, []
+
+    async def send(self, message: Outgoing) -> Sent:
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append(message)
+        return Sent(f"id-{len(self.sent)}")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def compose(n: Row[Any], s: Row[Any], now: datetime) -> Outgoing | str:
+    if n.channel == "wa_link":
+        return f"https://wa.me/{s.customer_phone.lstrip('+')}?text={n.trigger}"
+    return Outgoing(n.id, n.dedupe_key, s.customer_email or "", f"{n.trigger} {s.tracking_code}", "olá")
+
+
+def hashes(n: Row[Any], s: Row[Any]) -> list[str]:
+    return [f"h:{s.customer_email}" if n.channel == "email" else f"h:{s.customer_phone}"]
+
+
+async def queue(sessions: Sessions, vault: Vault, now: datetime, channel: str, n: int = 1, uf: str = "SP") -> None:
+    async with sessions() as session, session.begin():
+        account = await session.scalar(select(CarrierAccount.id)) or await correios_account(
+            session, vault, name="main", now=now
+        )
+        contact = {"customer_email": "cliente@example.com", "customer_phone": "+5511987654321", "destination_state": uf}
+        await register(session, [NewShipment("correios", account, make_code("SS", 1), **contact)], now)  # type: ignore[arg-type]
+        sid = await session.scalar(select(func.min(Notification.shipment_id)).select_from(Notification)) or 1
+        for i in range(n):
+            session.add(
+                Notification(
+                    dedupe_key=f"k{i}:{channel}",
+                    shipment_id=sid,
+                    trigger="posted",
+                    channel=channel,
+                    status="pending",
+                    facts={},
+                    created_at=now,
+                    due_at=now,
+                    attempts=0,
+                )
+            )
+
+
+def dispatcher(sessions: Sessions, clock: SimulatedClock, **channels: Any) -> Dispatcher:
+    ports = {Channel(k): v for k, v in channels.items()}
+    return Dispatcher(sessions, clock, ports, compose, hashes, rng=random.Random(1))
+
+
+async def rows(sessions: Sessions) -> list[Notification]:
+    async with sessions() as session:
+        return list((await session.scalars(select(Notification).order_by(Notification.id))).all())
+
+
+async def attempts(sessions: Sessions) -> list[tuple[str, str | None]]:
+    async with sessions() as session:
+        found = await session.execute(
+            select(NotificationAttempt.outcome, NotificationAttempt.code).order_by(NotificationAttempt.id)
+        )
+        return [tuple(r) for r in found]  # type: ignore[misc]
+
+
+async def test_emails_go_out_once_through_a_real_smtp_server(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, smtp: tuple[Inbox, Controller]
+) -> None:
+    inbox, controller = smtp
+    await queue(sessions, vault, clock.now(), "email", n=3)
+    email = EmailChannel(f"smtp://127.0.0.1:{controller.port}", "Loja <loja@example.com>")
+    d = dispatcher(sessions, clock, email=email)
+    assert (await d.run_once()).total("sent") == 3
+    assert (await d.run_once()).total("sent") == 0
+    await email.aclose()
+    assert len(inbox.messages) == 3
+    assert {r.status for r in await rows(sessions)} == {"sent"} and await attempts(sessions) == [("sent", None)] * 3
+
+
+async def test_smtp_down_then_up_delays_but_loses_nothing(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    await queue(sessions, vault, clock.now(), "email")
+    email = EmailChannel(f"smtp://127.0.0.1:{port}", "Loja <loja@example.com>", timeout=2)
+    d = dispatcher(sessions, clock, email=email)
+    assert (await d.run_once()).total("pending") == 1  # nobody listens yet
+    [row] = await rows(sessions)
+    assert row.status == "pending" and row.due_at > clock.now() and "smtp" in (row.reason or "").lower()
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        clock.advance(timedelta(hours=2))
+        assert (await d.run_once()).total("sent") == 1
+        await email.aclose()
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1 and [a[0] for a in await attempts(sessions)] == ["retry", "sent"]
+
+
+async def test_killed_between_send_and_record_never_sends_twice(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    await queue(sessions, vault, clock.now(), "email")
+    await queue(sessions, vault, clock.now(), "ops_webhook")
+    email, hook = Fake("email"), Fake("ops_webhook", idempotent=True)
+    d = dispatcher(sessions, clock, email=email, ops_webhook=hook)
+    claimed = await d._claim(clock.now())  # the batch is claimed and sent ... and the process dies here
+    for n, s in claimed:
+        await (email if n.channel == "email" else hook).send(await compose(n, s, clock.now()))  # type: ignore[arg-type]
+    clock.advance(timedelta(minutes=5))  # past the lease
+    report = await d.run_once()
+    assert len(email.sent) == 1  # e-mail cannot be deduplicated: it is not resent, but flagged
+    assert len(hook.sent) == 2 and hook.sent[0].idempotency_key == hook.sent[1].idempotency_key
+    statuses = {r.channel: r.status for r in await rows(sessions)}
+    assert statuses == {"email": "uncertain", "ops_webhook": "sent"}
+    assert report.outcomes[("email", "uncertain")] == 1
+
+
+async def test_permanent_and_rate_limited_failures(sessions: Sessions, clock: SimulatedClock, vault: Vault) -> None:
+    await queue(sessions, vault, clock.now(), "email")
+    d = dispatcher(sessions, clock, email=Fake("email", fail=PermanentFailure("smtp_rejected", "550 no such user")))
+    await d.run_once()
+    [row] = await rows(sessions)
+    assert (row.status, row.reason) == ("failed", "550 no such user")
+    async with sessions() as session, session.begin():
+        await session.execute(update(Notification).values(status="pending", attempts=0))
+    limited = Fake("email", fail=TemporaryFailure("whatsapp_rate_limited", "429", retry_after=600))
+    await dispatcher(sessions, clock, email=limited).run_once()
+    [row] = await rows(sessions)
+    assert row.status == "pending" and row.due_at >= clock.now() + timedelta(seconds=600)
+
+
+@pytest.mark.parametrize(
+    ("utc_hour", "uf", "waits_until_utc_hour"),
+    [(23, "SP", None), (0, "SP", 11), (12, "SP", None), (0, "AM", None), (1, "AM", 12), (11, "AM", 12), (12, "AM", None)],
+)
+async def test_whatsapp_waits_out_quiet_hours_in_the_destinations_time_zone(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, utc_hour: int, uf: str, waits_until_utc_hour: int | None
+) -> None:
+    # 00:00 UTC is 21:00 in São Paulo (quiet until 08:00, 11:00 UTC) but 20:00 in Manaus; 01:00 UTC is 21:00 there
+    clock.set(datetime(2026, 11, 3, utc_hour, tzinfo=UTC))
+    await queue(sessions, vault, clock.now(), "whatsapp", uf=uf)
+    whatsapp = Fake("whatsapp")
+    await dispatcher(sessions, clock, whatsapp=whatsapp).run_once()
+    [row] = await rows(sessions)
+    if waits_until_utc_hour is None:
+        assert row.status == "sent" and len(whatsapp.sent) == 1
+    else:
+        assert row.status == "pending" and not whatsapp.sent and row.attempts == 0
+        assert row.due_at.astimezone(UTC).hour == waits_until_utc_hour and row.due_at > clock.now()
+
+
+async def test_opt_out_daily_cap_and_the_wa_me_queue(sessions: Sessions, clock: SimulatedClock, vault: Vault) -> None:
+    await queue(sessions, vault, clock.now(), "email", n=5)
+    await dispatcher(sessions, clock, email=Fake("email")).run_once()
+    assert Counter(r.status for r in await rows(sessions)) == {"sent": 3, "suppressed": 2}  # three a day at most
+    async with sessions() as session, session.begin():
+        await session.execute(update(Notification).values(status="pending", due_at=clock.now(), sent_at=None))
+        session.add(OptOut(address_hash="h:cliente@example.com", channel="email", created_at=clock.now()))
+    await dispatcher(sessions, clock, email=Fake("email")).run_once()
+    assert {r.reason for r in await rows(sessions)} == {"the customer opted out"}
+    await queue(sessions, vault, clock.now(), "wa_link", n=1)
+    await dispatcher(sessions, clock).run_once()
+    link = next(r for r in await rows(sessions) if r.channel == "wa_link")
+    assert link.status == "queued" and link.link and link.link.startswith("https://wa.me/5511987654321")
