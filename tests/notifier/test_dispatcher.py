@@ -190,7 +190,15 @@ async def test_permanent_and_rate_limited_failures(sessions: Sessions, clock: Si
 
 @pytest.mark.parametrize(
     ("utc_hour", "uf", "waits_until_utc_hour"),
-    [(23, "SP", None), (0, "SP", 11), (12, "SP", None), (0, "AM", None), (1, "AM", 12), (11, "AM", 12), (12, "AM", None)],
+    [
+        (23, "SP", None),
+        (0, "SP", 11),
+        (12, "SP", None),
+        (0, "AM", None),
+        (1, "AM", 12),
+        (11, "AM", 12),
+        (12, "AM", None),
+    ],
 )
 async def test_whatsapp_waits_out_quiet_hours_in_the_destinations_time_zone(
     sessions: Sessions, clock: SimulatedClock, vault: Vault, utc_hour: int, uf: str, waits_until_utc_hour: int | None
