@@ -6,7 +6,10 @@ server dropped while idle is reopened once before the send fails. SMTP has no id
 import asyncio
 import hashlib
 import re
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate
 from urllib.parse import quote, unquote, urlsplit
 
@@ -19,6 +22,7 @@ log = structlog.get_logger(__name__)
 
 _SCHEMES = {"smtp": (False, False, 25), "smtp+starttls": (False, True, 587), "smtps": (True, False, 465)}
 _ATEXT = "!#$&'*+-/=?^_`{|}~."  # RFC 5322 atext besides letters and digits ('%' escapes the rest)
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 _QUEUE_ID = re.compile(r"queued as (\S+)", re.IGNORECASE)
 _UNAVAILABLE = (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected, OSError)
 
@@ -31,16 +35,24 @@ def message_id(idempotency_key: str) -> str:
     return f"<{left}@zelo>"
 
 
-def build_message(message: Outgoing, sender: str) -> EmailMessage:
-    mail = EmailMessage()  # default policy: non-ASCII subjects become RFC 2047 encoded-words
+def build_message(message: Outgoing, sender: str) -> Message:
+    """Plain text, or text and HTML alternatives; UTF-8, non-ASCII subjects as RFC 2047 encoded-words.
+    Built with the compat32 MIME classes: the modern header registry costs ~2 ms of CPU per message."""
+    for name, value in (("to", message.to), ("subject", message.subject or ""), ("from", sender)):
+        if "\r" in value or "\n" in value or (name == "to" and not _ADDRESS.fullmatch(value)):
+            raise ValueError(f"{name} {value!r} is not a single valid header value")
+    text = MIMEText(message.text, "plain", "utf-8")
+    mail: Message = text
+    if message.html is not None:
+        mail = MIMEMultipart("alternative")
+        mail.attach(text)
+        mail.attach(MIMEText(message.html, "html", "utf-8"))
     mail["From"] = sender
     mail["To"] = message.to
-    mail["Subject"] = message.subject or ""
+    subject = message.subject or ""
+    mail["Subject"] = subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     mail["Message-ID"] = message_id(message.idempotency_key)
-    mail.set_content(message.text)
-    if message.html is not None:
-        mail.add_alternative(message.html, subtype="html")
     return mail
 
 
@@ -84,10 +96,10 @@ class EmailChannel:
         finally:
             self._idle.put_nowait(client)
         found = _QUEUE_ID.search(response)
-        log.info("email_sent", to=mask_address(message.to), notification_id=message.notification_id)
+        log.debug("email_sent", to=mask_address(message.to), notification_id=message.notification_id)
         return Sent(provider_id=found.group(1) if found else str(mail["Message-ID"]))
 
-    async def _send(self, client: aiosmtplib.SMTP, mail: EmailMessage, message: Outgoing) -> str:
+    async def _send(self, client: aiosmtplib.SMTP, mail: Message, message: Outgoing) -> str:
         reused = client.is_connected
         for attempt in (1, 2):
             try:
