@@ -18,6 +18,7 @@ from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, serve
 from carriers.sandbox.scenarios import load_scenarios
+from notifier.models import Notification
 from tracker.accounts import add_account
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
@@ -76,6 +77,10 @@ async def track_parcels(
             order_number=f"{i + 1:05d}",
             shipped_at=p.start,
             service="SEDEX" if i % 3 else "PAC",
+            customer_name=f"Cliente {i + 1}",
+            customer_email=f"cliente{i + 1}@example.com",
+            customer_phone=f"+55119{i + 1:08d}",
+            customer_consent=i % 3 != 2,  # a third did not agree to WhatsApp
         )
         for i, p in enumerate(parcels)
     ]
@@ -131,6 +136,7 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
         truth = {r.tracking_code: r.status.value for r in parse({"objetos": sandbox.render(list(scenario_of))})}
         await _summary(console, rt, scenario_of, truth, total, database)
         await _incidents_summary(console, rt, scenario_of, detected)
+        await _notifications_summary(console, rt)
     return total
 
 
@@ -229,3 +235,21 @@ async def _incidents_summary(console: Console, rt: Runtime, scenario_of: dict[st
         f"[bold]{exact}/{len(scenario_of)}[/bold] shipments raised exactly the incidents their scenario should"
         + (f"; the outage guard held back silence-based incidents for {guarded}." if guarded else ".")
     )
+
+
+async def _notifications_summary(console: Console, rt: Runtime) -> None:
+    """The customer messages and ops alerts the outbox holds, by trigger and channel."""
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Notification.trigger, Notification.channel, Notification.status, func.count()).group_by(
+                    Notification.trigger, Notification.channel, Notification.status
+                )
+            )
+        ).all()
+    table = Table(
+        "trigger", "channel", "status", "messages", title="Notifications (one per status change, never per checkpoint)"
+    )
+    for trigger, channel, status, n in sorted(rows):
+        table.add_row(trigger, channel, status, str(n))
+    console.print(table)
