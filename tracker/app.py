@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from notifier.outbox_api import router as notifications_router
 from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.db import is_sqlite, make_engine
@@ -43,6 +44,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     install(app)
     app.include_router(ingest_router)
     app.include_router(incidents_router)
+    app.include_router(notifications_router)
     return app
 
 

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from notifier.models import Notification
+from notifier.schemas import NotificationOut
 from tracker.detector.models import Incident
 from tracker.detector.schemas import IncidentBrief
 from tracker.ingest.apikeys import Principal
@@ -268,9 +270,13 @@ async def get_shipment(
         incidents = await session.scalars(
             select(Incident).where(Incident.shipment_id == shipment_id).order_by(Incident.id)
         )
+        notifications = await session.scalars(
+            select(Notification).where(Notification.shipment_id == shipment_id).order_by(Notification.id)
+        )
         return ShipmentDetail(
             **ShipmentOut.of(row).model_dump(),
             events=[EventOut.model_validate(e) for e in events],
             revisions=[RevisionOut.model_validate(r) for r in revisions],
             incidents=[IncidentBrief.model_validate(i) for i in incidents],
+            notifications=[NotificationOut.model_validate(n) for n in notifications],
         )

@@ -17,6 +17,7 @@ from pydantic import (
 
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
+from notifier.schemas import NotificationOut
 from tracker.detector.schemas import IncidentBrief
 from tracker.ingest import validation as check
 
@@ -275,6 +276,7 @@ class ShipmentDetail(ShipmentOut):
     events: list[EventOut]
     revisions: list[RevisionOut]
     incidents: list[IncidentBrief]
+    notifications: list[NotificationOut]
 
 
 class ShipmentPage(BaseModel):
