@@ -101,7 +101,7 @@ class Outbox:
                     continue  # LGPD: WhatsApp only with the consent the ERP passed on
                 channel = Channel.WHATSAPP if self.settings.whatsapp_token else Channel.WA_LINK
             dedupe = f"{contact.id}:{trigger}:{key}:{channel}"
-            rows.append(_row(contact.id, trigger, channel, dedupe, facts, now, due, incident_id))
+            rows.append(queue_row(contact.id, trigger, channel, dedupe, facts, now, due, incident_id))
         return rows
 
     def _ops(self, r: Raised, key: str, facts: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
@@ -111,7 +111,7 @@ class Outbox:
             return []
         configured = {Channel.OPS_WEBHOOK: self.settings.ops_webhook_url, Channel.OPS_EMAIL: self.settings.ops_email}
         return [
-            _row(r.shipment_id, Trigger.OPS_INCIDENT, c, f"ops:{key}:{c}", facts, now, now, r.incident_id)
+            queue_row(r.shipment_id, Trigger.OPS_INCIDENT, c, f"ops:{key}:{c}", facts, now, now, r.incident_id)
             for c in self.policy.channels(Trigger.OPS_INCIDENT)
             if configured.get(c)
         ]
@@ -125,7 +125,7 @@ def _status_triggers(m: Moved) -> Iterable[Trigger]:
         yield trigger
 
 
-def _row(
+def queue_row(
     shipment_id: int,
     trigger: Trigger,
     channel: Channel,
