@@ -35,6 +35,7 @@ from tracker.ingest.schemas import (
 )
 from tracker.ingest.service import Valid, upsert, valid, with_retry
 from tracker.ingest.signatures import SignatureError, verify
+from tracker.ingest.sql import SqlStore
 from tracker.ingest.state import IngestState, principal
 from tracker.models import Shipment, TrackingEvent
 from tracker.problems import ProblemError, responses
@@ -84,7 +85,8 @@ async def erp_webhook(request: Request) -> Response:
         elif failure is not None:
             rejected.append(failure)
     answer, replayed = await state.batcher.submit(webhook_id, accepted, rejected)
-    return JSONResponse(answer, status_code=202, headers={"webhook-replayed": "true"} if replayed else None)
+    headers = {"webhook-replayed": "true"} if replayed else None
+    return Response(answer, status_code=202, headers=headers, media_type="application/json")
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -169,7 +171,7 @@ async def post_shipment(
                         409, "Idempotency-Key reused", f"key {idempotency_key!r} was used with a different body"
                     )
                 return seen.status_code, seen.response
-        [result] = await upsert(session, [valid(0, shipment)], source=f"api:{who.name}", now=now)
+        [result] = await upsert(SqlStore(session), [valid(0, shipment)], source=f"api:{who.name}", now=now)
         if result.result == "rejected":
             raise ProblemError(422, "Shipment not accepted", "nothing was stored", result.errors)
         row = await session.get(Shipment, result.id)

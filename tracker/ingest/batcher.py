@@ -8,26 +8,29 @@ would have stored it, so a replay never does the work twice.
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracker.clock import Clock
-from tracker.ingest.models import receipts_table
+from tracker.ingest import pg
+from tracker.ingest.pg import PgStore
 from tracker.ingest.schemas import IngestResponse, ItemResult
-from tracker.ingest.service import Valid, load_accounts, upsert
+from tracker.ingest.service import Account, Valid, upsert
+from tracker.ingest.sql import SqlStore
 
 log = structlog.get_logger(__name__)
 LINGER_S = 0.002
-_SEEN = select(receipts_table.c.id, receipts_table.c.response).where(
-    receipts_table.c.id.in_(bindparam("ids", expanding=True))
-)
-_RECORD = insert(receipts_table)
 ACCOUNTS_TTL_S = 5.0  # a new carrier account is used by webhooks within this many seconds
+_LOST = pg.LOST
+_RACE = (IntegrityError, pg.RACE)
+Answer = tuple[str, bool]  # (response JSON, replayed)
 
 
 @dataclass
@@ -35,9 +38,7 @@ class Job:
     receipt_id: str
     items: list[Valid]
     rejected: list[ItemResult]  # items that failed validation, answered alongside
-    done: asyncio.Future[tuple[dict[str, Any], bool]] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    done: asyncio.Future[Answer] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class GroupCommit:
@@ -53,11 +54,11 @@ class GroupCommit:
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._collector: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
-        self._accounts: tuple[float, list[Any]] = (-ACCOUNTS_TTL_S, [])
+        self._accounts: tuple[float, list[Account]] = (-ACCOUNTS_TTL_S, [])
+        if engine.dialect.name == "postgresql":
+            event.listen(engine.sync_engine, "connect", pg.plan_once)
 
-    async def submit(
-        self, receipt_id: str, items: list[Valid], rejected: list[ItemResult]
-    ) -> tuple[dict[str, Any], bool]:
+    async def submit(self, receipt_id: str, items: list[Valid], rejected: list[ItemResult]) -> Answer:
         """Store one webhook's shipments; returns (response body, replayed) once committed."""
         if self._collector is None or self._collector.done():
             self._collector = asyncio.create_task(self._collect(), name="ingest-group-commit")
@@ -105,40 +106,56 @@ class GroupCommit:
             if not job.done.done():
                 job.done.set_result(answer)
 
-    async def _transaction(self, batch: list[Job]) -> list[tuple[dict[str, Any], bool]]:
+    async def _transaction(self, batch: list[Job]) -> list[Answer]:
         """One transaction for the batch; retried on a unique-key race (it then sees the other writer's
         rows) and on a connection found dead (the engine skips pre-ping: that saves a round trip)."""
         for attempt in range(3):
             try:
-                async with self._engine.begin() as conn:
-                    return await self._process(conn, batch)
-            except (IntegrityError, DBAPIError) as exc:
-                retriable = isinstance(exc, IntegrityError) or exc.connection_invalidated
-                if attempt == 2 or not retriable:
+                async with self._store() as store:
+                    return await self._process(store, batch)
+            except (*_RACE, *_LOST, DBAPIError) as exc:
+                lost = isinstance(exc, _LOST) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+                if attempt == 2 or not (lost or isinstance(exc, _RACE)):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _process(self, session: AsyncConnection, batch: list[Job]) -> list[tuple[dict[str, Any], bool]]:
+    @asynccontextmanager
+    async def _store(self) -> AsyncIterator[SqlStore | PgStore]:
+        """A store in a fresh transaction: asyncpg directly on PostgreSQL, SQLAlchemy Core elsewhere."""
+        async with self._engine.connect() as conn:
+            if conn.dialect.name != "postgresql":
+                async with conn.begin():
+                    yield SqlStore(conn)
+                return
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            try:
+                async with raw.transaction():
+                    yield PgStore(raw)
+            except _LOST:  # SQLAlchemy did not see it: drop this connection and the pool's others
+                await conn.invalidate()
+                await self._engine.dispose()
+                raise
+
+    async def _process(self, store: SqlStore | PgStore, batch: list[Job]) -> list[Answer]:
         now = self._clock.now()
         fetched_at, accounts = self._accounts
         if time.monotonic() - fetched_at > ACCOUNTS_TTL_S:
-            accounts = await load_accounts(session)
+            accounts = await store.accounts()
             self._accounts = (time.monotonic(), accounts)
-        ids = list({job.receipt_id for job in batch})
-        stored = {row.id: row.response for row in await session.execute(_SEEN, {"ids": ids})}
+        stored = await store.seen(list({job.receipt_id for job in batch}))
         fresh: dict[str, Job] = {}
         for job in batch:
             if job.receipt_id not in stored:
                 fresh.setdefault(job.receipt_id, job)
         jobs = list(fresh.values())
         items = [item for job in jobs for item in job.items]
-        results = iter(await upsert(session, items, source="webhook", now=now, accounts=accounts))
+        results = iter(await upsert(store, items, source="webhook", now=now, accounts=accounts))
         receipts = []
         for job in jobs:
             mine = [next(results) for _ in job.items]
-            body = IngestResponse(results=sorted(mine + job.rejected, key=lambda r: r.index)).model_dump(mode="json")
+            body = IngestResponse(results=sorted(mine + job.rejected, key=lambda r: r.index)).model_dump_json()
             stored[job.receipt_id] = body
-            receipts.append({"id": job.receipt_id, "received_at": now, "response": body})
+            receipts.append((job.receipt_id, body))
         if receipts:
-            await session.execute(_RECORD, receipts)
+            await store.record(receipts, now)
         return [(stored[job.receipt_id], fresh.get(job.receipt_id) is not job) for job in batch]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tracker.clock import Clock
 from tracker.ingest.schemas import ItemResult, parse_item
 from tracker.ingest.service import Valid, upsert, valid, with_retry
+from tracker.ingest.sql import SqlStore
 
 CHUNK = 500
 NESTED = ("customer_", "destination_")
@@ -86,7 +87,7 @@ async def import_csv(
     for accepted, rejected in read_chunks(path):
 
         async def work(session: AsyncSession, items: list[Valid] = accepted) -> list[ItemResult]:
-            return await upsert(session, items, source=source, now=clock.now())
+            return await upsert(SqlStore(session), items, source=source, now=clock.now())
 
         report.add(await with_retry(sessions, work) + rejected)
         progress(len(accepted) + len(rejected))

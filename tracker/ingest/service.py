@@ -2,24 +2,21 @@
 
 One call handles a batch in one transaction: it reads the matching rows once, decides each item in order
 (a shipment repeated inside the batch sees the earlier copy), then writes inserts, updates and revisions
-in bulk. Omitted or null fields keep their stored value. A unique-key race with a concurrent writer raises
-IntegrityError; callers retry the whole transaction (:func:`with_retry`), which then sees the other
+in bulk, through a :class:`Store` (``sql.py`` for any database, ``pg.py`` for webhooks on PostgreSQL).
+Omitted or null fields keep their stored value. A unique-key race with a concurrent writer raises a
+unique violation; callers retry the whole transaction (:func:`with_retry`), which then sees the other
 writer's rows.
 """
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tracker.ingest.models import revisions_table
 from tracker.ingest.schemas import FieldError, ItemResult, ShipmentIn
-from tracker.models import CarrierAccount, events_table, shipments_table
 
 T = TypeVar("T")
 COMPARED = (
@@ -56,6 +53,14 @@ RESET_ON_NEW_CODE = {
 }
 
 
+class Account(NamedTuple):
+    """A carrier account, as upserts assign shipments to it."""
+
+    id: int
+    carrier: str
+    name: str
+
+
 @dataclass(frozen=True, slots=True)
 class Valid:
     """A shipment that passed validation, with its position in the request and any warnings."""
@@ -71,31 +76,52 @@ def valid(index: int, shipment: ShipmentIn, source: str | None = None) -> Valid:
     return Valid(index, shipment, warnings, source)
 
 
-Db = AsyncSession | AsyncConnection  # only Core statements run here: a plain connection is cheaper
+@dataclass
+class Plan:
+    """What an upsert decided: one result per item, and the rows to write."""
+
+    results: list[ItemResult] = field(default_factory=list)
+    creates: list[dict[str, Any]] = field(default_factory=list)  # COMPARED columns + carrier
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → COMPARED columns
+    revisions: list[dict[str, Any]] = field(default_factory=list)
+    new_codes: set[int] = field(default_factory=set)  # updated ids whose tracking code changed
+
+    def created(self, ids: dict[tuple[str, str], int]) -> None:
+        """Hand the inserted rows' ids, by (carrier, tracking_code), to their results."""
+        for row in self.creates:
+            row["id"] = ids[(row["carrier"], row["tracking_code"])]
+            for result in row["_results"]:
+                result.id = row["id"]
 
 
-async def load_accounts(db: Db) -> list[Any]:
-    """(id, carrier, name) of every carrier account: what upserts assign shipments to."""
-    return list((await db.execute(select(CarrierAccount.id, CarrierAccount.carrier, CarrierAccount.name))).all())
+class Store(Protocol):
+    """Where upserts read and write: SQLAlchemy Core (any database) or asyncpg (PostgreSQL fast path)."""
+
+    async def accounts(self) -> list[Account]: ...
+    async def matching(self, items: Sequence[Valid]) -> list[dict[str, Any]]: ...
+    async def write(self, plan: Plan, now: datetime) -> None: ...
 
 
 async def upsert(
-    session: Db, items: Sequence[Valid], *, source: str, now: datetime, accounts: list[Any] | None = None
+    store: Store, items: Sequence[Valid], *, source: str, now: datetime, accounts: list[Account] | None = None
 ) -> list[ItemResult]:
     """Create or update ``items``; one result per item, in order."""
     if not items:
         return []
     if accounts is None:
-        accounts = await load_accounts(session)
-    current = await _matching(session, items)
+        accounts = await store.accounts()
+    plan = decide(items, await store.matching(items), accounts, source=source, now=now)
+    await store.write(plan, now)
+    return plan.results
+
+
+def decide(
+    items: Sequence[Valid], current: list[dict[str, Any]], accounts: list[Account], *, source: str, now: datetime
+) -> Plan:
+    """Decide each item in order against the ``current`` stored rows (and the items before it)."""
     by_ext = {row["external_id"]: row for row in current if row["external_id"]}
     by_pair = {(row["carrier"], row["tracking_code"]): row for row in current}
-    results: list[ItemResult] = []
-    creates: list[dict[str, Any]] = []
-    updates: dict[int, dict[str, Any]] = {}
-    revisions: list[dict[str, Any]] = []
-    new_codes: set[int] = set()
-
+    plan = Plan()
     for item in items:
         s = item.shipment
         result = ItemResult(
@@ -105,7 +131,7 @@ async def upsert(
             tracking_code=s.tracking_code,
             warnings=item.warnings,
         )
-        results.append(result)
+        plan.results.append(result)
         account_id, error = _account(accounts, s)
         if error:
             result.errors.append(error)
@@ -117,7 +143,7 @@ async def upsert(
             continue
         if target is None:
             row = {k: wanted[k] for k in COMPARED} | {"id": None, "carrier": s.carrier, "_results": [result]}
-            creates.append(row)
+            plan.creates.append(row)
             result.result = "created"
             _remember(row, by_ext, by_pair)
             continue
@@ -128,24 +154,17 @@ async def upsert(
             result.result, result.id = "unchanged", target["id"]
             continue
         if "tracking_code" in changes and target["id"] is not None:
-            new_codes.add(target["id"])
+            plan.new_codes.add(target["id"])
         target.update({k: new for k, (_, new) in changes.items()})
         _remember(target, by_ext, by_pair)
         result.result, result.id, result.changed = "updated", target["id"], sorted(changes)
         if target["id"] is None:  # the pending insert carries the final values
             continue
-        updates[target["id"]] = target
-        revisions.append(
-            {
-                "shipment_id": target["id"],
-                "changed_at": now,
-                "source": item.source or source,
-                "changes": _jsonable(changes),
-            }
+        plan.updates[target["id"]] = target
+        plan.revisions.append(
+            {"shipment_id": target["id"], "changed_at": now, "source": item.source or source, "changes": changes}
         )
-
-    await _write(session, creates, list(updates.values()), revisions, new_codes, now)
-    return results
+    return plan
 
 
 def _identify(
@@ -171,7 +190,7 @@ def _identify(
     return target, None
 
 
-def _account(accounts: list[Any], s: ShipmentIn) -> tuple[int | None, FieldError | None]:
+def _account(accounts: list[Account], s: ShipmentIn) -> tuple[int | None, FieldError | None]:
     mine = [a for a in accounts if a.carrier == s.carrier]
     if s.carrier_account:
         named = [a for a in mine if a.name == s.carrier_account]
@@ -189,84 +208,10 @@ def _account(accounts: list[Any], s: ShipmentIn) -> tuple[int | None, FieldError
     return min(a.id for a in mine), None
 
 
-_c = shipments_table.c
-_MATCH_COLUMNS = (_c.id, _c.carrier, *(_c[k] for k in COMPARED if k != "carrier"))
-_BY_CODE = select(*_MATCH_COLUMNS).where(
-    _c.carrier == bindparam("carrier"), _c.tracking_code.in_(bindparam("codes", expanding=True))
-)
-_BY_EXTERNAL_ID = select(*_MATCH_COLUMNS).where(_c.external_id.in_(bindparam("ext", expanding=True)))
-_BY_CODE_OR_EXTERNAL_ID = union_all(_BY_CODE, _BY_EXTERNAL_ID)  # built once: no per-call statement building
-_INSERT = insert(shipments_table).returning(_c.id, _c.carrier, _c.tracking_code)
-_UPDATE = update(shipments_table).where(_c.id == bindparam("_id"))
-
-
-async def _matching(session: Db, items: Sequence[Valid]) -> list[dict[str, Any]]:
-    """Stored shipments any item may match, by (carrier, code) or external_id: index lookups only."""
-    by_carrier: dict[str, list[str]] = {}
-    for i in items:
-        by_carrier.setdefault(i.shipment.carrier, []).append(i.shipment.tracking_code)
-    ext = list({i.shipment.external_id for i in items if i.shipment.external_id}) or [""]
-    rows: dict[int, dict[str, Any]] = {}
-    for n, (carrier, codes) in enumerate(by_carrier.items()):
-        query, params = (_BY_CODE_OR_EXTERNAL_ID, {"ext": ext}) if n == 0 else (_BY_CODE, {})
-        for row in await session.execute(query, {"carrier": carrier, "codes": codes, **params}):
-            rows[row.id] = dict(row._mapping)
-    return list(rows.values())
-
-
 def _remember(row: dict[str, Any], by_ext: dict[Any, dict[str, Any]], by_pair: dict[Any, dict[str, Any]]) -> None:
     if row["external_id"]:
         by_ext[row["external_id"]] = row
     by_pair[(row["carrier"], row["tracking_code"])] = row
-
-
-async def _write(
-    session: Db,
-    creates: list[dict[str, Any]],
-    updates: list[dict[str, Any]],
-    revisions: list[dict[str, Any]],
-    new_codes: set[int],
-    now: datetime,
-) -> None:
-    if creates:
-        rows = [
-            {k: r[k] for k in COMPARED}
-            | {
-                "carrier": r["carrier"],
-                "created_at": now,
-                "updated_at": now,
-                "status": "pending",
-                "next_poll_at": now,
-                "poll_error_count": 0,
-                "customer_consent": bool(r["customer_consent"]),
-                "items": r["items"] or [],
-            }
-            for r in creates
-        ]
-        ids = {(row.carrier, row.tracking_code): row.id for row in await session.execute(_INSERT, rows)}
-        for r in creates:
-            r["id"] = ids[(r["carrier"], r["tracking_code"])]
-            for result in r["_results"]:
-                result.id = r["id"]
-    if updates:
-        rows = []
-        for r in updates:
-            row = {"_id": r["id"], "updated_at": now} | {k: r[k] for k in COMPARED}
-            if r["id"] in new_codes:  # a corrected tracking code: track the new one from scratch
-                row |= RESET_ON_NEW_CODE | {"next_poll_at": now}
-            rows.append(row)
-        for keys in {tuple(sorted(r)) for r in rows}:  # executemany needs one key set per statement
-            group = [r for r in rows if tuple(sorted(r)) == keys]
-            await session.execute(_UPDATE, group)
-        if new_codes:
-            await session.execute(delete(events_table).where(events_table.c.shipment_id.in_(new_codes)))
-    if revisions:
-        await session.execute(insert(revisions_table), revisions)
-
-
-def _jsonable(changes: dict[str, list[Any]]) -> dict[str, Any]:
-    plain: dict[str, Any] = json.loads(json.dumps(changes, default=str))
-    return plain
 
 
 async def with_retry(sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]]) -> T:
