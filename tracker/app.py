@@ -28,6 +28,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             ingest_engine = make_engine(settings.database_url, pre_ping=False)
             slots = 1 if is_sqlite(settings.database_url) else 2  # SQLite has one writer at a time
             batcher = GroupCommit(ingest_engine, runtime.clock, slots=slots)
+            await batcher.start()
             app.state.ingest = IngestState(runtime, batcher, keys, settings.max_body_bytes)
             try:
                 yield
