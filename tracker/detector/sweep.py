@@ -4,8 +4,8 @@ long), ``not_posted`` and pickup deadlines drawing near.
 Each kind is one indexed query for *candidates* (a calendar-day bound that every business-day rule
 implies), minus shipments whose incident of that kind is already open at its top severity, streamed in
 partitions: memory stays flat however many shipments are active. The rule then decides on each candidate,
-in business days of its destination state; the few it fires on are re-read, locked, and raised. The sweep only raises and escalates; resolving needs every fact,
-and that happens in the poll pipeline.
+in business days of its destination state; the few it fires on are re-read, locked, and raised. The sweep
+only raises and escalates; resolving needs every fact, and that happens in the poll pipeline.
 """
 
 from datetime import UTC, datetime, time, timedelta
