@@ -27,6 +27,7 @@ bench: $(STAMP) services wrk
 	$(BIN)/python -m bench.poll
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.sweep
+	$(BIN)/python -m bench.notify
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
