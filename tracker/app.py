@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from notifier.api import router as customer_pages_router
 from notifier.outbox_api import router as notifications_router
 from tracker.clock import Clock
 from tracker.config import Settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(incidents_router)
     app.include_router(notifications_router)
+    app.include_router(customer_pages_router)
     return app
 
 

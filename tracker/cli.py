@@ -3,8 +3,9 @@
 import asyncio
 import json
 from collections.abc import Coroutine
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,12 +14,16 @@ from rich.table import Table
 from carriers.base import CarrierError, TrackingResult
 from carriers.base.registry import UnknownCarrier, carriers
 from carriers.base.registry import get as get_carrier
+from notifier.vocabulary import Channel, Trigger
 from tracker import logs
 from tracker.accounts import AccountError, add_account, list_accounts
 from tracker.config import Settings, get_settings
 from tracker.detector.cli import detect, incidents_app
 from tracker.migrate import upgrade
 from tracker.runtime import open_runtime
+
+if TYPE_CHECKING:
+    from notifier.render import Rendered
 
 T = TypeVar("T")
 app = typer.Typer(help="Zelo: shipment monitoring and carrier claims.", no_args_is_help=True)
@@ -32,6 +37,8 @@ apikeys_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=Tru
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(incidents_app, name="incidents")
 app.command()(detect)
+notify_app = typer.Typer(help="Customer messages and ops alerts.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
 console = Console(soft_wrap=True)  # messages stay on one line: easy to grep, never cut
 
 
@@ -276,3 +283,48 @@ def import_(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, re
             console.print(f"  line {r.index}: [red]{e.field}[/red]: {e.message}")
     if report.rejected:
         raise typer.Exit(1)
+
+
+class PreviewChannel(StrEnum):
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"
+
+
+@notify_app.command("preview")
+def notify_preview(
+    trigger: Annotated[Trigger, typer.Argument(help="The message to render.")],
+    shipment: Annotated[int, typer.Option("--shipment", help="The shipment whose data fills it.")],
+    channel: Annotated[PreviewChannel, typer.Option(help="E-mail (ops alerts: the ops e-mail) or WhatsApp.")] = (
+        PreviewChannel.EMAIL
+    ),
+) -> None:
+    """Render a message with a shipment's data and plausible facts, as the customer (or ops) would read it."""
+    from notifier.checkin import checkin_links
+    from notifier.context import OPS, message_context, preview_facts
+    from notifier.render import RenderError, render
+
+    settings = _settings()
+    if trigger in OPS and channel is PreviewChannel.WHATSAPP:
+        console.print("[red]error:[/red] ops alerts go by e-mail or webhook; use --channel email")
+        raise typer.Exit(2)
+    target = Channel.OPS_EMAIL if trigger in OPS else Channel(channel.value)
+
+    async def go() -> "Rendered":
+        async with open_runtime(settings) as rt, rt.sessions() as session:
+            now = rt.clock.now()
+            row, facts = await preview_facts(session, shipment, trigger, now)
+        context = message_context(
+            row, facts, settings=settings, links=checkin_links(shipment, settings=settings, now=now)
+        )
+        return render(trigger, target, context, templates_dir=settings.notify_templates_dir)
+
+    try:
+        rendered = _run(go())
+    except (LookupError, RenderError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if rendered.subject is not None:
+        console.print(f"Subject: {rendered.subject}", markup=False, highlight=False)
+    console.print(f"\n{rendered.text}\n", markup=False, highlight=False)
+    if rendered.html is not None:
+        console.print(f"HTML: {len(rendered.html)} characters", markup=False, highlight=False)

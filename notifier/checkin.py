@@ -1,0 +1,198 @@
+"""The delivery check-in: signed, expiring links that need no login, and the customer's answer.
+
+A token is ``base64url(version | purpose | shipment id | expiry | HMAC-SHA256[:16])``: 38 characters, checked
+in constant time, with a key derived from ``ZELO_SECRET_KEY`` for this use only. Any answer but *entregue e
+aceito* opens an incident with the customer's words and photo as evidence, in the caller's transaction,
+and tells the detector's listeners (the outbox: ops alerts, the customer's acknowledgement).
+"""
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import struct
+import unicodedata
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.models import Checkin
+from notifier.vocabulary import CheckinAnswer
+from tracker.config import Settings
+from tracker.detector.facts import FACT_COLUMNS, facts_of
+from tracker.detector.models import incidents_table
+from tracker.detector.rules import Finding
+from tracker.detector.service import Detector
+from tracker.detector.vocabulary import Kind
+from tracker.models import shipments_table
+
+log = structlog.get_logger(__name__)
+VALID_FOR = timedelta(days=14)
+OPTOUT_VALID_FOR = timedelta(days=365)  # an unsubscribe link must keep working long after the message
+PURPOSES = {"checkin": 1, "optout": 2}
+REASONS = {"damaged": "Avaria (produto ou embalagem danificados)", "wrong_items": "Itens errados ou faltando"}
+REASONS |= {"other": "Outro"}
+MAX_COMMENT = 2000
+MAX_PHOTO = 5 * 1024 * 1024
+PHOTO_TYPES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png"}  # by their first bytes
+_VERSION = 1
+_PAYLOAD = struct.Struct(">BBQI")  # version, purpose, shipment id, expiry (Unix seconds)
+_MAC = 16
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,80}")
+_DAMAGE = re.compile(r"avari|danific|quebr|amass|rasg|molhad|estragad|trinc|rachad|violad|furad|damage|broken")
+_s, _i = shipments_table.c, incidents_table.c
+
+
+class CheckinError(Exception):
+    """``tampered`` | ``expired`` (a link), ``unknown_shipment``, ``already_answered``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"zelo/customer-links/v1", hashlib.sha256).digest()
+
+
+def make_token(shipment_id: int, *, secret: str, expires_at: datetime, purpose: str = "checkin") -> str:
+    payload = _PAYLOAD.pack(_VERSION, PURPOSES[purpose], shipment_id, int(expires_at.timestamp()))
+    mac = hmac.new(_key(secret), payload, hashlib.sha256).digest()[:_MAC]
+    return base64.urlsafe_b64encode(payload + mac).rstrip(b"=").decode()
+
+
+def read_token(token: str, *, secret: str, now: datetime, purpose: str = "checkin") -> int:
+    """The shipment id a genuine, unexpired token names."""
+    tampered = CheckinError("tampered", "the link is not one we sent (altered or cut short)")
+    if not _TOKEN.fullmatch(token):
+        raise tampered
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except ValueError:  # binascii.Error: a length no encoder produces
+        raise tampered from None
+    if len(raw) != _PAYLOAD.size + _MAC:
+        raise tampered
+    payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
+    if not hmac.compare_digest(mac, hmac.new(_key(secret), payload, hashlib.sha256).digest()[:_MAC]):
+        raise tampered
+    version, kind, shipment_id, expires = _PAYLOAD.unpack(payload)
+    if version != _VERSION or kind != PURPOSES[purpose]:
+        raise tampered
+    if now.timestamp() >= expires:
+        raise CheckinError("expired", f"the link expired on {datetime.fromtimestamp(expires, now.tzinfo):%d/%m/%Y}")
+    return int(shipment_id)
+
+
+def checkin_links(shipment_id: int, *, settings: Settings, now: datetime) -> dict[str, str]:
+    """``checkin_<answer>`` for each answer (valid 14 days) and ``optout``, as absolute URLs."""
+    secret, base = settings.secret_key.get_secret_value(), settings.public_base_url.rstrip("/")
+    token = make_token(shipment_id, secret=secret, expires_at=now + VALID_FOR)
+    links = {f"checkin_{a.value}": f"{base}/c/{token}?answer={a.value}" for a in CheckinAnswer}
+    optout = make_token(shipment_id, secret=secret, expires_at=now + OPTOUT_VALID_FOR, purpose="optout")
+    return links | {"optout": f"{base}/optout/{optout}"}
+
+
+def says_damaged(text: str | None) -> bool:
+    """Whether the customer's words speak of damage (pt-BR, accents or not)."""
+    if not text:
+        return False
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return _DAMAGE.search(plain) is not None
+
+
+def incident_kind(answer: CheckinAnswer, reason: str | None, comment: str | None) -> Kind | None:
+    if answer is CheckinAnswer.ACCEPTED:
+        return None
+    if answer is CheckinAnswer.NOT_RECEIVED:
+        return Kind.NOT_RECEIVED
+    return Kind.DAMAGED if reason == "damaged" or says_damaged(comment) else Kind.DIVERGENCE
+
+
+def photo_suffix(data: bytes) -> str | None:
+    """``.jpg`` or ``.png`` from the bytes themselves (never the client's name or type); None otherwise."""
+    return next((suffix for magic, suffix in PHOTO_TYPES.items() if data.startswith(magic)), None)
+
+
+def save_photo(data: bytes, folder: Path) -> str:
+    """Write a JPEG or PNG under a random name (never the client's) in ``folder``; its path."""
+    suffix = photo_suffix(data)
+    if suffix is None or len(data) > MAX_PHOTO:
+        raise ValueError(f"expected a JPEG or PNG photo of at most {MAX_PHOTO} bytes")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{secrets.token_hex(16)}{suffix}"
+    with path.open("xb") as f:
+        f.write(data)
+    return str(path)
+
+
+def discard_photo(path: str | None) -> None:
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
+async def answered(session: AsyncSession, shipment_id: int) -> Checkin | None:
+    found: Checkin | None = await session.scalar(select(Checkin).where(Checkin.shipment_id == shipment_id))
+    return found
+
+
+async def record_answer(
+    session: AsyncSession,
+    shipment_id: int,
+    answer: CheckinAnswer,
+    comment: str | None,
+    photo_path: str | None,
+    *,
+    now: datetime,
+    detector: Detector,
+    reason: str | None = None,
+) -> Checkin:
+    """Store the customer's answer (once per shipment) and open the incident it implies."""
+    if reason is not None and reason not in REASONS:
+        raise ValueError(f"reason {reason!r} is not one of {', '.join(REASONS)}")
+    shipment = (await session.execute(select(*(_s[c] for c in FACT_COLUMNS)).where(_s.id == shipment_id))).first()
+    if shipment is None:
+        raise CheckinError("unknown_shipment", f"no shipment with id {shipment_id}")
+    if await answered(session, shipment_id) is not None:
+        raise CheckinError("already_answered", f"shipment {shipment_id}'s check-in was already answered")
+    comment = (comment or "").strip()[:MAX_COMMENT] or None
+    row = Checkin(shipment_id=shipment_id, answer=answer.value, comment=comment, photo_path=photo_path, answered_at=now)
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError:  # answered at the same moment from another tab: the first one stands
+        raise CheckinError("already_answered", f"shipment {shipment_id}'s check-in was already answered") from None
+    kind = incident_kind(answer, reason, comment)
+    if kind is not None:
+        said = {"answer": answer.value, "reason": reason, "comment": comment, "photo": photo_path}
+        said["answered_at"] = now.isoformat()
+        row.incident_id = await _open_incident(session, dict(shipment._mapping), kind, said, now, detector)
+        await session.flush()
+    log.info("checkin_answered", shipment_id=shipment_id, answer=answer.value, incident=kind and kind.value)
+    return row
+
+
+async def _open_incident(
+    session: AsyncSession,
+    shipment: dict[str, Any],
+    kind: Kind,
+    said: dict[str, Any],
+    now: datetime,
+    detector: Detector,
+) -> int:
+    """Open (or reopen, or add to) the shipment's incident of ``kind``; its id. The evidence the carrier gave
+    before, if any, is kept beside the customer's."""
+    where = (_i.shipment_id == shipment["id"], _i.kind == kind.value)
+    before = await session.scalar(select(_i.evidence).where(*where))
+    evidence = dict(before or {}) | {"source": "checkin", "checkin": said}
+    finding = Finding(kind, f"checkin:{said['answered_at']}", evidence)
+    done = await detector.reconcile(session, [(facts_of(shipment), {kind: finding})], [kind], now, resolve=False)
+    await detector.announce(session, done.raised, [], now)
+    incident_id = await session.scalar(select(_i.id).where(*where))
+    assert incident_id is not None
+    return int(incident_id)

@@ -1,0 +1,169 @@
+"""What a message template sees: the store, the customer's first name, the order, the tracking link, the
+facts frozen on the outbox row (dates as dd/mm/aaaa, in the destination's time zone) and the links.
+
+Facts a trigger may or may not have (a new expected date, the pickup agency, what the store will do) are
+always present, as ``None`` when unknown, so templates can test them; anything else a template uses and
+the context lacks fails the render with its name.
+"""
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.vocabulary import Trigger
+from tracker.calendar import timezone_of
+from tracker.config import Settings
+from tracker.detector.models import incidents_table
+from tracker.detector.vocabulary import IncidentStatus, Kind
+from tracker.models import events_table, shipments_table
+
+CARRIERS = {"correios": "Correios", "jadlog": "Jadlog", "loggi": "Loggi", "sandbox": "Correios"}
+KIND_LABELS = {
+    "delayed": "atraso",
+    "delivered_late": "entregue com atraso",
+    "stalled": "sem movimentação",
+    "not_posted": "não postado",
+    "failed_attempt": "tentativa de entrega sem sucesso",
+    "awaiting_pickup": "aguardando retirada",
+    "returning_to_sender": "devolução ao remetente",
+    "refused": "recusado",
+    "address_problem": "problema no endereço",
+    "customs_hold": "retido na alfândega",
+    "lost": "extravio",
+    "stolen": "roubo",
+    "damaged": "avaria",
+    "not_received": "cliente diz que não recebeu",
+    "divergence": "divergência de itens",
+}
+SEVERITY_LABELS = {"low": "baixa", "medium": "média", "high": "alta", "critical": "crítica"}
+OPTIONAL = (
+    *("expected_date", "new_expected_date", "promised_date", "pickup_deadline", "pickup_address", "remedy"),
+    *("kind", "kind_label", "severity", "severity_label", "action", "owner", "triage_due_at", "event_description"),
+    *("status", "attempts"),
+)
+
+
+def message_context(
+    shipment: Mapping[str, Any], facts: Mapping[str, Any], *, settings: Settings, links: Mapping[str, str]
+) -> dict[str, Any]:
+    code = str(shipment["tracking_code"])
+    name = (shipment.get("customer_name") or "").split()
+    uf = shipment.get("destination_state")
+    evidence: dict[str, Any] = dict(facts.get("evidence") or {})
+    raw_event = evidence.get("event")
+    event: dict[str, Any] = raw_event if isinstance(raw_event, dict) else {}
+    context: dict[str, Any] = dict.fromkeys(OPTIONAL) | {
+        "store_name": settings.store_name,
+        "customer_first_name": name[0] if name else "cliente",
+        "order_number": shipment.get("order_number") or shipment.get("external_id") or code,
+        "tracking_code": code,
+        "tracking_link": settings.tracking_url.replace("{code}", quote(code, safe="")),
+        "carrier": CARRIERS.get(str(shipment.get("carrier")), str(shipment.get("carrier") or "").title()),
+        "reminder": False,
+    }
+    context |= dict(facts)
+    context |= {
+        "evidence": evidence,
+        "evidence_lines": _flatten(evidence),
+        "from_checkin": evidence.get("source") == "checkin",
+        "event_description": context["event_description"] or event.get("description"),
+        "attempts": context["attempts"] or evidence.get("occurrences"),
+        "kind_label": KIND_LABELS.get(str(context["kind"]), context["kind"]),
+        "severity_label": SEVERITY_LABELS.get(str(context["severity"]), context["severity"]),
+    }
+    expected = _day(facts.get("expected_date"), uf)
+    promised = _day(facts.get("promised_date") or evidence.get("promised_date"), uf)
+    deadline = facts.get("pickup_deadline") or evidence.get("pickup_deadline") or shipment.get("pickup_deadline")
+    context |= {
+        "expected_date": _ddmmyyyy(expected),
+        "promised_date": _ddmmyyyy(promised),
+        # a delay's new date: only one later than the promise that was missed
+        "new_expected_date": _ddmmyyyy(expected) if expected and (promised is None or expected > promised) else None,
+        "pickup_deadline": _ddmmyyyy(_day(deadline, uf)),
+        "pickup_address": facts.get("pickup_address") or evidence.get("pickup_address") or event.get("location"),
+        "triage_due_at": _when(facts.get("triage_due_at")),  # for ops: Brasília time
+    }
+    return context | dict(links)
+
+
+def _day(value: Any, uf: str | None) -> date | None:
+    """A date from a date, a datetime or their ISO text; instants as the destination's local day."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone_of(uf)).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    raise ValueError(f"expected a date or an ISO date text, got {type(value).__name__}")
+
+
+def _ddmmyyyy(day: date | None) -> str | None:
+    return day.strftime("%d/%m/%Y") if day else None
+
+
+def _when(value: Any) -> str | None:
+    if not value:
+        return None
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(at, datetime):
+        raise ValueError(f"expected an instant or its ISO text, got {type(value).__name__}")
+    return (at.astimezone(timezone_of(None)) if at.tzinfo else at).strftime("%d/%m/%Y %H:%M")
+
+
+def _flatten(evidence: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Evidence as (key, text) lines for ops: nested objects as ``event.description``."""
+    lines: list[tuple[str, str]] = []
+    for key, value in evidence.items():
+        if isinstance(value, Mapping):
+            lines += _flatten(value, f"{prefix}{key}.")
+        elif value is not None:
+            lines.append((f"{prefix}{key}", str(value)))
+    return lines
+
+
+KIND_OF = {t: Kind(t.value) for t in Trigger if t.value in {k.value for k in Kind}}
+KIND_OF[Trigger.RETURNING] = Kind.RETURNING_TO_SENDER
+OPS = frozenset({Trigger.OPS_INCIDENT, Trigger.OPS_SLA})
+
+
+async def preview_facts(
+    session: AsyncSession, shipment_id: int, trigger: Trigger, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A shipment's row and plausible facts for ``trigger`` (``zelo notify preview``): its current promise
+    date, its pickup deadline and agency, its latest open incident of the trigger's kind (any kind for ops)."""
+    s, i, e = shipments_table.c, incidents_table.c, events_table.c
+    found = (await session.execute(select(shipments_table).where(s.id == shipment_id))).first()
+    if found is None:
+        raise LookupError(f"no shipment with id {shipment_id}")
+    row = dict(found._mapping)
+    promise, original = row["promise_date"], row["original_promise_date"]
+    facts: dict[str, Any] = {"status": row["status"], "expected_date": promise.isoformat() if promise else None}
+    kind = KIND_OF.get(trigger)
+    if kind is None and trigger not in OPS:
+        return row, facts
+    query = select(incidents_table).where(i.shipment_id == shipment_id, i.status != IncidentStatus.RESOLVED.value)
+    query = query.where(i.kind == kind.value) if kind else query
+    incident = (await session.execute(query.order_by(i.opened_at.desc(), i.id.desc()).limit(1))).first()
+    if incident is not None:
+        keep = ("kind", "severity", "owner", "evidence", "triage_due_at")
+        facts |= {k: incident._mapping[k] for k in keep} | {"action": "opened"}
+    else:  # what such an incident would say
+        facts |= {"kind": (kind or Kind.DELAYED).value, "severity": "medium", "owner": "customer_care"}
+        facts |= {"evidence": {"promised_date": original.isoformat()} if original else {}, "action": "opened"}
+        facts["triage_due_at"] = now + timedelta(hours=1)
+    if trigger is Trigger.AWAITING_PICKUP:
+        where = (e.shipment_id == shipment_id, e.status == "awaiting_pickup", e.voided.is_(False))
+        query = select(e.location, e.pickup_deadline).where(*where).order_by(e.occurred_at.desc()).limit(1)
+        event = (await session.execute(query)).first()
+        if event is not None:
+            facts |= {
+                "pickup_address": event.location,
+                "pickup_deadline": event.pickup_deadline or row["pickup_deadline"],
+            }
+    return row, facts

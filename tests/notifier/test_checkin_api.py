@@ -1,0 +1,191 @@
+"""The customer's pages on SQLite and PostgreSQL: the check-in form, an answer with a photo opening an
+incident with the customer's words, the error pages (bad link, expired, answered twice), the opt-out."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
+
+from notifier.checkin import checkin_links
+from notifier.models import Checkin, OptOut
+from notifier.optout import address_hash
+from tests.support import correios_account
+from tracker.app import create_app
+from tracker.clock import SimulatedClock
+from tracker.config import Settings
+from tracker.detector.models import Incident
+from tracker.models import Shipment
+from tracker.shipments import NewShipment, register
+from tracker.vault import Vault
+
+Sessions = async_sessionmaker[AsyncSession]
+SECRET = "pages-secret"
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
+EMAIL, PHONE = "Ana.Souza@Example.com", "+5511987654321"
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key=SecretStr(SECRET),
+        store_name="Casa Aurora",
+        public_base_url="http://zelo",
+    )
+
+
+@pytest.fixture
+def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "uploads"
+    monkeypatch.setenv("ZELO_UPLOADS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+async def http(settings: Settings, clock: SimulatedClock, uploads: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://zelo") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def links(sessions: Sessions, vault: Vault, clock: SimulatedClock, settings: Settings) -> dict[str, str]:
+    async with sessions() as session, session.begin():
+        account = await correios_account(session, vault, name="loja", now=clock.now())
+        item = NewShipment(
+            "correios", account, "SS123456785BR", order_number="PED-77", customer_name="Ana Souza",
+            customer_email=EMAIL, customer_phone=PHONE, destination_state="SP",
+        )  # fmt: skip
+        await register(session, [item], clock.now())
+        shipment_id = await session.scalar(select(Shipment.id))
+    assert shipment_id is not None
+    return {
+        k: v.removeprefix("http://zelo")
+        for k, v in checkin_links(shipment_id, settings=settings, now=clock.now()).items()
+    }
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def _path(link: str) -> str:
+    return link.split("?")[0]
+
+
+async def test_the_form_preselects_the_answer_from_the_link(http: httpx.AsyncClient, links: dict[str, str]) -> None:
+    page = await http.get(links["checkin_with_issue"])
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"
+    html = page.text
+    assert "Casa Aurora" in html and "PED-77" in html
+    assert 'value="with_issue" checked' in html and 'value="accepted" checked' not in html
+    for words in ("Entregue e aceito", "Entregue com ressalva", "Não recebi", "Itens errados ou faltando"):
+        assert words in html
+    assert 'enctype="multipart/form-data"' in html and 'name="photo"' in html and 'name="comment"' in html
+    assert 'value="with_issue" checked' not in (await http.get(_path(links["checkin_with_issue"]) + "?answer=x")).text
+
+
+async def test_an_answer_with_a_photo_opens_an_incident_with_the_customers_words(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions, uploads: Path
+) -> None:
+    comment = "O rastreio diz entregue, mas ninguém veio. Estive em casa o dia todo."
+    with capture_logs() as logs:
+        answer = await http.post(
+            _path(links["checkin_not_received"]),
+            data={"answer": "not_received", "reason": "", "comment": comment},
+            files={"photo": ("../../minha foto.jpg", JPEG, "image/jpeg")},
+        )
+    assert answer.status_code == 200, answer.text
+    assert "Obrigado pela resposta" in answer.text and "Sentimos muito" in answer.text
+    saved = _files(uploads)
+    assert len(saved) == 1 and saved[0].suffix == ".jpg" and "foto" not in saved[0].name
+    assert saved[0].read_bytes() == JPEG
+    async with sessions() as session:
+        checkin = await session.scalar(select(Checkin))
+        assert checkin is not None and checkin.answer == "not_received" and checkin.comment == comment
+        assert checkin.photo_path == str(saved[0])
+        incident = await session.get(Incident, checkin.incident_id)
+        assert incident is not None and incident.kind == "not_received" and incident.severity == "critical"
+        assert incident.evidence["checkin"]["comment"] == comment
+        assert incident.evidence["checkin"]["photo"] == str(saved[0])
+    logged = repr(logs)
+    assert "ninguém" not in logged and EMAIL.lower() not in logged.lower() and PHONE not in logged
+
+    again = await http.post(_path(links["checkin_accepted"]), data={"answer": "accepted"})
+    assert again.status_code == 409 and "já respondeu" in again.text and "Traceback" not in again.text
+    assert (await http.get(links["checkin_accepted"])).status_code == 409
+    assert len(_files(uploads)) == 1
+
+
+async def test_with_issue_and_the_damage_reason_opens_a_damaged_incident(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions
+) -> None:
+    sent = await http.post(
+        _path(links["checkin_with_issue"]), files={"answer": (None, "with_issue"), "reason": (None, "damaged")}
+    )
+    assert sent.status_code == 200, sent.text
+    async with sessions() as session:
+        kinds = [i.kind for i in await session.scalars(select(Incident))]
+    assert kinds == ["damaged"]
+
+
+async def test_bad_links_and_bad_forms_get_plain_pages(
+    http: httpx.AsyncClient, links: dict[str, str], clock: SimulatedClock, sessions: Sessions, uploads: Path
+) -> None:
+    path = _path(links["checkin_accepted"])
+    forged = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
+    for method in ("GET", "POST"):
+        page = await http.request(method, forged, data={"answer": "accepted"})
+        assert page.status_code == 404 and "Link inválido" in page.text and "Traceback" not in page.text
+    assert (await http.get(links["optout"] + "x")).status_code == 404
+    not_jpeg = await http.post(
+        path, data={"answer": "with_issue"}, files={"photo": ("a.jpg", b"GIF89a....", "image/jpeg")}
+    )
+    assert (
+        not_jpeg.status_code == 415 and "JPEG ou PNG" in not_jpeg.text and 'value="with_issue" checked' in not_jpeg.text
+    )
+    too_big = await http.post(
+        path,
+        data={"answer": "accepted"},
+        files={"photo": ("a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 5 * 2**20, "image/png")},
+    )
+    assert too_big.status_code == 413 and "5 MB" in too_big.text
+    no_answer = await http.post(path, data={"comment": "<script>alert(1)</script>"})
+    assert no_answer.status_code == 422 and "Escolha uma das três opções" in no_answer.text
+    assert "&lt;script&gt;" in no_answer.text and "<script>" not in no_answer.text
+    assert _files(uploads) == []
+    clock.advance(timedelta(days=15))
+    expired = await http.get(links["checkin_accepted"])
+    assert expired.status_code == 410 and "expirou" in expired.text
+    assert (await http.post(path, data={"answer": "accepted"})).status_code == 410
+    async with sessions() as session:
+        assert list(await session.scalars(select(Checkin))) == []
+
+
+async def test_opt_out_is_recorded_as_hashes(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions, engine: AsyncEngine
+) -> None:
+    confirm = await http.get(links["optout"])
+    assert confirm.status_code == 200 and "PED-77" in confirm.text and 'method="post"' in confirm.text
+    async with sessions() as session:
+        assert list(await session.scalars(select(OptOut))) == []  # a GET (a link preview) changes nothing
+    for _ in range(2):
+        done = await http.post(links["optout"])
+        assert done.status_code == 200 and "avisos desativados" in done.text
+    async with sessions() as session:
+        rows = {(o.channel, o.address_hash) for o in await session.scalars(select(OptOut))}
+    assert rows == {("email", address_hash(EMAIL.lower(), SECRET)), ("whatsapp", address_hash(PHONE, SECRET))}
+    async with engine.connect() as conn:
+        stored = repr((await conn.exec_driver_sql("SELECT * FROM notification_optouts")).all())
+    assert "example" not in stored.lower() and "98765" not in stored

@@ -1,0 +1,82 @@
+"""``zelo notify preview``: a message rendered with a shipment's data and plausible facts."""
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from notifier.checkin import record_answer
+from notifier.vocabulary import CheckinAnswer
+from tests.support import correios_account
+from tracker.cli import app
+from tracker.config import get_settings
+from tracker.db import make_engine, make_sessionmaker
+from tracker.detector.service import Detector
+from tracker.models import shipments_table
+from tracker.shipments import NewShipment, register
+from tracker.vault import Vault
+
+runner = CliRunner()
+NOW = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'preview.db'}"
+    monkeypatch.setenv("ZELO_DATABASE_URL", url)
+    monkeypatch.setenv("ZELO_STORE_NAME", "Casa Aurora")
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    asyncio.run(_seed(url))
+    yield url
+    get_settings.cache_clear()
+
+
+async def _seed(url: str) -> None:
+    engine = make_engine(url)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        account = await correios_account(session, Vault("change-me"), name="loja", now=NOW)
+        item = NewShipment("correios", account, "SS123456785BR", order_number="PED-5", customer_name="Rui Lima")
+        await register(session, [item], NOW)
+        await session.execute(
+            update(shipments_table).values(
+                status="awaiting_pickup",
+                promise_date=date(2026, 11, 9),
+                original_promise_date=date(2026, 11, 5),
+                pickup_deadline=datetime(2026, 11, 12, 2, 59, tzinfo=UTC),
+            )
+        )
+        answer = CheckinAnswer.WITH_ISSUE
+        await record_answer(session, 1, answer, "caixa amassada", None, now=NOW, detector=Detector())
+    await engine.dispose()
+
+
+def test_preview_prints_subject_text_and_html_length(database: str) -> None:
+    result = runner.invoke(app, ["notify", "preview", "delayed", "--shipment", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Subject: Seu pedido PED-5 vai atrasar" in result.output
+    assert "Olá, Rui!" in result.output and "09/11/2026" in result.output and "Casa Aurora" in result.output
+    assert "HTML:" in result.output and "characters" in result.output
+
+
+def test_preview_uses_the_pickup_deadline_and_the_open_incident(database: str) -> None:
+    pickup = runner.invoke(app, ["notify", "preview", "awaiting_pickup", "--shipment", "1", "--channel", "whatsapp"])
+    assert pickup.exit_code == 0, pickup.output
+    assert "11/11/2026" in pickup.output and "Subject" not in pickup.output and "HTML" not in pickup.output
+    damaged = runner.invoke(app, ["notify", "preview", "damaged", "--shipment", "1"])
+    assert damaged.exit_code == 0 and "Obrigado por nos avisar" in damaged.output  # the customer told us
+    ops = runner.invoke(app, ["notify", "preview", "ops_incident", "--shipment", "1"])
+    assert ops.exit_code == 0 and "avaria" in ops.output and "caixa amassada" in ops.output
+    checkin = runner.invoke(app, ["notify", "preview", "checkin", "--shipment", "1"])
+    assert checkin.exit_code == 0 and "/c/" in checkin.output and "answer=not_received" in checkin.output
+
+
+def test_preview_errors_are_clear(database: str) -> None:
+    missing = runner.invoke(app, ["notify", "preview", "posted", "--shipment", "99"])
+    assert missing.exit_code == 1 and "no shipment with id 99" in missing.output
+    ops = runner.invoke(app, ["notify", "preview", "ops_sla", "--shipment", "1", "--channel", "whatsapp"])
+    assert ops.exit_code == 2 and "--channel email" in ops.output

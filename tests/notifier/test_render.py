@@ -1,0 +1,179 @@
+"""Templates: every message renders on every channel with the store, the order and the tracking link; a
+store's own template wins; a fact the template needs and the context lacks fails naming it."""
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from notifier.checkin import checkin_links
+from notifier.context import message_context
+from notifier.render import RenderError, render
+from notifier.vocabulary import Channel, Trigger
+from tracker.clock import SimulatedClock
+from tracker.config import Settings
+
+SETTINGS = Settings(
+    _env_file=None,  # type: ignore[call-arg]
+    store_name="Casa Aurora",
+    public_base_url="https://zelo.example/",
+    secret_key=SecretStr("render-secret"),
+)
+SHIPMENT: dict[str, Any] = {
+    "id": 7,
+    "tracking_code": "SS123456785BR",
+    "carrier": "correios",
+    "order_number": "PED-1001",
+    "external_id": "erp-1001",
+    "customer_name": "Ana <b>Maria</b> Souza",
+    "destination_state": "SP",
+    "pickup_deadline": None,
+}
+CUSTOMER = [t for t in Trigger if not t.value.startswith("ops_")]
+OPS = [Trigger.OPS_INCIDENT, Trigger.OPS_SLA]
+FACTS: dict[str, Any] = {
+    "status": "in_transit",
+    "expected_date": "2026-11-12",
+    "kind": "damaged",
+    "severity": "high",
+    "action": "opened",
+    "owner": "claims",
+    "triage_due_at": "2026-11-02T15:00:00+00:00",
+    "evidence": {"event": {"at": "2026-11-02T10:00:00+00:00", "code": "BDE-20", "description": "Objeto avariado"}},
+}
+
+
+@pytest.fixture
+def context(clock: SimulatedClock) -> dict[str, Any]:
+    links = checkin_links(7, settings=SETTINGS, now=clock.now())
+    return message_context(SHIPMENT, FACTS, settings=SETTINGS, links=links)
+
+
+@pytest.mark.parametrize("trigger", CUSTOMER)
+@pytest.mark.parametrize("channel", [Channel.EMAIL, Channel.WHATSAPP, Channel.WA_LINK])
+def test_every_customer_message_renders_with_store_order_tracking_and_optout(
+    trigger: Trigger, channel: Channel, context: dict[str, Any]
+) -> None:
+    out = render(trigger, channel, context)
+    for part in filter(None, (out.text, out.html)):
+        assert "Casa Aurora" in part and "PED-1001" in part
+        assert "SS123456785BR" in part  # the tracking link carries the code
+        assert context["optout"] in part
+    if channel is Channel.EMAIL:
+        assert out.subject and "\n" not in out.subject and "PED-1001" in out.subject
+        assert out.html is not None and out.html.startswith("<!DOCTYPE html>")
+        assert "<script" not in out.html and "http://" not in out.html.replace(SETTINGS.public_base_url, "")
+        assert "<b>Maria" not in out.html
+    else:
+        assert out.subject is None and out.html is None
+    assert "None" not in out.text and "{{" not in out.text
+
+
+@pytest.mark.parametrize("trigger", OPS)
+@pytest.mark.parametrize("channel", [Channel.OPS_EMAIL, Channel.OPS_WEBHOOK])
+def test_ops_alerts_render(trigger: Trigger, channel: Channel, context: dict[str, Any]) -> None:
+    out = render(trigger, channel, context)
+    assert out.subject and "Casa Aurora" in out.subject and "avaria" in out.subject
+    assert "SS123456785BR" in out.text and out.html is None
+    if trigger is Trigger.OPS_INCIDENT:
+        assert "event.description: Objeto avariado" in out.text
+    else:
+        assert "02/11/2026 12:00" in out.text and "claims" in out.text  # Brasília time
+
+
+def test_the_facts_each_message_promises(context: dict[str, Any]) -> None:
+    delayed = message_context(
+        SHIPMENT,
+        {"expected_date": "2026-11-12", "kind": "delayed", "evidence": {"promised_date": "2026-11-05"}},
+        settings=SETTINGS,
+        links=_links(context),
+    )
+    assert "nova previsão de entrega é 12/11/2026" in render(Trigger.DELAYED, Channel.EMAIL, delayed).text
+    same = delayed | message_context(
+        SHIPMENT,
+        {"expected_date": "2026-11-05", "evidence": {"promised_date": "2026-11-05"}},
+        settings=SETTINGS,
+        links=_links(context),
+    )
+    assert "Assim que tivermos uma nova data" in render(Trigger.DELAYED, Channel.EMAIL, same).text
+    pickup = message_context(
+        SHIPMENT | {"pickup_deadline": None},
+        {"pickup_address": "Agência Centro, Rua Direita 10", "pickup_deadline": "2026-11-10T02:59:00+00:00"},
+        settings=SETTINGS,
+        links=_links(context),
+    )
+    text = render(Trigger.AWAITING_PICKUP, Channel.EMAIL, pickup).text
+    assert "Agência Centro, Rua Direita 10" in text and "09/11/2026" in text  # the local day in São Paulo
+    assert "nova tentativa" in render(Trigger.FAILED_ATTEMPT, Channel.EMAIL, context).text
+    assert "responder este e-mail" in render(Trigger.FAILED_ATTEMPT, Channel.EMAIL, context).text
+    for trigger in (Trigger.LOST, Trigger.STOLEN, Trigger.DAMAGED):
+        assert "novo pedido" in render(trigger, Channel.EMAIL, context).text
+    resend = context | {"remedy": "refund"}
+    assert "devolver todo o valor" in render(Trigger.LOST, Channel.WHATSAPP, resend).text
+    checkin = render(Trigger.CHECKIN, Channel.EMAIL, context)
+    for answer in ("accepted", "with_issue", "not_received"):
+        assert "https://zelo.example/c/" in checkin.text and f"?answer={answer}" in checkin.text
+        assert f"?answer={answer}" in (checkin.html or "")
+    assert "Entregue e aceito" in checkin.text and "Entregue com ressalva" in checkin.text
+    assert "Não recebi" in checkin.text
+
+
+def test_context_names_and_links() -> None:
+    ctx = message_context(
+        {"tracking_code": "SS1 X", "carrier": "correios", "external_id": "erp-9"}, {}, settings=SETTINGS, links={}
+    )
+    assert ctx["customer_first_name"] == "cliente" and ctx["order_number"] == "erp-9"
+    assert ctx["tracking_link"].endswith("objetos=SS1%20X") and ctx["carrier"] == "Correios"
+    assert message_context(SHIPMENT, {}, settings=SETTINGS, links={})["customer_first_name"] == "Ana"
+    assert (
+        message_context(SHIPMENT, {"expected_date": date(2026, 1, 2)}, settings=SETTINGS, links={})["expected_date"]
+        == "02/01/2026"
+    )
+
+
+def test_html_is_escaped_and_text_is_not(context: dict[str, Any]) -> None:
+    ctx = context | {"customer_first_name": "<Zé & Cia>"}
+    out = render(Trigger.POSTED, Channel.EMAIL, ctx)
+    assert "&lt;Zé &amp; Cia&gt;" in (out.html or "") and "<Zé & Cia>" not in (out.html or "")
+    assert "Olá, <Zé & Cia>!" in out.text
+
+
+def test_a_store_template_wins(tmp_path: Path, context: dict[str, Any]) -> None:
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "posted.j2").write_text(
+        "{% block subject %}Postado: {{ order_number }}{% endblock %}"
+        "{% block text %}Oi {{ customer_first_name }}, da {{ store_name }}{% endblock %}"
+        "{% block html %}<p>{{ customer_first_name }}</p>{% endblock %}",
+        encoding="utf-8",
+    )
+    (tmp_path / "email" / "delayed.j2").write_text(
+        '{% extends "builtin/email/delayed.j2" %}{% block subject %}Atrasou, {{ customer_first_name }}{% endblock %}',
+        encoding="utf-8",
+    )
+    mine = render(Trigger.POSTED, Channel.EMAIL, context, templates_dir=str(tmp_path))
+    assert (mine.subject, mine.text, mine.html) == ("Postado: PED-1001", "Oi Ana, da Casa Aurora", "<p>Ana</p>")
+    reworded = render(Trigger.DELAYED, Channel.EMAIL, context, templates_dir=str(tmp_path))
+    assert reworded.subject == "Atrasou, Ana" and "Detectamos um atraso" in reworded.text
+    assert render(Trigger.POSTED, Channel.EMAIL, context).subject != mine.subject  # the built-in one elsewhere
+    assert "Casa Aurora" in render(Trigger.POSTED, Channel.WHATSAPP, context, templates_dir=str(tmp_path)).text
+
+
+def test_a_missing_fact_fails_with_its_name(context: dict[str, Any], tmp_path: Path) -> None:
+    without = {k: v for k, v in context.items() if k != "checkin_not_received"}
+    with pytest.raises(RenderError, match="'checkin_not_received' is undefined"):
+        render(Trigger.CHECKIN, Channel.EMAIL, without)
+    with pytest.raises(RenderError, match="tracking_link"):
+        render(Trigger.POSTED, Channel.WHATSAPP, {k: v for k, v in context.items() if k != "tracking_link"})
+    (tmp_path / "whatsapp").mkdir()
+    (tmp_path / "whatsapp" / "posted.j2").write_text("{% block text %}{{ voucher_code }}{% endblock %}")
+    with pytest.raises(RenderError, match="voucher_code"):
+        render(Trigger.POSTED, Channel.WHATSAPP, context, templates_dir=str(tmp_path))
+    with pytest.raises(RenderError, match=r"no template 'whatsapp/ops_sla\.j2'"):
+        render(Trigger.OPS_SLA, Channel.WHATSAPP, context)
+
+
+def _links(context: dict[str, Any]) -> dict[str, str]:
+    keys = ("checkin_accepted", "checkin_with_issue", "checkin_not_received", "optout")
+    return {k: context[k] for k in keys}
