@@ -36,4 +36,4 @@ services:
 	@bash .ci/services
 
 clean:
-	rm -rf $(VENV) zelo-demo.db* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) zelo-demo.db* zelo-demo-mail zelo-uploads .pytest_cache .mypy_cache .ruff_cache

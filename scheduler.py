@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 
+from notifier import tasks as notifier_tasks
 from tracker import tasks
 from tracker.detector import tasks as detector_tasks
 from tracker.ingest import tasks as ingest_tasks
@@ -22,6 +23,8 @@ Job = Callable[[dict[str, Any]], Awaitable[Any]]
 EMBEDDED_SCHEDULE: tuple[tuple[Job, float], ...] = (
     (tasks.poll_due, 60.0),
     (detector_tasks.detect_sweep, 900.0),
+    (notifier_tasks.dispatch, 30.0),
+    (notifier_tasks.sla_alerts, 900.0),
     (ingest_tasks.purge_expired, 3600.0),
 )
 

@@ -41,6 +41,9 @@ _UPDATE = update(notifications_table).where(_n.id == bindparam("_id"))
 class DispatchReport:
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, outcome)
 
+    def merge(self, other: "DispatchReport") -> None:
+        self.outcomes.update(other.outcomes)
+
     def total(self, outcome: str) -> int:
         return sum(n for (_, o), n in self.outcomes.items() if o == outcome)
 

@@ -290,6 +290,29 @@ class PreviewChannel(StrEnum):
     WHATSAPP = "whatsapp"
 
 
+@notify_app.command("dispatch")
+def notify_dispatch(
+    sla: Annotated[bool, typer.Option("--sla/--no-sla", help="Also queue ops alerts for SLAs about to pass.")] = True,
+) -> None:
+    """Deliver every notification due now, once, and report."""
+    from notifier.alerts import queue_sla_alerts
+
+    settings = _settings()
+
+    async def go() -> Any:
+        async with open_runtime(settings) as rt:
+            if sla:
+                async with rt.sessions() as session, session.begin():
+                    await queue_sla_alerts(session, rt.outbox, rt.clock.now())
+            return await rt.dispatcher().run_once()
+
+    report = _run(go())
+    if not report.outcomes:
+        console.print("nothing due")
+    for (channel, outcome), n in sorted(report.outcomes.items()):
+        console.print(f"  {channel}: {outcome} {n}")
+
+
 @notify_app.command("preview")
 def notify_preview(
     trigger: Annotated[Trigger, typer.Argument(help="The message to render.")],

@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, serve
 from carriers.sandbox.scenarios import load_scenarios
+from notifier.dispatcher import DispatchReport
 from notifier.models import Notification
 from tracker.accounts import add_account
 from tracker.clock import SimulatedClock
@@ -98,9 +100,12 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
     sandbox.faults.outages.append(outage)
     scenarios = scenario_names()
     rng = random.Random(7)
-    total, detected = PollReport(), Detected()
+    total, detected, sent = PollReport(), Detected(), DispatchReport()
+    mail = database.with_name(f"{database.stem}-mail")
+    shutil.rmtree(mail, ignore_errors=True)
 
     async with serve(create_app(sandbox)) as base_url, open_runtime(settings, clock) as rt:
+        rt.eml_folder = mail  # the demo's e-mails are written there as .eml files, not sent
         await upgrade(rt.engine)
         parcels = [
             Parcel(
@@ -130,6 +135,7 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
                 total.merge(await poller.run_once())
                 if step % SWEEP_EVERY == 0:
                     detected.merge(await sweep(rt.sessions, rt.detector, clock.now()))
+                sent.merge(await rt.dispatcher().run_once())
                 clock.advance(STEP)
                 progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
 
@@ -137,6 +143,8 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
         await _summary(console, rt, scenario_of, truth, total, database)
         await _incidents_summary(console, rt, scenario_of, detected)
         await _notifications_summary(console, rt)
+    emails = len(list(mail.glob("*.eml")))
+    console.print(f"{emails} e-mails written to {mail}/ as .eml files: open them in any mail client.")
     return total
 
 

@@ -4,11 +4,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from notifier.dispatcher import Dispatcher
 from notifier.outbox import Outbox
+from notifier.service import open_channels
 from tracker.clock import Clock, SystemClock
 from tracker.config import Settings
 from tracker.db import make_engine, make_sessionmaker
@@ -27,7 +30,30 @@ class Runtime:
     clock: Clock
 
     detector: Detector = field(default_factory=Detector)
+    eml_folder: Path | None = None  # e-mail written as .eml files there instead of sent (the demo)
     _poller: Poller | None = None
+    _dispatcher: Dispatcher | None = None
+
+    @property
+    def outbox(self) -> Outbox:
+        """The detector's outbox listener (it queues the notifications)."""
+        return next(x for x in self.detector.listeners if isinstance(x, Outbox))
+
+    def dispatcher(self) -> Dispatcher:
+        """The process's dispatcher, kept so its SMTP connection outlives one run."""
+        if self._dispatcher is None:
+            from notifier.compose import make_compose, make_optout_hashes
+
+            ports = open_channels(self.settings, self.http, eml_folder=self.eml_folder)
+            self._dispatcher = Dispatcher(
+                self.sessions, self.clock, ports, make_compose(self.settings), make_optout_hashes(self.settings)
+            )
+        return self._dispatcher
+
+    async def aclose(self) -> None:
+        if self._dispatcher is not None:
+            for port in set(self._dispatcher.channels.values()):
+                await port.aclose()
 
     def poller(self) -> Poller:
         """The process's poller, kept so its carrier clients (and their tokens) outlive one cycle."""
@@ -55,7 +81,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     )
     try:
         async with httpx.AsyncClient(timeout=settings.http_timeout_s, limits=limits) as http:
-            yield Runtime(
+            runtime = Runtime(
                 detector=Detector(listeners=[Outbox(settings)]),  # incidents and moves queue notifications
                 settings=settings,
                 engine=engine,
@@ -64,5 +90,9 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
                 vault=Vault(settings.secret_key.get_secret_value()),
                 clock=clock or SystemClock(),
             )
+            try:
+                yield runtime
+            finally:
+                await runtime.aclose()
     finally:
         await engine.dispose()

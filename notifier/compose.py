@@ -1,0 +1,57 @@
+"""From an outbox row to the message itself: the facts, the store's templates, the check-in and opt-out
+links, the address; and the opt-out hashes the dispatcher checks."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from notifier.channels.base import Outgoing, PermanentFailure
+from notifier.channels.wa_link import wa_me_link
+from notifier.checkin import checkin_links
+from notifier.context import message_context
+from notifier.dispatcher import Compose, OptOuts
+from notifier.optout import address_hash
+from notifier.render import render
+from notifier.service import address
+from notifier.vocabulary import Channel, Trigger
+from tracker.config import Settings
+
+
+def make_compose(settings: Settings) -> Compose:
+    async def compose(n: Row[Any], s: Row[Any], now: datetime) -> Outgoing | str:
+        channel, trigger = Channel(n.channel), Trigger(n.trigger)
+        to = address(settings, n, s)
+        if to is None:
+            raise PermanentFailure("no_address", f"the shipment has no address for {channel.value}")
+        links = checkin_links(s.id, settings=settings, now=now)
+        context = message_context(dict(s._mapping), n.facts, settings=settings, links=links)
+        rendered = render(trigger, channel, context, templates_dir=settings.notify_templates_dir)
+        if channel is Channel.WA_LINK:
+            return wa_me_link(to, rendered.text)
+        params: tuple[str, ...] = ()
+        if channel is Channel.WHATSAPP:  # approved templates zelo_<trigger>: name, order, tracking link
+            params = tuple(str(context[k]) for k in ("customer_first_name", "order_number", "tracking_link"))
+        return Outgoing(
+            n.id,
+            n.dedupe_key,
+            to,
+            rendered.subject,
+            rendered.text,
+            rendered.html,
+            template=f"zelo_{trigger.value}" if channel is Channel.WHATSAPP else None,
+            template_params=params,
+        )
+
+    return compose
+
+
+def make_optout_hashes(settings: Settings) -> OptOuts:
+    secret = settings.secret_key.get_secret_value()
+
+    def hashes(n: Row[Any], s: Row[Any]) -> Sequence[str]:
+        to = address(settings, n, s)
+        return [address_hash(to, secret)] if to else []
+
+    return hashes
