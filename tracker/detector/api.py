@@ -51,6 +51,7 @@ def incidents_query(
     owner: str | None,
     overdue: bool,
     now: datetime,
+    shipment_id: int | None = None,
 ) -> Select[Any]:
     query: Select[Any] = select(*_COLUMNS).join(Shipment, Shipment.id == Incident.shipment_id)  # type: ignore[assignment]
     query = query.order_by(Incident.id.desc())
@@ -59,6 +60,8 @@ def incidents_query(
             query = query.where(column == value)
     if owner is not None:
         query = query.where(Incident.owner == owner)
+    if shipment_id is not None:
+        query = query.where(Incident.shipment_id == shipment_id)
     if overdue:
         query = query.where(Incident.status == IncidentStatus.OPEN.value, Incident.triage_due_at < now)
     return query
@@ -73,12 +76,15 @@ async def list_incidents(
     carrier: Annotated[str | None, Query(max_length=32)] = None,
     owner: Annotated[str | None, Query(max_length=100)] = None,
     overdue: Annotated[bool, Query(description="Only open incidents past their triage deadline")] = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    shipment_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> IncidentPage:
     runtime = _runtime(request)
     now = runtime.clock.now()
-    query = incidents_query(kind=kind, status=status, carrier=carrier, owner=owner, overdue=overdue, now=now)
+    query = incidents_query(
+        kind=kind, status=status, carrier=carrier, owner=owner, overdue=overdue, now=now, shipment_id=shipment_id
+    )
     if cursor:
         query = query.where(Incident.id < _decode_cursor(cursor))
     async with runtime.sessions() as session:
@@ -87,7 +93,7 @@ async def list_incidents(
     more, rows = len(rows) > limit, rows[:limit]
     next_cursor = base64.urlsafe_b64encode(f"id:{rows[-1][0].id}".encode()).decode() if more and rows else None
     return IncidentPage(
-        incidents=[IncidentOut(**_out(r, now)) for r in rows],
+        items=[IncidentOut(**_out(r, now)) for r in rows],
         next_cursor=next_cursor,
         outage_guards=[OutageGuard(**g.as_dict()) for g in guards.values()],
     )

@@ -1,8 +1,10 @@
 """A person's changes to an incident: the lifecycle open → triaged → waiting → resolved (→ reopened),
-each move checked against ``TRANSITIONS`` and written to the audit trail."""
+each move checked against ``TRANSITIONS`` and written to the audit trail.
+
+The whole change is checked before anything is written: a refused change leaves the incident as it was.
+"""
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tracker.detector.models import Incident, IncidentChange
 from tracker.detector.schemas import IncidentPatch
 from tracker.detector.vocabulary import TRANSITIONS, IncidentStatus, Outcome, RootCause
+
+_ACTIONS = {
+    IncidentStatus.OPEN: "reopened",
+    IncidentStatus.TRIAGED: "triaged",
+    IncidentStatus.WAITING_CARRIER: "waiting",
+    IncidentStatus.WAITING_CUSTOMER: "waiting",
+    IncidentStatus.RESOLVED: "resolved",
+}
 
 
 class LifecycleError(ValueError):
@@ -23,31 +33,37 @@ class LifecycleError(ValueError):
 async def change(
     session: AsyncSession, incident_id: int, patch: IncidentPatch, *, actor: str, now: datetime
 ) -> Incident | None:
-    """Apply ``patch``; None when there is no such incident."""
-    incident = (await session.execute(select(Incident).where(Incident.id == incident_id).with_for_update())).scalar()
+    """Apply ``patch`` by ``actor`` in the caller's transaction; None when there is no such incident.
+
+    A status equal to the current one is no move. The first move out of ``open`` sets ``triaged_at``: the
+    triage SLA is met. Reopening keeps the incident's triage deadline (and ``triaged_at``).
+    """
+    incident = await session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update())
     if incident is None:
         return None
     current = IncidentStatus(incident.status)
-    log: list[tuple[str, str | None]] = []
+    target = None if patch.status in (None, current) else patch.status
+    resolution = _check(current, target, patch)
+    log: list[tuple[str, IncidentStatus, str | None]] = []  # (action, status after it, what changed)
     if patch.owner is not None and patch.owner != incident.owner:
-        log.append(("assigned", f"owner {incident.owner} → {patch.owner}"))
+        log.append(("assigned", current, f"owner {incident.owner} → {patch.owner}"))
         incident.owner = patch.owner
-    target = patch.status
-    if target is not None and target != current:
-        allowed = sorted(s.value for s in TRANSITIONS[current])
-        if target not in TRANSITIONS[current]:
-            raise LifecycleError(
-                "status", f"an incident {current.value} cannot become {target.value}; allowed: {allowed}"
-            )
-        log.append(_move(incident, current, target, patch, now))
-        if target is IncidentStatus.RESOLVED:
-            incident.resolved_by = actor
-    elif target is None and (patch.outcome or patch.root_cause):
-        raise LifecycleError("status", "outcome and root_cause go with status 'resolved'")
+    if target is not None:
+        log.append((_ACTIONS[target], target, f"{current} → {target}"))
+        if current is IncidentStatus.OPEN and incident.triaged_at is None:
+            incident.triaged_at = now
+        if resolution is not None:
+            incident.outcome, incident.root_cause = resolution[0].value, resolution[1].value
+            incident.resolved_at, incident.resolved_by, incident.resolution_note = now, actor, patch.note
+        elif current is IncidentStatus.RESOLVED:
+            incident.outcome = incident.root_cause = incident.resolution_note = incident.resolved_by = None
+            incident.resolved_at = None
+            incident.reopened_count += 1
+        incident.status = target.value
     if patch.note and not log:
-        log.append(("noted", None))
-    for action, detail in log:
-        note = "; ".join(x for x in (detail, patch.note) if x) or None
+        log.append(("noted", current, None))
+    for i, (action, status, detail) in enumerate(log):
+        note = "; ".join(x for x in (detail, patch.note if i == len(log) - 1 else None) if x) or None
         session.add(
             IncidentChange(
                 incident_id=incident.id,
@@ -55,7 +71,7 @@ async def change(
                 actor=actor,
                 action=action,
                 from_status=current.value,
-                to_status=incident.status,
+                to_status=status.value,
                 note=note,
             )
         )
@@ -64,26 +80,20 @@ async def change(
     return incident
 
 
-def _move(
-    incident: Incident, current: IncidentStatus, target: IncidentStatus, patch: IncidentPatch, now: datetime
-) -> tuple[str, str | None]:
-    if target is IncidentStatus.RESOLVED:
-        for name, value, choices in (("outcome", patch.outcome, Outcome), ("root_cause", patch.root_cause, RootCause)):
-            if value is None:
-                raise LifecycleError(name, f"resolving needs {name}: one of {[c.value for c in choices]}")
-        fields: dict[str, Any] = {
-            "resolved_at": now,
-            "outcome": patch.outcome and patch.outcome.value,
-            "root_cause": patch.root_cause and patch.root_cause.value,
-            "resolution_note": patch.note,
-        }
-    elif current is IncidentStatus.RESOLVED:  # reopened by a person
-        fields = {"resolved_at": None, "outcome": None, "root_cause": None, "resolution_note": None}
-        fields |= {"resolved_by": None, "reopened_count": incident.reopened_count + 1}
-    else:
-        fields = {"triaged_at": incident.triaged_at or now}
-    for name, value in fields.items():
-        setattr(incident, name, value)
-    incident.status = target.value
-    action = {IncidentStatus.RESOLVED: "resolved", IncidentStatus.OPEN: "reopened", IncidentStatus.TRIAGED: "triaged"}
-    return action.get(target, "waiting"), f"{current.value} → {target.value}"
+def _check(
+    current: IncidentStatus, target: IncidentStatus | None, patch: IncidentPatch
+) -> tuple[Outcome, RootCause] | None:
+    """Refuse what the lifecycle does not allow; the outcome and root cause when resolving."""
+    if target is not None and target not in TRANSITIONS[current]:
+        allowed = sorted(s.value for s in TRANSITIONS[current])
+        raise LifecycleError("status", f"an incident {current} cannot become {target}; allowed: {allowed}")
+    if target is not IncidentStatus.RESOLVED:
+        for name in ("outcome", "root_cause"):
+            if getattr(patch, name) is not None:
+                raise LifecycleError(name, f"{name} is given when resolving: send it with status 'resolved'")
+        return None
+    if patch.outcome is None:
+        raise LifecycleError("outcome", f"resolving needs outcome: one of {[o.value for o in Outcome]}")
+    if patch.root_cause is None:
+        raise LifecycleError("root_cause", f"resolving needs root_cause: one of {[c.value for c in RootCause]}")
+    return patch.outcome, patch.root_cause

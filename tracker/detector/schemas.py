@@ -48,6 +48,7 @@ class IncidentOut(BaseModel):
     severity: str
     owner: str
     next_action: str
+    trigger: str = Field(description="The fact that raised it, as the detector's rule saw it.")
     evidence: dict[str, Any]
     opened_at: datetime
     updated_at: datetime
@@ -75,8 +76,8 @@ class OutageGuard(BaseModel):
 
 
 class IncidentPage(BaseModel):
-    incidents: list[IncidentOut]
-    next_cursor: str | None
+    items: list[IncidentOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
     outage_guards: list[OutageGuard] = Field(
         description="Carrier accounts in an outage now: no silence-based incident is raised for them."
     )

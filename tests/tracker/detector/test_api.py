@@ -1,16 +1,15 @@
-"""The incidents API: filters, overdue SLA, outage guards, detail with history, the lifecycle by PATCH."""
+"""The incidents API on SQLite and PostgreSQL: filters, overdue SLA, pagination, outage guards, detail with
+history, and the lifecycle by PATCH."""
 
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from typer.testing import CliRunner
 
+from tests.tracker.detector.conftest import Seed
 from tests.tracker.detector.test_sweep import silent_parcels
-from tracker.cli import app
 from tracker.clock import SimulatedClock
 from tracker.detector.service import Detector
 from tracker.detector.sweep import sweep
@@ -21,106 +20,185 @@ Sessions = async_sessionmaker[AsyncSession]
 Headers = dict[str, dict[str, str]]
 
 
-async def stalled(sessions: Sessions, clock: SimulatedClock, vault: Vault, n: int = 3) -> None:
-    clock.advance(timedelta(days=4))
-    await silent_parcels(sessions, vault, clock.now(), n)
-    await sweep(sessions, Detector(), clock.now())
+async def listed(http: httpx.AsyncClient, keys: Headers, **params: Any) -> list[dict[str, Any]]:
+    response = await http.get("/v1/incidents", params=params, headers=keys["reader"])
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
 
 
-async def test_list_filters_pages_and_flags_overdue(
-    http: httpx.AsyncClient,
-    keys: Headers,
-    sessions: Sessions,
-    clock: SimulatedClock,
-    vault: Vault,
+async def test_each_filter(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
+    stalled = await seed.incident()
+    parcel = await seed.shipment()
+    lost = await seed.incident(parcel, "lost", status="triaged", owner="claims", severity="high")
+    refused = await seed.incident(parcel, "refused")
+    loggi = await seed.incident(await seed.shipment("loggi"), "delayed", owner="customer_care")
+
+    async def ids(**params: Any) -> list[int]:
+        return [i["id"] for i in await listed(http, keys, **params)]
+
+    assert await ids() == [loggi, refused, lost, stalled]  # newest first
+    assert await ids(kind="lost") == [lost]
+    assert await ids(status="triaged") == [lost]
+    assert await ids(status="open") == [loggi, refused, stalled]
+    assert await ids(carrier="loggi") == [loggi]
+    assert await ids(carrier="correios", owner="ops") == [refused, stalled]
+    assert await ids(owner="claims") == [lost]
+    assert await ids(shipment_id=parcel) == [refused, lost]
+    assert await ids(shipment_id=parcel, kind="delayed") == []
+    [item] = await listed(http, keys, kind="lost")
+    assert (item["shipment_id"], item["carrier"], item["external_id"]) == (parcel, "correios", "order-2")
+    assert item["tracking_code"].startswith("SS") and item["trigger"] == "lost:test"
+    assert (item["severity"], item["owner"], item["overdue"], item["reopened_count"]) == ("high", "claims", False, 0)
+    assert item["opened_at"] == "2026-11-02T11:00:00Z" and item["triage_due_at"] == "2026-11-02T21:00:00Z"
+    for bad in ({"kind": "late"}, {"status": "closed"}, {"shipment_id": 0}, {"limit": 501}, {"limit": 0}):
+        response = await http.get("/v1/incidents", params=bad, headers=keys["reader"])
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == next(iter(bad))
+
+
+async def test_overdue_means_open_past_the_triage_deadline(
+    http: httpx.AsyncClient, keys: Headers, seed: Seed, clock: SimulatedClock
 ) -> None:
-    await stalled(sessions, clock, vault)
-    page = (await http.get("/v1/incidents", params={"limit": 2}, headers=keys["reader"])).json()
-    assert [i["kind"] for i in page["incidents"]] == ["stalled", "stalled"] and page["outage_guards"] == []
-    rest = (await http.get("/v1/incidents", params={"cursor": page["next_cursor"]}, headers=keys["reader"])).json()
-    assert len(rest["incidents"]) == 1 and rest["next_cursor"] is None
-    assert (await http.get("/v1/incidents", params={"kind": "lost"}, headers=keys["reader"])).json()["incidents"] == []
-    by_owner = await http.get("/v1/incidents", params={"owner": "ops", "carrier": "correios"}, headers=keys["reader"])
-    assert len(by_owner.json()["incidents"]) == 3
-    assert (await http.get("/v1/incidents", params={"overdue": True}, headers=keys["reader"])).json()["incidents"] == []
-    clock.advance(timedelta(hours=11))  # past 18:00 on the day they were opened: the triage SLA is missed
-    overdue = (await http.get("/v1/incidents", params={"overdue": True}, headers=keys["reader"])).json()["incidents"]
-    assert len(overdue) == 3 and all(i["overdue"] for i in overdue)
-    bad = await http.get("/v1/incidents", params={"kind": "late"}, headers=keys["reader"])
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "kind"
+    late = await seed.incident()
+    await seed.incident(status="triaged")  # past its deadline too, but in hand
+    clock.advance(timedelta(hours=5))
+    fresh = await seed.incident()
+    assert await listed(http, keys, overdue=True) == []
+    clock.advance(timedelta(hours=5, seconds=1))  # the first two are past their 10 hours, the third is not
+    assert [i["id"] for i in await listed(http, keys, overdue=True)] == [late]
+    flags = {i["id"]: i["overdue"] for i in await listed(http, keys)}
+    assert flags[late] and not flags[fresh] and sum(flags.values()) == 1
+    assert await listed(http, keys, overdue=True, kind="lost") == []
+
+
+async def test_pages_are_stable_while_incidents_open(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
+    made = [await seed.incident() for _ in range(5)]
+    first = (await http.get("/v1/incidents", params={"limit": 2}, headers=keys["reader"])).json()
+    assert [i["id"] for i in first["items"]] == [made[4], made[3]]
+    await seed.incident()  # a new one, newer than every page: it never shifts the pages already started
+    second = (
+        await http.get("/v1/incidents", params={"limit": 2, "cursor": first["next_cursor"]}, headers=keys["reader"])
+    ).json()
+    third = (
+        await http.get("/v1/incidents", params={"limit": 2, "cursor": second["next_cursor"]}, headers=keys["reader"])
+    ).json()
+    assert [i["id"] for i in second["items"] + third["items"]] == [made[2], made[1], made[0]]
+    assert third["next_cursor"] is None
+    everything = (await http.get("/v1/incidents", headers=keys["reader"])).json()
+    assert len(everything["items"]) == 6 and everything["next_cursor"] is None  # default limit 100
+    bad = await http.get("/v1/incidents", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=keys["reader"])
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
 
 
 async def test_the_outage_guard_is_visible(
-    http: httpx.AsyncClient,
-    keys: Headers,
-    sessions: Sessions,
-    clock: SimulatedClock,
-    vault: Vault,
+    http: httpx.AsyncClient, keys: Headers, sessions: Sessions, clock: SimulatedClock, vault: Vault
 ) -> None:
-    await stalled(sessions, clock, vault, 1)
+    clock.advance(timedelta(days=4))
+    await silent_parcels(sessions, vault, clock.now(), 1)
+    await sweep(sessions, Detector(), clock.now())
+    page = (await http.get("/v1/incidents", headers=keys["reader"])).json()
+    assert [i["kind"] for i in page["items"]] == ["stalled"] and page["outage_guards"] == []
+    last_success = clock.now() - timedelta(hours=1)
     async with sessions() as session, session.begin():
         await session.execute(
             update(CarrierAccount).values(
-                circuit_open_until=clock.now() + timedelta(minutes=5), consecutive_failures=5, last_error="HTTP 503"
+                circuit_open_until=clock.now() + timedelta(minutes=5),
+                consecutive_failures=5,
+                last_error="HTTP 503",
+                last_success_at=last_success,
             )
         )
     [guard] = (await http.get("/v1/incidents", headers=keys["reader"])).json()["outage_guards"]
-    assert guard["carrier_account"] == "main" and "circuit open" in guard["reason"]
+    assert (guard["carrier_account"], guard["carrier"]) == ("main", "correios")
+    assert "circuit open" in guard["reason"] and "HTTP 503" in guard["reason"]
+    assert guard["since"] == last_success.isoformat().replace("+00:00", "Z")
+    clock.advance(timedelta(minutes=6))  # the circuit half-opens; the failures still count
+    [guard] = (await http.get("/v1/incidents", headers=keys["reader"])).json()["outage_guards"]
+    assert guard["reason"].startswith("5 consecutive failed calls")
 
 
-async def test_the_lifecycle_by_patch(
-    http: httpx.AsyncClient,
-    keys: Headers,
-    sessions: Sessions,
-    clock: SimulatedClock,
-    vault: Vault,
-) -> None:
-    await stalled(sessions, clock, vault, 1)
-    [incident] = (await http.get("/v1/incidents", headers=keys["reader"])).json()["incidents"]
-    url = f"/v1/incidents/{incident['id']}"
-    assert (await http.patch(url, json={"status": "triaged"}, headers=keys["reader"])).status_code == 403
+async def test_detail_with_its_history_oldest_first(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
+    incident = await seed.incident(kind="lost")
+    url = f"/v1/incidents/{incident}"
+    await http.patch(url, json={"owner": "ana", "note": "calling the agency"}, headers=keys["writer"])
+    await http.patch(url, json={"note": "the agency does not answer"}, headers=keys["writer"])
+    detail = (await http.get(url, headers=keys["reader"])).json()
+    assert (detail["id"], detail["kind"], detail["owner"], detail["status"]) == (incident, "lost", "ana", "open")
+    assert detail["evidence"] == {"silent_business_days": 3} and detail["tracking_code"].startswith("SS")
+    changes = [(c["actor"], c["action"], c["from_status"], c["to_status"], c["note"]) for c in detail["changes"]]
+    assert changes == [
+        ("detector", "opened", None, "open", None),
+        ("writer", "assigned", "open", "open", "owner ops → ana; calling the agency"),
+        ("writer", "noted", "open", "open", "the agency does not answer"),
+    ]
+    assert detail["changes"][1]["at"] == "2026-11-02T11:00:00Z"
+
+
+async def test_the_lifecycle_by_patch(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
+    url = f"/v1/incidents/{await seed.incident()}"
     triaged = (await http.patch(url, json={"status": "triaged", "owner": "ana"}, headers=keys["writer"])).json()
-    assert (triaged["status"], triaged["owner"]) == ("triaged", "ana") and triaged["triaged_at"]
+    assert (triaged["status"], triaged["owner"], triaged["triaged_at"]) == ("triaged", "ana", "2026-11-02T11:00:00Z")
     waiting = await http.patch(url, json={"status": "waiting_carrier", "note": "PI 123"}, headers=keys["writer"])
-    assert waiting.json()["status"] == "waiting_carrier"
+    assert waiting.status_code == 200 and waiting.json()["status"] == "waiting_carrier"
+    missing = await http.patch(url, json={"status": "resolved", "root_cause": "carrier_delay"}, headers=keys["writer"])
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "outcome"
+    assert "delivered_after_all" in missing.json()["detail"]
     missing = await http.patch(url, json={"status": "resolved", "outcome": "resent"}, headers=keys["writer"])
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "root_cause"
     assert "carrier_delay" in missing.json()["detail"]
     done = await http.patch(
-        url, json={"status": "resolved", "outcome": "resent", "root_cause": "carrier_delay"}, headers=keys["writer"]
+        url,
+        json={"status": "resolved", "outcome": "resent", "root_cause": "carrier_loss", "note": "resent by PAC"},
+        headers=keys["writer"],
     )
     body = done.json()
-    assert (body["status"], body["outcome"], body["root_cause"]) == ("resolved", "resent", "carrier_delay")
-    assert body["resolved_by"] == "writer"
+    assert (body["status"], body["outcome"], body["root_cause"]) == ("resolved", "resent", "carrier_loss")
+    assert (body["resolved_by"], body["resolution_note"], body["overdue"]) == ("writer", "resent by PAC", False)
     illegal = await http.patch(url, json={"status": "triaged"}, headers=keys["writer"])
-    assert illegal.status_code == 422 and "allowed: ['open']" in illegal.json()["detail"]
+    assert illegal.status_code == 422 and illegal.json()["errors"][0]["field"] == "status"
+    assert "resolved cannot become triaged; allowed: ['open']" in illegal.json()["detail"]
     reopened = (await http.patch(url, json={"status": "open"}, headers=keys["writer"])).json()
     assert (reopened["status"], reopened["reopened_count"], reopened["outcome"]) == ("open", 1, None)
-    actions = [c["action"] for c in reopened["changes"]]
-    assert actions == ["opened", "assigned", "triaged", "waiting", "resolved", "reopened"]
-    assert reopened["changes"][3]["note"].endswith("PI 123") and reopened["changes"][1]["actor"] == "writer"
-    unknown = await http.get("/v1/incidents/999999", headers=keys["reader"])
-    assert unknown.status_code == 404
-    extra = await http.patch(url, json={"colour": "red"}, headers=keys["writer"])
-    assert extra.status_code == 422 and extra.json()["errors"][0]["field"] == "colour"
+    assert reopened["root_cause"] is reopened["resolved_at"] is reopened["resolved_by"] is None
+    actions = [(c["action"], c["actor"]) for c in reopened["changes"]]
+    assert actions == [("opened", "detector")] + [
+        (a, "writer") for a in ("assigned", "triaged", "waiting", "resolved", "reopened")
+    ]
+    assert reopened["changes"][3]["note"] == "triaged → waiting_carrier; PI 123"
 
 
-async def test_the_shipment_detail_lists_its_incidents(
-    http: httpx.AsyncClient, keys: Headers, sessions: Sessions, clock: SimulatedClock, vault: Vault
-) -> None:
-    await stalled(sessions, clock, vault, 1)
-    [incident] = (await http.get("/v1/incidents", headers=keys["reader"])).json()["incidents"]
-    detail = (await http.get(f"/v1/shipments/{incident['shipment_id']}", headers=keys["reader"])).json()
-    assert [(i["id"], i["kind"], i["status"]) for i in detail["incidents"]] == [(incident["id"], "stalled", "open")]
+async def test_assigning_alone(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
+    url = f"/v1/incidents/{await seed.incident(status='waiting_customer')}"
+    body = (await http.patch(url, json={"owner": "bia"}, headers=keys["writer"])).json()
+    assert (body["owner"], body["status"]) == ("bia", "waiting_customer")
+    assert body["changes"][-1]["action"] == "assigned" and body["changes"][-1]["note"] == "owner ops → bia"
+    assert (await http.get("/v1/incidents", params={"owner": "bia"}, headers=keys["reader"])).json()["items"]
 
 
-def test_cli_lists_incidents_and_runs_the_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ZELO_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.db")
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    swept = runner.invoke(app, ["detect", "--once"])
-    assert swept.exit_code == 0 and "opened 0, escalated 0" in swept.output
-    listed = runner.invoke(app, ["incidents", "list", "--overdue"])
-    assert listed.exit_code == 0 and "overdue" in listed.output  # an empty table, its header wrapped
-    wrong = runner.invoke(app, ["incidents", "list", "--kind", "late"])
-    assert wrong.exit_code == 2 and "late" in wrong.output
+async def test_refusals(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
+    url = f"/v1/incidents/{await seed.incident()}"
+    assert (await http.patch(url, json={"status": "triaged"}, headers=keys["reader"])).status_code == 403
+    assert (await http.patch(url, json={"status": "triaged"})).status_code == 401
+    assert (await http.get(url)).status_code == 401
+    assert (await http.get("/v1/incidents/999999", headers=keys["reader"])).status_code == 404
+    gone = await http.patch("/v1/incidents/999999", json={"status": "triaged"}, headers=keys["writer"])
+    assert gone.status_code == 404 and gone.headers["content-type"] == "application/problem+json"
+    for body, field in (
+        ({"colour": "red"}, "colour"),
+        ({"status": "closed"}, "status"),
+        ({"owner": ""}, "owner"),
+        ({"note": "x" * 2001}, "note"),
+        ({"outcome": "refunded"}, "outcome"),
+        ({"status": "triaged", "root_cause": "fraud"}, "root_cause"),
+    ):
+        refused = await http.patch(url, json=body, headers=keys["writer"])
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field, body
+    unchanged = (await http.get(url, headers=keys["reader"])).json()
+    assert unchanged["status"] == "open" and [c["action"] for c in unchanged["changes"]] == ["opened"]
+
+
+async def test_the_shipment_detail_lists_its_incidents(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
+    incident = await seed.incident()
+    [item] = await listed(http, keys)
+    detail = (await http.get(f"/v1/shipments/{item['shipment_id']}", headers=keys["reader"])).json()
+    assert [(i["id"], i["kind"], i["status"]) for i in detail["incidents"]] == [(incident, "stalled", "open")]
