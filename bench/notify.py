@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, select, text
 
-from bench.support import free_port, pg_database
+from bench.support import bench_account, free_port, pg_database
 from notifier.channels.base import Outgoing, Sent
 from notifier.channels.email import EmailChannel
 from notifier.dispatcher import Dispatcher
@@ -75,13 +75,7 @@ async def run(n: int) -> dict[str, Any]:
         async with open_runtime(Settings(database_url=url), SimulatedClock(NOW)) as rt:
             await upgrade(rt.engine)
             async with rt.engine.begin() as conn:
-                account = await conn.scalar(
-                    text(
-                        "INSERT INTO carrier_accounts (carrier, name, base_url, credentials, created_at, "
-                        "consecutive_failures) VALUES ('correios', 'bench', 'http://x', '-', :now, 0) RETURNING id"
-                    ),
-                    {"now": NOW},
-                )
+                account = await bench_account(conn, NOW)
                 for statement in QUEUE.text.split(";"):
                     if statement.strip():
                         await conn.execute(text(statement), {"account": account, "now": NOW, "n": n})

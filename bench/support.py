@@ -2,8 +2,10 @@
 
 import os
 import socket
+from datetime import datetime
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.db import make_engine
 
@@ -24,3 +26,15 @@ async def pg_database(name: str) -> str:
         await conn.execute(text(f"CREATE DATABASE {name}"))
     await admin.dispose()
     return f"{PG_SERVER}/{name}"
+
+
+async def bench_account(conn: AsyncConnection, now: datetime) -> int:
+    """A placeholder carrier account for benchmarks that generate their shipments inside PostgreSQL."""
+    account = await conn.scalar(
+        text(
+            "INSERT INTO carrier_accounts (carrier, name, base_url, credentials, created_at, "
+            "consecutive_failures) VALUES ('correios', 'bench', 'http://x', '-', :now, 0) RETURNING id"
+        ),
+        {"now": now},
+    )
+    return int(account)

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from bench.support import pg_database
+from bench.support import bench_account, pg_database
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.detector.models import Incident
@@ -80,13 +80,7 @@ async def run(n: int) -> dict[str, Any]:
         await upgrade(rt.engine)
         t0 = time.perf_counter()
         async with rt.engine.begin() as conn:
-            account = await conn.scalar(
-                text(
-                    "INSERT INTO carrier_accounts (carrier, name, base_url, credentials, created_at, "
-                    "consecutive_failures) VALUES ('correios', 'bench', 'http://x', '-', :now, 0) RETURNING id"
-                ),
-                {"now": NOW},
-            )
+            account = await bench_account(conn, NOW)
             params = {"account": account, "now": NOW, "today": NOW.date(), "n": n, "statuses": STATUSES}
             await conn.execute(GENERATE, params)
         async with rt.engine.connect() as conn:

@@ -1,6 +1,5 @@
 """HTTP routes for the outbox: what went out (or waits, or failed) and a resend of a failed message."""
 
-import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -9,7 +8,7 @@ from sqlalchemy import select, update
 from notifier.models import Notification, NotificationAttempt
 from notifier.schemas import NotificationOut, NotificationPage
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
-from tracker.ingest.api import MAX_ID, _decode_cursor, needs
+from tracker.ingest.api import MAX_ID, decode_cursor, encode_cursor, needs
 from tracker.ingest.apikeys import Principal
 from tracker.problems import ProblemError, responses
 from tracker.runtime import Runtime
@@ -45,11 +44,11 @@ async def list_notifications(
         if value is not None:
             query = query.where(column == value)
     if cursor:
-        query = query.where(Notification.id < _decode_cursor(cursor))
+        query = query.where(Notification.id < decode_cursor(cursor))
     async with _runtime(request).sessions() as session:
         rows = list(await session.scalars(query))
     more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = base64.urlsafe_b64encode(f"id:{rows[-1].id}".encode()).decode() if more and rows else None
+    next_cursor = encode_cursor(rows[-1].id) if more and rows else None
     return NotificationPage(notifications=[NotificationOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -1,7 +1,6 @@
 """HTTP routes for incidents: find them (with the outage guards in force), read one with its history,
 and move it through its lifecycle."""
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from tracker.detector.schemas import (
     OutageGuard,
 )
 from tracker.detector.vocabulary import IncidentStatus, Kind
-from tracker.ingest.api import MAX_ID, _decode_cursor, needs
+from tracker.ingest.api import MAX_ID, decode_cursor, encode_cursor, needs
 from tracker.ingest.apikeys import Principal
 from tracker.ingest.schemas import FieldError
 from tracker.models import Shipment
@@ -86,12 +85,12 @@ async def list_incidents(
         kind=kind, status=status, carrier=carrier, owner=owner, overdue=overdue, now=now, shipment_id=shipment_id
     )
     if cursor:
-        query = query.where(Incident.id < _decode_cursor(cursor))
+        query = query.where(Incident.id < decode_cursor(cursor))
     async with runtime.sessions() as session:
         rows = (await session.execute(query.limit(limit + 1))).all()
         guards = await active_guards(session, now)
     more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = base64.urlsafe_b64encode(f"id:{rows[-1][0].id}".encode()).decode() if more and rows else None
+    next_cursor = encode_cursor(rows[-1][0].id) if more and rows else None
     return IncidentPage(
         items=[IncidentOut(**_out(r, now)) for r in rows],
         next_cursor=next_cursor,

@@ -227,12 +227,12 @@ async def list_shipments(
     if shipped_to:
         query = query.where(Shipment.shipped_at < _start_of(shipped_to, 1))
     if cursor:
-        query = query.where(Shipment.id < _decode_cursor(cursor))
+        query = query.where(Shipment.id < decode_cursor(cursor))
     async with _state(request).runtime.sessions() as session:
         rows = list(await session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = base64.urlsafe_b64encode(f"id:{rows[-1].id}".encode()).decode() if more and rows else None
+    next_cursor = encode_cursor(rows[-1].id) if more and rows else None
     return ShipmentPage(shipments=[ShipmentOut.of(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -240,7 +240,12 @@ def _start_of(day: date, plus_days: int = 0) -> datetime:
     return datetime.combine(day + timedelta(days=plus_days), time(0), UTC)
 
 
-def _decode_cursor(cursor: str) -> int:
+def encode_cursor(last_id: int) -> str:
+    """The opaque cursor of the list routes: the next page starts below ``last_id`` (newest first)."""
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         if kind == "id" and value.isdigit() and int(value) <= MAX_ID:
