@@ -35,7 +35,8 @@ async def queue_sla_alerts(session: AsyncSession, outbox: Outbox, now: datetime)
         facts = {"kind": r.kind, "severity": r.severity, "owner": r.owner, "triage_due_at": r.triage_due_at.isoformat()}
         for channel in channels:
             key = f"ops_sla:{r.id}:{r.triage_due_at.isoformat()}:{channel}"
-            rows.append(queue_row(r.shipment_id, Trigger.OPS_SLA, channel, key, facts, now, now, r.id))
+            due = outbox.policy.due(channel, now)
+            rows.append(queue_row(r.shipment_id, Trigger.OPS_SLA, channel, key, facts, now, due, r.id))
     if not rows:
         return 0
     insert = insert_skipping_duplicates(session, notifications_table, ["dedupe_key"])

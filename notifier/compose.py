@@ -1,5 +1,5 @@
 """From an outbox row to the message itself: the facts, the store's templates, the check-in and opt-out
-links, the address; and the opt-out hashes the dispatcher checks."""
+links, the address; one ops e-mail from a round of alerts; and the opt-out hashes the dispatcher checks."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -11,9 +11,9 @@ from notifier.channels.base import Outgoing, PermanentFailure
 from notifier.channels.wa_link import wa_me_link
 from notifier.checkin import checkin_links
 from notifier.context import message_context
-from notifier.dispatcher import Compose, OptOuts
+from notifier.dispatcher import Compose, Digest, OptOuts
 from notifier.optout import address_hash
-from notifier.render import render
+from notifier.render import render, render_digest
 from notifier.service import address
 from notifier.vocabulary import Channel, Trigger
 from tracker.config import Settings
@@ -45,6 +45,21 @@ def make_compose(settings: Settings) -> Compose:
         )
 
     return compose
+
+
+def make_digest(settings: Settings) -> Digest:
+    def digest(messages: Sequence[Outgoing]) -> Outgoing:
+        first = messages[0]
+        if len(messages) == 1:
+            return first
+        alerts = [{"subject": m.subject, "text": m.text} for m in messages]
+        rendered = render_digest(
+            {"store_name": settings.store_name, "alerts": alerts}, templates_dir=settings.notify_templates_dir
+        )
+        key = f"digest:{first.idempotency_key}:{len(messages)}"
+        return Outgoing(first.notification_id, key, first.to, rendered.subject, rendered.text)
+
+    return digest
 
 
 def make_optout_hashes(settings: Settings) -> OptOuts:

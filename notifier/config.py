@@ -1,8 +1,8 @@
 """The notifier's policy table (``triggers.toml``): triggers on or off, channels, quiet hours, caps."""
 
 import tomllib
-from dataclasses import dataclass
-from datetime import time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from notifier.vocabulary import Channel, Trigger
 from tracker.detector.vocabulary import Severity
 
 POLICY_FILE = Path(__file__).with_name("triggers.toml")
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +27,21 @@ class Policy:
     quiet_hours: dict[Channel, tuple[time, time]]
     daily_cap: int
     checkin_after: timedelta
+    rate_limits: dict[Channel, float] = field(default_factory=dict)  # messages per second
+    digest: dict[Channel, timedelta] = field(default_factory=dict)  # round length
+    fallback: dict[Channel, Channel] = field(default_factory=dict)
 
     def channels(self, trigger: Trigger) -> tuple[Channel, ...]:
         p = self.triggers.get(trigger)
         return p.channels if p and p.enabled else ()
+
+    def due(self, channel: Channel, now: datetime) -> datetime:
+        """When a message queued now goes out: at once, or at the end of its digest round."""
+        every = self.digest.get(channel)
+        if every is None:
+            return now
+        rounds = -((_EPOCH - now) // every)  # ceiling: a message queued on a boundary goes on it
+        return _EPOCH + rounds * every
 
 
 def parse_policy(data: dict[str, Any], source: str = POLICY_FILE.name) -> Policy:
@@ -46,10 +58,32 @@ def parse_policy(data: dict[str, Any], source: str = POLICY_FILE.name) -> Policy
             ) from None
         severity = Severity(raw["min_severity"]) if "min_severity" in raw else None
         triggers[trigger] = TriggerPolicy(bool(raw.get("enabled", True)), channels, severity)
-    quiet = {}
-    for channel, (start, end) in data.get("quiet_hours", {}).items():
-        quiet[Channel(channel)] = (time.fromisoformat(start), time.fromisoformat(end))
-    return Policy(triggers, quiet, int(data["daily_cap"]), timedelta(hours=float(data["checkin_after_hours"])))
+    quiet = {c: (time.fromisoformat(a), time.fromisoformat(b)) for c, (a, b) in _table(data, "quiet_hours", source)}
+    limits = {c: _positive(source, "rate_limits", c, v) for c, v in _table(data, "rate_limits", source)}
+    digest = {c: timedelta(minutes=_positive(source, "digest", c, v)) for c, v in _table(data, "digest", source)}
+    fallback = {c: _channel(source, "fallback", v) for c, v in _table(data, "fallback", source)}
+    checkin_after = timedelta(hours=float(data["checkin_after_hours"]))
+    return Policy(triggers, quiet, int(data["daily_cap"]), checkin_after, limits, digest, fallback)
+
+
+def _table(data: dict[str, Any], name: str, source: str = POLICY_FILE.name) -> list[tuple[Channel, Any]]:
+    """The rows of a per-channel table, each keyed by a known channel."""
+    return [(_channel(source, name, key), value) for key, value in data.get(name, {}).items()]
+
+
+def _channel(source: str, table: str, name: Any) -> Channel:
+    try:
+        return Channel(name)
+    except ValueError:
+        raise ValueError(
+            f"{source} [{table}] {name!r}: not a channel; expected one of {[c.value for c in Channel]}"
+        ) from None
+
+
+def _positive(source: str, table: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{source} [{table}] {key} = {value!r}: expected a number above 0")
+    return float(value)
 
 
 @cache

@@ -5,7 +5,9 @@ one transaction records each outcome. A dispatcher killed in between leaves rows
 lease; the next run resends them only on channels whose receiver dedupes on the idempotency key (the ops
 webhook's ``webhook-id``), and marks the others ``uncertain`` — never sent twice, shown to ops, who can
 resend by hand. Policy is applied at send time: opt-outs, quiet hours in the destination's time zone (the
-message waits), and a daily cap per shipment.
+message waits), a daily cap per shipment, and a rate per channel (a message that would wait for its slot
+more than a second is put back). Ops e-mails of one round go out as one digest. A message that fails for
+good on a channel with a fallback (WhatsApp → the wa.me queue) is queued there, once.
 """
 
 import asyncio
@@ -14,27 +16,45 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import Row, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifier.channels.base import Channel as Port
-from notifier.channels.base import ChannelError, Outgoing, PermanentFailure, TemporaryFailure
+from notifier.channels.base import ChannelError, Outgoing, PermanentFailure, Sent, TemporaryFailure
 from notifier.config import Policy, load_policy
 from notifier.models import attempts_table, notifications_table, optouts_table
-from notifier.vocabulary import Channel, NotificationStatus
+from notifier.outbox import queue_row
+from notifier.ratelimit import RateLimit
+from notifier.vocabulary import Channel, NotificationStatus, Trigger
 from tracker.calendar import timezone_of
 from tracker.clock import Clock
+from tracker.db import insert_skipping_duplicates
 from tracker.models import shipments_table
 
 log = structlog.get_logger(__name__)
 Compose = Callable[[Row[Any], Row[Any], datetime], Awaitable[Outgoing | str]]  # a wa.me link for wa_link
 OptOuts = Callable[[Row[Any], Row[Any]], Sequence[str]]  # (notification, shipment) → hashes of its addresses
+Digest = Callable[[Sequence[Outgoing]], Outgoing]  # one message for a round of ops messages
 _n, _s = notifications_table.c, shipments_table.c
 OPS = frozenset({Channel.OPS_EMAIL.value, Channel.OPS_WEBHOOK.value})
 _UPDATE = update(notifications_table).where(_n.id == bindparam("_id"))
+NOT_FORWARDED = frozenset({"no_address", "whatsapp_recipient"})  # failures a fallback channel shares
+
+
+class Result(NamedTuple):
+    values: dict[str, Any]  # the notification's new columns
+    attempt: dict[str, Any] | None = None  # the attempt to record, when a send was tried
+    fallback: dict[str, Any] | None = None  # a notification to queue on the fallback channel
+
+
+class _Later(Exception):
+    """No send slot within the rate limit's wait: try again at ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
 
 
 @dataclass
@@ -63,6 +83,12 @@ class Dispatcher:
     backoff: timedelta = timedelta(seconds=30)
     max_backoff: timedelta = timedelta(hours=1)
     rng: random.Random = field(default_factory=random.Random)
+    digest: Digest | None = None  # merges a round of ops e-mails into one; None sends each alone
+    limits: dict[Channel, RateLimit] = field(default_factory=dict)  # default: the policy's rate limits
+
+    def __post_init__(self) -> None:
+        for channel, per_second in self.policy.rate_limits.items():
+            self.limits.setdefault(channel, RateLimit(per_second))
 
     async def run_once(self) -> DispatchReport:
         """Deliver everything due now."""
@@ -133,15 +159,48 @@ class Dispatcher:
             )
             sent_today = await self._sent_today(session, claimed, now)
         gate = asyncio.Semaphore(self.concurrency)
-        results = await asyncio.gather(*(self._one(n, s, now, opted_out, sent_today, gate) for n, s in claimed))
-        rows, attempts = [], []
-        for (n, _), (values, attempt) in zip(claimed, results, strict=True):
-            rows.append({"_id": n.id, **values})
-            if attempt is not None:
-                attempts.append(attempt)
-            report.outcomes[(n.channel, values["status"])] += 1
+        rounds: dict[str, list[tuple[Row[Any], Row[Any]]]] = {}
+        alone = []
+        for n, s in claimed:
+            if self.digest is not None and Channel(n.channel) in self.policy.digest:
+                rounds.setdefault(n.channel, []).append((n, s))
+            else:
+                alone.append((n, s))
+        results = dict(
+            zip(
+                [n.id for n, _ in alone],
+                await asyncio.gather(*(self._one(n, s, now, opted_out, sent_today, gate) for n, s in alone)),
+                strict=True,
+            )
+        )
+        for group in rounds.values():
+            results |= await self._round(group, now, gate)
+        rows, attempts, fallbacks = [], [], []
+        for n, _ in claimed:
+            result = results[n.id]
+            rows.append({"_id": n.id, **result.values})
+            attempts += [result.attempt] if result.attempt else []
+            fallbacks += [result.fallback] if result.fallback else []
+            report.outcomes[(n.channel, result.values["status"])] += 1
         async with self.sessions() as session, session.begin():
-            await _write(session, rows, attempts)
+            await _write(session, rows, attempts, fallbacks)
+
+    def _held(
+        self, n: Row[Any], s: Row[Any], now: datetime, opted_out: set[str], sent_today: Counter[int]
+    ) -> Result | None:
+        """Not sent now: the customer opted out, quiet hours, or the daily cap; else None (and counted)."""
+        customer = n.channel not in OPS
+        if customer and opted_out.intersection(self.optout_hashes(n, s)):
+            return self._put_back(n, now, "suppressed", "the customer opted out")
+        wait = _quiet_until(self.policy.quiet_hours.get(Channel(n.channel)), now, s.destination_state)
+        if wait is not None:
+            return self._put_back(n, wait, "pending")
+        if customer and sent_today[s.id] >= self.policy.daily_cap:
+            return self._put_back(
+                n, now, "suppressed", f"daily cap of {self.policy.daily_cap} messages for this shipment reached"
+            )
+        sent_today[s.id] += int(customer)
+        return None
 
     async def _one(
         self,
@@ -151,46 +210,79 @@ class Dispatcher:
         opted_out: set[str],
         sent_today: Counter[int],
         gate: asyncio.Semaphore,
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        base = {"due_at": now, "sent_at": None, "provider_id": None, "reason": None, "link": None}
-        customer = n.channel not in OPS
-        if customer and opted_out.intersection(self.optout_hashes(n, s)):
-            return base | {"status": "suppressed", "reason": "the customer opted out", "attempts": n.attempts - 1}, None
-        wait = _quiet_until(self.policy.quiet_hours.get(Channel(n.channel)), now, s.destination_state)
-        if wait is not None:
-            return base | {"status": "pending", "due_at": wait, "attempts": n.attempts - 1}, None
-        if customer and sent_today[s.id] >= self.policy.daily_cap:
-            reason = f"daily cap of {self.policy.daily_cap} messages for this shipment reached"
-            return base | {"status": "suppressed", "reason": reason, "attempts": n.attempts - 1}, None
-        sent_today[s.id] += int(customer)
+    ) -> Result:
+        if held := self._held(n, s, now, opted_out, sent_today):
+            return held
         try:
             message = await self.compose(n, s, now)
             if isinstance(message, str):  # wa_link: queued for a person to click and send
-                return base | {"status": "queued", "link": message, "attempts": n.attempts}, None
-            port = self.channels.get(Channel(n.channel))
-            if port is None:
-                raise PermanentFailure("channel_not_configured", f"no {n.channel} channel is configured")
-            async with gate:
-                sent = await port.send(message)
-        except TemporaryFailure as exc:
-            retry = n.attempts < self.max_attempts
-            status = "pending" if retry else "failed"
-            values = base | {"status": status, "due_at": self._next_try(n.attempts, exc.retry_after, now)}
-            return values | {"attempts": n.attempts, "reason": str(exc)}, _attempt(
-                n.id, now, "retry" if retry else "failed", exc.code, str(exc)
-            )
-        except ChannelError as exc:
-            return base | {"status": "failed", "reason": str(exc), "attempts": n.attempts}, _attempt(
-                n.id, now, "failed", exc.code, str(exc)
-            )
-        except Exception as exc:  # a bug in a template or a channel: this message fails, the batch goes on
-            log.exception("notification_crashed", notification_id=n.id)
-            detail = f"{type(exc).__name__}: {exc}"[:500]
-            return base | {"status": "failed", "reason": detail, "attempts": n.attempts}, _attempt(
-                n.id, now, "failed", "internal_error", detail
-            )
-        done = base | {"status": "sent", "sent_at": now, "provider_id": sent.provider_id, "attempts": n.attempts}
-        return done, _attempt(n.id, now, "sent", None, None)
+                return Result(_values(now, status="queued", link=message, attempts=n.attempts))
+            sent = await self._send(Channel(n.channel), message, gate)
+        except Exception as exc:
+            return self._failed(n, now, exc)
+        return _sent(n, now, sent)
+
+    async def _round(
+        self, group: list[tuple[Row[Any], Row[Any]]], now: datetime, gate: asyncio.Semaphore
+    ) -> dict[int, Result]:
+        """One digest for the ops messages of a round; each row shares the digest's fate."""
+        assert self.digest is not None
+        results: dict[int, Result] = {}
+        parts: list[tuple[Row[Any], Outgoing]] = []
+        for n, s in group:
+            if held := self._held(n, s, now, set(), Counter()):
+                results[n.id] = held
+                continue
+            try:
+                message = await self.compose(n, s, now)
+                if isinstance(message, str):
+                    raise TypeError(f"a {n.channel} message cannot be a link")
+                parts.append((n, message))
+            except Exception as exc:
+                results[n.id] = self._failed(n, now, exc)
+        if parts:
+            try:
+                sent = await self._send(Channel(group[0][0].channel), self.digest([m for _, m in parts]), gate)
+            except Exception as exc:
+                return results | {n.id: self._failed(n, now, exc) for n, _ in parts}
+            results |= {n.id: _sent(n, now, sent) for n, _ in parts}
+        return results
+
+    async def _send(self, channel: Channel, message: Outgoing, gate: asyncio.Semaphore) -> Sent:
+        port = self.channels.get(channel)
+        if port is None:
+            raise PermanentFailure("channel_not_configured", f"no {channel.value} channel is configured")
+        limit = self.limits.get(channel)
+        if limit is not None and (wait := await limit.acquire()) is not None:
+            raise _Later(self.clock.now() + timedelta(seconds=wait))
+        async with gate:
+            return await port.send(message)
+
+    def _failed(self, n: Row[Any], now: datetime, exc: Exception) -> Result:
+        """The row after a send that did not happen; a message that failed for good goes to its fallback."""
+        if isinstance(exc, _Later):
+            return self._put_back(n, exc.until, "pending")
+        retry = isinstance(exc, TemporaryFailure) and n.attempts < self.max_attempts
+        if isinstance(exc, ChannelError):
+            code, detail = exc.code, str(exc)
+        else:  # a bug in a template or a channel: this message fails, the batch goes on
+            log.exception("notification_crashed", notification_id=n.id, exc_info=exc)
+            code, detail = "internal_error", f"{type(exc).__name__}: {exc}"[:500]
+        attempt = _attempt(n.id, now, "retry" if retry else "failed", code, detail)
+        if retry:
+            due = self._next_try(n.attempts, getattr(exc, "retry_after", None), now)
+            return Result(_values(due, status="pending", reason=detail, attempts=n.attempts), attempt)
+        fallback = self.policy.fallback.get(Channel(n.channel))
+        if fallback is None or code in NOT_FORWARDED:
+            return Result(_values(now, status="failed", reason=detail, attempts=n.attempts), attempt)
+        key = f"{n.dedupe_key}>{fallback.value}"
+        row = queue_row(n.shipment_id, Trigger(n.trigger), fallback, key, n.facts, now, now, n.incident_id)
+        detail = f"{detail}; handed to {fallback.value}"
+        return Result(_values(now, status="failed", reason=detail, attempts=n.attempts), attempt, row)
+
+    def _put_back(self, n: Row[Any], due: datetime, status: str, reason: str | None = None) -> Result:
+        """Not tried: this run's claim does not count as an attempt."""
+        return Result(_values(due, status=status, reason=reason, attempts=n.attempts - 1))
 
     def _next_try(self, attempts: int, retry_after: float | None, now: datetime) -> datetime:
         delay = min(self.max_backoff, self.backoff * 2 ** min(attempts - 1, 20))
@@ -226,12 +318,36 @@ def _quiet_until(window: tuple[time, time] | None, now: datetime, uf: str | None
     return datetime.combine(day, end, local.tzinfo)
 
 
+def _values(due: datetime, *, status: str, attempts: int, **columns: Any) -> dict[str, Any]:
+    """A notification's new columns: those not given are cleared."""
+    return (
+        {"due_at": due, "sent_at": None, "provider_id": None, "reason": None, "link": None}
+        | columns
+        | {
+            "status": status,
+            "attempts": attempts,
+        }
+    )
+
+
+def _sent(n: Row[Any], now: datetime, sent: Sent) -> Result:
+    values = _values(now, status="sent", sent_at=now, provider_id=sent.provider_id, attempts=n.attempts)
+    return Result(values, _attempt(n.id, now, "sent", None, None))
+
+
 def _attempt(notification_id: int, now: datetime, outcome: str, code: str | None, detail: str | None) -> dict[str, Any]:
     return {"notification_id": notification_id, "at": now, "outcome": outcome, "code": code, "detail": detail}
 
 
-async def _write(session: AsyncSession, rows: list[dict[str, Any]], attempts: list[dict[str, Any]]) -> None:
+async def _write(
+    session: AsyncSession,
+    rows: list[dict[str, Any]],
+    attempts: list[dict[str, Any]],
+    fallbacks: Sequence[dict[str, Any]] = (),
+) -> None:
     for keys in {tuple(sorted(r)) for r in rows}:  # executemany needs one key set per statement
         await session.execute(_UPDATE, [r for r in rows if tuple(sorted(r)) == keys])
     if attempts:
         await session.execute(attempts_table.insert(), attempts)
+    if fallbacks:
+        await session.execute(insert_skipping_duplicates(session, notifications_table, ["dedupe_key"]), fallbacks)

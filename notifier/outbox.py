@@ -111,7 +111,16 @@ class Outbox:
             return []
         configured = {Channel.OPS_WEBHOOK: self.settings.ops_webhook_url, Channel.OPS_EMAIL: self.settings.ops_email}
         return [
-            queue_row(r.shipment_id, Trigger.OPS_INCIDENT, c, f"ops:{key}:{c}", facts, now, now, r.incident_id)
+            queue_row(
+                r.shipment_id,
+                Trigger.OPS_INCIDENT,
+                c,
+                f"ops:{key}:{c}",
+                facts,
+                now,
+                self.policy.due(c, now),
+                r.incident_id,
+            )
             for c in self.policy.channels(Trigger.OPS_INCIDENT)
             if configured.get(c)
         ]

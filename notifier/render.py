@@ -63,8 +63,18 @@ def render(
 ) -> Rendered:
     """The message for ``trigger`` on ``channel``, from the store's template if it has one."""
     folder = FOLDERS[channel]
-    name = f"{folder}/{trigger.value}.j2"
-    parts = {block: _block(templates_dir, name, block, context, html=block == "html") for block in BLOCKS[folder]}
+    return _message(f"{folder}/{trigger.value}.j2", context, templates_dir)
+
+
+def render_digest(context: Mapping[str, Any], *, templates_dir: str | None = None) -> Rendered:
+    """One ops e-mail for a round of alerts (``ops/digest.j2``; the context's ``alerts`` hold each one's
+    ``subject`` and ``text``)."""
+    return _message("ops/digest.j2", context, templates_dir)
+
+
+def _message(name: str, context: Mapping[str, Any], templates_dir: str | None) -> Rendered:
+    blocks = BLOCKS[name.split("/")[0]]
+    parts = {block: _block(templates_dir, name, block, context, html=block == "html") for block in blocks}
     subject = parts.get("subject")
     return Rendered(
         subject=" ".join(subject.split()) if subject is not None else None,  # one line: it becomes a header

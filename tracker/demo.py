@@ -21,6 +21,7 @@ from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, s
 from carriers.sandbox.scenarios import load_scenarios
 from notifier.dispatcher import DispatchReport
 from notifier.models import Notification
+from notifier.vocabulary import Channel
 from tracker.accounts import add_account
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
@@ -92,7 +93,11 @@ async def track_parcels(
 
 async def run_demo(console: Console, *, shipments: int, days: int, database: Path) -> PollReport:
     _remove_database(database)
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", env="development")
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{database}",
+        env="development",
+        ops_email="operacao@loja-demo.example",  # the store's ops team: alerts arrive as digests
+    )
     clock = SimulatedClock(demo_start())
     start = clock.now()
     sandbox = SandboxState(clock=clock)
@@ -255,9 +260,19 @@ async def _notifications_summary(console: Console, rt: Runtime) -> None:
                 )
             )
         ).all()
+        alerts, emails = (
+            await session.execute(
+                select(func.count(), func.count(Notification.provider_id.distinct())).where(
+                    Notification.channel == Channel.OPS_EMAIL.value, Notification.status == "sent"
+                )
+            )
+        ).one()
     table = Table(
         "trigger", "channel", "status", "messages", title="Notifications (one per status change, never per checkpoint)"
     )
     for trigger, channel, status, n in sorted(rows):
         table.add_row(trigger, channel, status, str(n))
     console.print(table)
+    every = rt.dispatcher().policy.digest.get(Channel.OPS_EMAIL)
+    per = f"a digest per {every.total_seconds() / 60:g}-minute round" if every else "no digest"
+    console.print(f"{alerts} ops alerts reached the ops team in {emails} e-mails ({per}).")

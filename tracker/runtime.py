@@ -42,11 +42,12 @@ class Runtime:
     def dispatcher(self) -> Dispatcher:
         """The process's dispatcher, kept so its SMTP connection outlives one run."""
         if self._dispatcher is None:
-            from notifier.compose import make_compose, make_optout_hashes
+            from notifier.compose import make_compose, make_digest, make_optout_hashes
 
             ports = open_channels(self.settings, self.http, eml_folder=self.eml_folder)
+            compose, hashes = make_compose(self.settings), make_optout_hashes(self.settings)
             self._dispatcher = Dispatcher(
-                self.sessions, self.clock, ports, make_compose(self.settings), make_optout_hashes(self.settings)
+                self.sessions, self.clock, ports, compose, hashes, digest=make_digest(self.settings)
             )
         return self._dispatcher
 

@@ -18,7 +18,8 @@ RATE_LIMITED = frozenset({4, 80007, 130429, 131048, 131056})  # app, account, th
 UNAVAILABLE = frozenset({1, 2, 131000, 131016})  # unknown/service errors, overloaded
 OUTSIDE_WINDOW = frozenset({131047})  # more than 24 h since the customer last wrote: only templates go
 AUTH = frozenset({0, 3, 10, 190, *range(200, 300)})  # token expired or revoked, missing permission
-REJECTED = frozenset({100, 131008, 131009, 131026, 131051, 132000, 132001, 132005, 132007, 132012})
+NOT_ON_WHATSAPP = frozenset({131026})  # the number cannot receive WhatsApp messages
+REJECTED = frozenset({100, 131008, 131009, 131051, 132000, 132001, 132005, 132007, 132012})
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -104,6 +105,8 @@ class WhatsAppChannel:
             return PermanentFailure("outside_window", text)
         if status == 401 or code in AUTH:
             return PermanentFailure("whatsapp_auth", text)
+        if code in NOT_ON_WHATSAPP:
+            return PermanentFailure("whatsapp_recipient", text)
         if code in REJECTED:
             return PermanentFailure("whatsapp_rejected", text)
         if status >= 500 or code in UNAVAILABLE:

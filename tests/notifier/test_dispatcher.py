@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from carriers.correios.s10 import make_code
 from notifier.channels.base import Outgoing, PermanentFailure, Sent, TemporaryFailure
 from notifier.channels.email import EmailChannel
+from notifier.compose import make_digest
 from notifier.dispatcher import Dispatcher
 from notifier.models import Notification, NotificationAttempt, OptOut
+from notifier.ratelimit import RateLimit
 from notifier.vocabulary import Channel
 from tests.support import correios_account
 from tracker.clock import SimulatedClock
+from tracker.config import Settings
 from tracker.models import CarrierAccount
 from tracker.shipments import NewShipment, register
 from tracker.vault import Vault
@@ -229,3 +232,71 @@ async def test_opt_out_daily_cap_and_the_wa_me_queue(sessions: Sessions, clock: 
     await dispatcher(sessions, clock).run_once()
     link = next(r for r in await rows(sessions) if r.channel == "wa_link")
     assert link.status == "queued" and link.link and link.link.startswith("https://wa.me/5511987654321")
+
+
+async def test_ops_emails_of_a_round_go_out_as_one_digest(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    await queue(sessions, vault, clock.now(), "ops_email", n=3)
+    ops = Fake("ops_email", fail=TemporaryFailure("smtp_unavailable", "connection refused"))
+    d = Dispatcher(sessions, clock, {Channel.OPS_EMAIL: ops}, compose, hashes, digest=make_digest(Settings()))
+    await d.run_once()  # the relay is down: the whole round waits, each row keeps its own attempt count
+    assert {(r.status, r.attempts) for r in await rows(sessions)} == {("pending", 1)}
+    ops.fail = None
+    clock.advance(timedelta(hours=2))
+    assert (await d.run_once()).total("sent") == 3
+    [digest] = ops.sent
+    assert digest.subject == "[Loja] 3 alertas de operação"
+    assert [line for line in digest.text.splitlines() if line[:2] in ("1.", "2.", "3.")] == [
+        f"{i}. posted {make_code('SS', 1)}" for i in (1, 2, 3)
+    ]
+    sent = await rows(sessions)
+    assert {(r.status, r.provider_id) for r in sent} == {("sent", "id-1")}
+    assert await attempts(sessions) == [("retry", "smtp_unavailable")] * 3 + [("sent", None)] * 3
+
+
+@pytest.mark.parametrize(
+    ("code", "handed_on"), [("outside_window", True), ("whatsapp_auth", True), ("whatsapp_recipient", False)]
+)
+async def test_whatsapp_failing_for_good_hands_the_message_to_the_wa_me_queue(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, code: str, handed_on: bool
+) -> None:
+    await queue(sessions, vault, clock.now(), "whatsapp")
+    whatsapp = Fake("whatsapp", fail=PermanentFailure(code, "HTTP 400"))
+    d = dispatcher(sessions, clock, whatsapp=whatsapp)
+    await d.run_once()
+    await d.run_once()
+    found = await rows(sessions)
+    assert (found[0].channel, found[0].status) == ("whatsapp", "failed")
+    if not handed_on:
+        assert len(found) == 1 and found[0].reason == "HTTP 400"
+        return
+    assert found[0].reason == "HTTP 400; handed to wa_link"
+    [link] = found[1:]  # once, though the run went on and ran again
+    assert (link.channel, link.trigger, link.status, link.dedupe_key) == (
+        "wa_link",
+        "posted",
+        "queued",
+        "k0:whatsapp>wa_link",
+    )
+    assert link.link and link.link.startswith("https://wa.me/5511987654321")
+
+
+async def test_a_channel_rate_waits_for_its_slot_or_puts_the_message_back(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    await queue(sessions, vault, clock.now(), "ops_webhook", n=5)
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    limit = RateLimit(2, monotonic=lambda: 100.0, sleep=sleep)  # two a second; the clock stands still
+    hook = Fake("ops_webhook", idempotent=True)
+    d = Dispatcher(sessions, clock, {Channel.OPS_WEBHOOK: hook}, compose, hashes, limits={Channel.OPS_WEBHOOK: limit})
+    report = await d.run_once()
+    assert (report.total("sent"), report.total("pending")) == (4, 1)
+    assert sorted(slept) == [0.5, 1.0]  # a burst of two, then one slot each half second, up to a second away
+    [later] = [r for r in await rows(sessions) if r.status == "pending"]
+    assert later.attempts == 0 and later.due_at == clock.now() + timedelta(seconds=1.5)
+    assert len(hook.sent) == 4 and len(await attempts(sessions)) == 4

@@ -106,7 +106,7 @@ async def test_rate_limit_codes_wait_a_minute_by_default(channel: WhatsAppChanne
     ("code", "status", "expected"),
     [
         (131047, 400, "outside_window"),
-        (131026, 400, "whatsapp_rejected"),
+        (131026, 400, "whatsapp_recipient"),
         (131051, 400, "whatsapp_rejected"),
         (100, 400, "whatsapp_rejected"),
         (132001, 404, "whatsapp_rejected"),
