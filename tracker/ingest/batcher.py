@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tracker.clock import Clock
 from tracker.ingest import pg
 from tracker.ingest.pg import PgStore
-from tracker.ingest.schemas import IngestResponse, ItemResult
+from tracker.ingest.schemas import ItemResult, ingest_response
 from tracker.ingest.service import Account, Valid, upsert
 from tracker.ingest.sql import SqlStore
 
@@ -182,7 +182,7 @@ class GroupCommit:
         receipts = []
         for job in jobs:
             mine = [next(results) for _ in job.items]
-            body = IngestResponse(results=sorted(mine + job.rejected, key=lambda r: r.index)).model_dump_json()
+            body = ingest_response(sorted(mine + job.rejected, key=lambda r: r.index) if job.rejected else mine)
             stored[job.receipt_id] = body
             receipts.append((job.receipt_id, body))
         if receipts:

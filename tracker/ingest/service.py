@@ -72,8 +72,8 @@ class Valid:
 
 
 def valid(index: int, shipment: ShipmentIn, source: str | None = None) -> Valid:
-    warnings = [f"unknown field {name!r} ignored" for name in shipment.unknown_fields()]
-    return Valid(index, shipment, warnings, source)
+    unknown = shipment.unknown_fields()
+    return Valid(index, shipment, [f"unknown field {name!r} ignored" for name in unknown] if unknown else [], source)
 
 
 @dataclass
@@ -122,27 +122,28 @@ def decide(
     by_ext = {row["external_id"]: row for row in current if row["external_id"]}
     by_pair = {(row["carrier"], row["tracking_code"]): row for row in current}
     plan = Plan()
+    chosen: dict[tuple[str, str | None], tuple[int | None, FieldError | None]] = {}
     for item in items:
         s = item.shipment
-        result = ItemResult(
-            index=item.index,
-            result="rejected",
-            external_id=s.external_id,
-            tracking_code=s.tracking_code,
-            warnings=item.warnings,
-        )
+        result = ItemResult(item.index, "rejected", None, s.external_id, s.tracking_code, [], [], item.warnings)
         plan.results.append(result)
-        account_id, error = _account(accounts, s)
+        which = (s.carrier, s.carrier_account)
+        account = chosen.get(which)
+        if account is None:
+            account = chosen[which] = _account(accounts, s)
+        account_id, error = account
         if error:
             result.errors.append(error)
             continue
-        wanted = s.columns() | {"carrier_account_id": account_id}
+        wanted = s.columns()  # COMPARED and carrier
+        wanted["carrier_account_id"] = account_id
         target, error = _identify(s, by_ext, by_pair)
         if error:
             result.errors.append(error)
             continue
         if target is None:
-            row = {k: wanted[k] for k in COMPARED} | {"id": None, "carrier": s.carrier, "_results": [result]}
+            row = wanted
+            row["id"], row["_results"] = None, [result]
             plan.creates.append(row)
             result.result = "created"
             _remember(row, by_ext, by_pair)

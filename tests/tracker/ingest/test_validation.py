@@ -1,13 +1,15 @@
 """Every field check, on both sides, with messages that name the value and what is expected."""
 
+import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker.ingest import validation as check
-from tracker.ingest.schemas import parse_item
+from tracker.ingest.schemas import parse_all, parse_item
 
 VALID_KEY_43 = "3526110123456700019955001000012345100012345"
 
@@ -148,3 +150,46 @@ def test_unknown_fields_are_ignored_but_listed() -> None:
 def test_not_an_object() -> None:
     _, failure = parse_item(0, ["x"])
     assert failure is not None and failure.errors[0].message == "expected a JSON object, got list"
+
+
+def _body(shipments: list[Any], kind: str = "shipment.upsert") -> bytes:
+    return json.dumps({"type": kind, "data": {"shipments": shipments}}).encode()
+
+
+def test_a_wholly_valid_body_is_parsed_in_one_pass_as_item_by_item() -> None:
+    variants = [
+        GOOD,
+        GOOD
+        | {"declared_value": 149.9, "shipping_cost": 0, "carrier": " Correios ", "tracking_code": "ss 123456785 br"},
+        GOOD
+        | {
+            "gift": True,
+            "customer": {"cpf": "1", "phone": "+55 (11) 98765-4321"},
+            "items": [{"sku": "A", "quantity": 1.0, "x": 1}],
+        },
+        {"carrier": "correios", "tracking_code": "SS123456785BR", "customer": None, "items": []},
+    ]
+    shipments = parse_all(_body(variants))
+    assert shipments is not None
+    for index, (raw, shipment) in enumerate(zip(variants, shipments, strict=True)):
+        alone, failure = parse_item(index, raw)
+        assert failure is None and alone is not None
+        assert shipment.columns() == alone.columns()
+        assert shipment.unknown_fields() == alone.unknown_fields()
+    assert shipments[2].unknown_fields() == ["gift", "customer.cpf", "items[0].x"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _body([GOOD, GOOD | {"tracking_code": "SS123456784BR"}]),  # one bad item: item by item, to say which
+        _body([GOOD, "x"]),
+        _body([GOOD], kind="order.created"),
+        _body([GOOD] * 1001),
+        b'{"type": "shipment.upsert", "data": {}}',
+        b"[]",
+        b"not json",
+    ],
+)
+def test_anything_wrong_leaves_the_body_to_the_item_by_item_path(body: bytes) -> None:
+    assert parse_all(body) is None
