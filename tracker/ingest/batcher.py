@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tracker.clock import Clock
 from tracker.ingest import pg
@@ -72,6 +72,7 @@ class GroupCommit:
         self._collector: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._accounts: tuple[float, list[Account]] = (-ACCOUNTS_TTL_S, [])
+        self._held: list[tuple[AsyncConnection, Any]] = []  # PostgreSQL: idle (connection, asyncpg connection)
         if engine.dialect.name == "postgresql":
             event.listen(engine.sync_engine, "connect", pg.plan_once)
 
@@ -100,6 +101,9 @@ class GroupCommit:
             if task is not None:
                 task.cancel()
         await asyncio.gather(*(t for t in (self._collector, *self._running) if t is not None), return_exceptions=True)
+        held, self._held = self._held, []
+        for conn, _ in held:
+            await conn.close()
 
     async def _collect(self) -> None:
         while True:
@@ -150,20 +154,38 @@ class GroupCommit:
 
     @asynccontextmanager
     async def _store(self) -> AsyncIterator[SqlStore | PgStore]:
-        """A store in a fresh transaction: asyncpg directly on PostgreSQL, SQLAlchemy Core elsewhere."""
-        async with self._engine.connect() as conn:
-            if conn.dialect.name != "postgresql":
-                async with conn.begin():
-                    yield SqlStore(conn)
-                return
-            raw: Any = (await conn.get_raw_connection()).driver_connection
-            try:
-                async with raw.transaction():
-                    yield PgStore(raw)
-            except _LOST:  # SQLAlchemy did not see it: drop this connection and the pool's others
-                await conn.invalidate()
-                await self._engine.dispose()
-                raise
+        """A store in a fresh transaction: asyncpg directly on PostgreSQL, SQLAlchemy Core elsewhere.
+
+        On PostgreSQL each slot keeps its connection between transactions instead of checking one out of
+        the pool and back in every time (greenlet switches and pool bookkeeping: about 0.1 ms a transaction)."""
+        if self._engine.dialect.name != "postgresql":
+            async with self._engine.connect() as conn, conn.begin():
+                yield SqlStore(conn)
+            return
+        if self._held:
+            conn, raw = self._held.pop()
+        else:
+            conn = await self._engine.connect()
+            raw = (await conn.get_raw_connection()).driver_connection
+        keep = False
+        try:
+            async with raw.transaction():
+                yield PgStore(raw)
+            keep = True
+        except _LOST:  # SQLAlchemy did not see it: drop this connection, the held ones and the pool's others
+            held, self._held = self._held, []
+            for dead in (conn, *(c for c, _ in held)):
+                await dead.invalidate()
+            await self._engine.dispose()
+            raise
+        except Exception:  # rolled back: the connection is fine
+            keep = True
+            raise
+        finally:
+            if keep:
+                self._held.append((conn, raw))
+            elif not conn.invalidated:  # cancelled mid-transaction: the pool resets it, or discards it
+                await conn.close()
 
     async def _process(self, store: SqlStore | PgStore, batch: list[Job]) -> list[Answer]:
         now = self._clock.now()
