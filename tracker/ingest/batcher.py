@@ -23,7 +23,7 @@ from tracker.clock import Clock
 from tracker.ingest import pg
 from tracker.ingest.pg import PgStore
 from tracker.ingest.schemas import ItemResult, ingest_response
-from tracker.ingest.service import Account, Valid, upsert
+from tracker.ingest.service import Account, Valid, decide, upsert
 from tracker.ingest.sql import SqlStore
 
 log = structlog.get_logger(__name__)
@@ -86,7 +86,7 @@ class GroupCommit:
     async def _warm(self) -> None:
         async with self._store() as store:
             assert isinstance(store, PgStore)
-            await store.warm(self._clock.now())
+            await store.warm()
 
     async def submit(self, receipt_id: str, items: list[Valid], rejected: list[ItemResult]) -> Answer:
         """Store one webhook's shipments; returns (response body, replayed) once committed."""
@@ -169,8 +169,7 @@ class GroupCommit:
             raw = (await conn.get_raw_connection()).driver_connection
         keep = False
         try:
-            async with raw.transaction():
-                yield PgStore(raw)
+            yield PgStore(raw)
             keep = True
         except _LOST:  # SQLAlchemy did not see it: drop this connection, the held ones and the pool's others
             held, self._held = self._held, []
@@ -178,7 +177,7 @@ class GroupCommit:
                 await dead.invalidate()
             await self._engine.dispose()
             raise
-        except Exception:  # rolled back: the connection is fine
+        except Exception:  # any transaction was rolled back: the connection is fine
             keep = True
             raise
         finally:
@@ -187,26 +186,44 @@ class GroupCommit:
             elif not conn.invalidated:  # cancelled mid-transaction: the pool resets it, or discards it
                 await conn.close()
 
-    async def _process(self, store: SqlStore | PgStore, batch: list[Job]) -> list[Answer]:
-        now = self._clock.now()
+    async def _accounts_of(self, store: SqlStore | PgStore) -> list[Account]:
         fetched_at, accounts = self._accounts
         if time.monotonic() - fetched_at > ACCOUNTS_TTL_S:
             accounts = await store.accounts()
             self._accounts = (time.monotonic(), accounts)
-        stored = await store.seen(list({job.receipt_id for job in batch}))
+        return accounts
+
+    async def _process(self, store: SqlStore | PgStore, batch: list[Job]) -> list[Answer]:
+        now = self._clock.now()
+        accounts = await self._accounts_of(store)
+        receipt_ids = list({job.receipt_id for job in batch})
+        if isinstance(store, PgStore):  # two round trips: lookup, then store (see pg.py)
+            every_item = [item for job in batch for item in job.items]
+            stored, current, new_ids = await store.lookup(receipt_ids, every_item, len(every_item))
+        else:
+            stored = await store.seen(receipt_ids)
         fresh: dict[str, Job] = {}
         for job in batch:
             if job.receipt_id not in stored:
                 fresh.setdefault(job.receipt_id, job)
         jobs = list(fresh.values())
         items = [item for job in jobs for item in job.items]
-        results = iter(await upsert(store, items, source="webhook", now=now, accounts=accounts))
+        if isinstance(store, PgStore):
+            plan = decide(items, current, accounts, source="webhook", now=now)
+            plan.numbered(new_ids)
+            all_results = plan.results
+        else:
+            all_results = await upsert(store, items, source="webhook", now=now, accounts=accounts)
+        results = iter(all_results)
         receipts = []
         for job in jobs:
             mine = [next(results) for _ in job.items]
             body = ingest_response(sorted(mine + job.rejected, key=lambda r: r.index) if job.rejected else mine)
             stored[job.receipt_id] = body
             receipts.append((job.receipt_id, body))
-        if receipts:
+        if isinstance(store, PgStore):
+            if receipts:
+                await store.store(plan, receipts, now)
+        elif receipts:
             await store.record(receipts, now)
         return [(stored[job.receipt_id], fresh.get(job.receipt_id) is not job) for job in batch]

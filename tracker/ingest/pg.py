@@ -4,11 +4,20 @@ Each statement is the same text whatever the batch size (arrays through ``unnest
 placeholder per value), so asyncpg prepares it once per connection and PostgreSQL plans it once; and
 no SQLAlchemy compilation or result processing runs per transaction. The connection comes from the
 SQLAlchemy pool (its JSON codec: ``json`` values go in as text and come out decoded).
+
+A group of webhooks takes two round trips when it only creates shipments (the usual case): one
+:data:`LOOKUP` (the webhook-ids already answered, the stored shipments the items may be, and ids for the
+new ones, drawn from the table's sequence) and one :data:`STORE` statement that inserts the shipments
+and the receipts together, atomically and durably (it commits on its own). Updates also need
+``UPDATE``/revision statements, so they run in an explicit transaction with the same :data:`STORE`.
+The lookup runs outside that transaction, as each statement of a READ COMMITTED transaction would see
+newer rows anyway; a concurrent writer's row still surfaces as a unique violation, and the caller
+retries the whole group.
 """
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -49,29 +58,32 @@ def _set(columns: Sequence[str], first: int) -> str:
 
 
 _cols = ", ".join(f"s.{c}" for c in _MATCHED)
-MATCH = (
-    f"SELECT {_cols} FROM unnest($1::text[], $2::text[]) AS u(carrier, code) "  # noqa: S608
+_none = ", ".join("NULL" for _ in _MATCHED[1:])
+FOUND, SEEN_ID, NEW_ID = 0, 1, 2  # LOOKUP's row kinds
+LOOKUP = (
+    f"SELECT 0 AS kind, NULL::text AS receipt, {_cols} FROM unnest($1::text[], $2::text[]) AS u(carrier, code) "  # noqa: S608
     "JOIN shipments s ON s.carrier = u.carrier AND s.tracking_code = u.code "
-    f"UNION ALL SELECT {_cols} FROM shipments s WHERE s.external_id = ANY($3::text[])"
+    f"UNION ALL SELECT 0, NULL, {_cols} FROM shipments s WHERE s.external_id = ANY($3::text[]) "
+    f"UNION ALL SELECT 1, r.id, NULL, {_none.replace('NULL', 'r.response::text', 1)} "
+    "FROM webhook_receipts r WHERE r.id = ANY($4::text[]) "
+    f"UNION ALL SELECT 2, NULL, nextval(pg_get_serial_sequence('shipments', 'id')), {_none} "
+    "FROM generate_series(1, $5::int)"
 )
-_values = ", ".join(f"u.{c}::json" if c == "items" else f"u.{c}" for c in _CREATED)
-_arrays = ", ".join(f"${n}::{_type(c)}[]" for n, c in enumerate(_CREATED, start=2))
-_columns = f"{', '.join(_CREATED)}, created_at, updated_at, status, next_poll_at, poll_error_count"
-INSERT = (
-    f"INSERT INTO shipments ({_columns}) "  # noqa: S608
-    f"SELECT {_values}, $1, $1, 'pending', $1, 0 FROM unnest({_arrays}) AS u({', '.join(_CREATED)}) "
-    "RETURNING id, carrier, tracking_code"
+_NEW = ("id", *_CREATED)
+_values = ", ".join(f"u.{c}::json" if c == "items" else f"u.{c}" for c in _NEW)
+_arrays = ", ".join(f"${n}::{'bigint' if c == 'id' else _type(c)}[]" for n, c in enumerate(_NEW, start=4))
+_columns = f"{', '.join(_NEW)}, created_at, updated_at, status, next_poll_at, poll_error_count"
+STORE = (
+    f"WITH new AS (INSERT INTO shipments ({_columns}) "  # noqa: S608
+    f"SELECT {_values}, $1, $1, 'pending', $1, 0 FROM unnest({_arrays}) AS u({', '.join(_NEW)})) "
+    "INSERT INTO webhook_receipts (id, received_at, response) "
+    "SELECT i, $1, r::json FROM unnest($2::text[], $3::text[]) AS u(i, r)"
 )
 UPDATE = f"UPDATE shipments SET {_set(('updated_at', *COMPARED), 2)} WHERE id = $1"  # noqa: S608
 _RESET = (*RESET_ON_NEW_CODE, "next_poll_at")
 RESET = f"UPDATE shipments SET {_set(_RESET, 2)} WHERE id = ANY($1::bigint[])"  # noqa: S608
 DELETE_EVENTS = "DELETE FROM tracking_events WHERE shipment_id = ANY($1::bigint[])"
 REVISION = "INSERT INTO shipment_revisions (shipment_id, changed_at, source, changes) VALUES ($1, $2, $3, $4::json)"
-SEEN = "SELECT id, response::text FROM webhook_receipts WHERE id = ANY($1::text[])"
-RECORD = (
-    "INSERT INTO webhook_receipts (id, received_at, response) "
-    "SELECT i, $2, r::json FROM unnest($1::text[], $3::text[]) AS u(i, r)"
-)
 ACCOUNTS = "SELECT id, carrier, name FROM carrier_accounts"
 
 
@@ -94,52 +106,65 @@ def _json(value: Any) -> str | None:
 
 
 class PgStore:
-    """Runs inside the caller's transaction on the asyncpg connection ``db``."""
+    """Runs on the asyncpg connection ``db``, outside any transaction: :meth:`store` opens one if needed."""
 
     def __init__(self, db: asyncpg.Connection) -> None:
         self.db = db
 
-    async def warm(self, now: datetime) -> None:
+    async def warm(self) -> None:
         """Prepare (and plan) the statements on this connection: each run once with no rows."""
         await self.accounts()
-        await self.seen([])
-        await self.matching([])
-        await self.db.fetch(INSERT, now, *([] for _ in _CREATED))
-        await self.record([], now)
+        await self.lookup([], [], 0)
+        await self.db.execute(STORE, datetime.now(UTC), [], [], *([] for _ in _NEW))
 
     async def accounts(self) -> list[Account]:
         return [Account(*row) for row in await self.db.fetch(ACCOUNTS)]
 
-    async def matching(self, items: Sequence[Valid]) -> list[dict[str, Any]]:
+    async def lookup(
+        self, receipt_ids: list[str], items: Sequence[Valid], new: int
+    ) -> tuple[dict[str, str], list[dict[str, Any]], list[int]]:
+        """The stored response of each webhook-id already answered; the stored shipments any item may be,
+        by (carrier, code) or external_id; and ``new`` fresh shipment ids. One round trip."""
         carriers = [i.shipment.carrier for i in items]
         codes = [i.shipment.tracking_code for i in items]
         ext = [i.shipment.external_id for i in items if i.shipment.external_id]
-        rows = {row["id"]: dict(row) for row in await self.db.fetch(MATCH, carriers, codes, ext)}
-        return list(rows.values())
+        seen: dict[str, str] = {}
+        found: dict[int, dict[str, Any]] = {}
+        ids: list[int] = []
+        for row in await self.db.fetch(LOOKUP, carriers, codes, ext, receipt_ids, new):
+            kind = row[0]
+            if kind == FOUND:
+                found[row[2]] = dict(zip(_MATCHED, row[2:], strict=True))
+            elif kind == SEEN_ID:
+                seen[row[1]] = row[3]
+            else:
+                ids.append(row[2])
+        return seen, list(found.values()), ids
 
-    async def write(self, plan: Plan, now: datetime) -> None:
-        if plan.creates:
-            columns = [[r[c] for r in plan.creates] for c in _CREATED]
-            columns[_CREATED.index("customer_consent")] = [bool(r["customer_consent"]) for r in plan.creates]
-            columns[_CREATED.index("items")] = [json.dumps(r["items"] or []) for r in plan.creates]
-            plan.created(
-                {(r["carrier"], r["tracking_code"]): r["id"] for r in await self.db.fetch(INSERT, now, *columns)}
-            )
-        if plan.updates:
-            rows = [
-                (r["id"], now, *(_json(r[c]) if c == "items" else r[c] for c in COMPARED))
-                for r in plan.updates.values()
-            ]
-            await self.db.executemany(UPDATE, rows)
-        if plan.new_codes:  # a corrected tracking code: track the new one from scratch
-            await self.db.execute(RESET, list(plan.new_codes), *RESET_ON_NEW_CODE.values(), now)
-            await self.db.execute(DELETE_EVENTS, list(plan.new_codes))
-        if plan.revisions:
-            rows = [(r["shipment_id"], r["changed_at"], r["source"], _json(r["changes"])) for r in plan.revisions]
-            await self.db.executemany(REVISION, rows)
-
-    async def seen(self, ids: list[str]) -> dict[str, str]:
-        return {row[0]: row[1] for row in await self.db.fetch(SEEN, ids)}
-
-    async def record(self, receipts: list[tuple[str, str]], now: datetime) -> None:
-        await self.db.execute(RECORD, [i for i, _ in receipts], now, [body for _, body in receipts])
+    async def store(self, plan: Plan, receipts: list[tuple[str, str]], now: datetime) -> None:
+        """Write the plan (its new rows already numbered) and the receipts: one self-committing statement
+        when there are only new rows, else a transaction."""
+        rows = plan.creates
+        columns: list[list[Any]] = [[r[c] for r in rows] for c in _NEW]
+        columns[_NEW.index("customer_consent")] = [bool(r["customer_consent"]) for r in rows]
+        columns[_NEW.index("items")] = [json.dumps(r["items"] or []) for r in rows]
+        store = (STORE, now, [i for i, _ in receipts], [body for _, body in receipts], *columns)
+        if not (plan.updates or plan.new_codes or plan.revisions):
+            await self.db.execute(*store)
+            return
+        async with self.db.transaction():
+            await self.db.execute(*store)
+            if plan.updates:
+                updates = [
+                    (r["id"], now, *(_json(r[c]) if c == "items" else r[c] for c in COMPARED))
+                    for r in plan.updates.values()
+                ]
+                await self.db.executemany(UPDATE, updates)
+            if plan.new_codes:  # a corrected tracking code: track the new one from scratch
+                await self.db.execute(RESET, list(plan.new_codes), *RESET_ON_NEW_CODE.values(), now)
+                await self.db.execute(DELETE_EVENTS, list(plan.new_codes))
+            if plan.revisions:
+                revisions = [
+                    (r["shipment_id"], r["changed_at"], r["source"], _json(r["changes"])) for r in plan.revisions
+                ]
+                await self.db.executemany(REVISION, revisions)

@@ -88,10 +88,14 @@ class Plan:
 
     def created(self, ids: dict[tuple[str, str], int]) -> None:
         """Hand the inserted rows' ids, by (carrier, tracking_code), to their results."""
-        for row in self.creates:
-            row["id"] = ids[(row["carrier"], row["tracking_code"])]
+        self.numbered([ids[(row["carrier"], row["tracking_code"])] for row in self.creates])
+
+    def numbered(self, ids: Sequence[int]) -> None:
+        """Give the rows to insert these ids, in order (and their results)."""
+        for row, new_id in zip(self.creates, ids, strict=False):
+            row["id"] = new_id
             for result in row["_results"]:
-                result.id = row["id"]
+                result.id = new_id
 
 
 class Store(Protocol):
