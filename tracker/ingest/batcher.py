@@ -7,6 +7,7 @@ would have stored it, so a replay never does the work twice.
 """
 
 import asyncio
+import contextlib
 import gc
 import time
 from collections.abc import AsyncIterator
@@ -27,7 +28,8 @@ from tracker.ingest.service import Account, Valid, decide, upsert
 from tracker.ingest.sql import SqlStore
 
 log = structlog.get_logger(__name__)
-LINGER_S = 0.002
+LINGER_S = 0.002  # longest a request waits for a busy transaction to end before it starts another
+GATHER = 8  # requests waiting that start another transaction at once while one is busy
 ACCOUNTS_TTL_S = 5.0  # a new carrier account is used by webhooks within this many seconds
 _LOST = pg.LOST
 _RACE = (IntegrityError, pg.RACE)
@@ -71,6 +73,7 @@ class GroupCommit:
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._collector: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._ended = asyncio.Event()  # set when a transaction ends
         self._accounts: tuple[float, list[Account]] = (-ACCOUNTS_TTL_S, [])
         self._held: list[tuple[AsyncConnection, Any]] = []  # PostgreSQL: idle (connection, asyncpg connection)
         if engine.dialect.name == "postgresql":
@@ -109,8 +112,13 @@ class GroupCommit:
         while True:
             batch = [await self._queue.get()]
             await self._slots.acquire()  # meanwhile, requests keep arriving and queue up
-            if self._running and self._queue.empty():
-                await asyncio.sleep(LINGER_S)  # another transaction is busy: let stragglers join this one
+            if self._running and self._queue.qsize() < GATHER:
+                # another transaction is busy and few requests wait: let arrivals join this one until it ends
+                # (at most LINGER_S). Starting at once commits a few at a time, each paying a transaction's fixed
+                # cost (with 16 connections a process: 5 to 8 webhooks a transaction, 12% more CPU a request)
+                self._ended.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ended.wait(), LINGER_S)
             size = len(batch[0].items)
             while size < self._max_items and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -122,6 +130,7 @@ class GroupCommit:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
         self._slots.release()
+        self._ended.set()
 
     async def _commit(self, batch: list[Job]) -> None:
         try:
