@@ -8,7 +8,6 @@ would have stored it, so a replay never does the work twice.
 
 import asyncio
 import contextlib
-import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,21 +33,6 @@ ACCOUNTS_TTL_S = 5.0  # a new carrier account is used by webhooks within this ma
 _LOST = pg.LOST
 _RACE = (IntegrityError, pg.RACE)
 Answer = tuple[str, bool]  # (response JSON, replayed)
-
-
-_frozen = False
-
-
-def freeze_startup_heap() -> None:
-    """Move the objects alive after startup (modules, classes, the app: about 160,000) out of the cyclic
-    garbage collector's reach, once per process. A batch of 500 shipments allocates tens of thousands of
-    containers, so collections run several times per batch, and each full one walked the whole startup heap:
-    40% of a batch's time (56 ms -> 33 ms per batch of 500). Garbage allocated later is still collected."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()
 
 
 @dataclass
@@ -81,10 +65,9 @@ class GroupCommit:
 
     async def start(self) -> None:
         """On PostgreSQL, open the connections and prepare the statements now: the first webhooks would
-        otherwise wait for that (hundreds of milliseconds on a cold server). Then freeze the startup heap."""
+        otherwise wait for that (hundreds of milliseconds on a cold server)."""
         if self._engine.dialect.name == "postgresql":
             await asyncio.gather(*(self._warm() for _ in range(self._slot_count)))
-        freeze_startup_heap()
 
     async def _warm(self) -> None:
         async with self._store() as store:
