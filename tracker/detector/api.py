@@ -92,7 +92,7 @@ async def list_incidents(
     more, rows = len(rows) > limit, rows[:limit]
     next_cursor = encode_cursor(rows[-1][0].id) if more and rows else None
     return IncidentPage(
-        items=[IncidentOut(**_out(r, now)) for r in rows],
+        incidents=[IncidentOut(**_out(r, now)) for r in rows],
         next_cursor=next_cursor,
         outage_guards=[OutageGuard(**g.as_dict()) for g in guards.values()],
     )

@@ -76,7 +76,7 @@ class OutageGuard(BaseModel):
 
 
 class IncidentPage(BaseModel):
-    items: list[IncidentOut]
+    incidents: list[IncidentOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
     outage_guards: list[OutageGuard] = Field(
         description="Carrier accounts in an outage now: no silence-based incident is raised for them."

@@ -23,7 +23,7 @@ Headers = dict[str, dict[str, str]]
 async def listed(http: httpx.AsyncClient, keys: Headers, **params: Any) -> list[dict[str, Any]]:
     response = await http.get("/v1/incidents", params=params, headers=keys["reader"])
     assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
+    items: list[dict[str, Any]] = response.json()["incidents"]
     return items
 
 
@@ -74,7 +74,7 @@ async def test_overdue_means_open_past_the_triage_deadline(
 async def test_pages_are_stable_while_incidents_open(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
     made = [await seed.incident() for _ in range(5)]
     first = (await http.get("/v1/incidents", params={"limit": 2}, headers=keys["reader"])).json()
-    assert [i["id"] for i in first["items"]] == [made[4], made[3]]
+    assert [i["id"] for i in first["incidents"]] == [made[4], made[3]]
     await seed.incident()  # a new one, newer than every page: it never shifts the pages already started
     second = (
         await http.get("/v1/incidents", params={"limit": 2, "cursor": first["next_cursor"]}, headers=keys["reader"])
@@ -82,10 +82,10 @@ async def test_pages_are_stable_while_incidents_open(http: httpx.AsyncClient, ke
     third = (
         await http.get("/v1/incidents", params={"limit": 2, "cursor": second["next_cursor"]}, headers=keys["reader"])
     ).json()
-    assert [i["id"] for i in second["items"] + third["items"]] == [made[2], made[1], made[0]]
+    assert [i["id"] for i in second["incidents"] + third["incidents"]] == [made[2], made[1], made[0]]
     assert third["next_cursor"] is None
     everything = (await http.get("/v1/incidents", headers=keys["reader"])).json()
-    assert len(everything["items"]) == 6 and everything["next_cursor"] is None  # default limit 100
+    assert len(everything["incidents"]) == 6 and everything["next_cursor"] is None  # default limit 100
     bad = await http.get("/v1/incidents", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=keys["reader"])
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
 
@@ -97,7 +97,7 @@ async def test_the_outage_guard_is_visible(
     await silent_parcels(sessions, vault, clock.now(), 1)
     await sweep(sessions, Detector(), clock.now())
     page = (await http.get("/v1/incidents", headers=keys["reader"])).json()
-    assert [i["kind"] for i in page["items"]] == ["stalled"] and page["outage_guards"] == []
+    assert [i["kind"] for i in page["incidents"]] == ["stalled"] and page["outage_guards"] == []
     last_success = clock.now() - timedelta(hours=1)
     async with sessions() as session, session.begin():
         await session.execute(
@@ -172,7 +172,7 @@ async def test_assigning_alone(http: httpx.AsyncClient, keys: Headers, seed: See
     body = (await http.patch(url, json={"owner": "bia"}, headers=keys["writer"])).json()
     assert (body["owner"], body["status"]) == ("bia", "waiting_customer")
     assert body["changes"][-1]["action"] == "assigned" and body["changes"][-1]["note"] == "owner ops → bia"
-    assert (await http.get("/v1/incidents", params={"owner": "bia"}, headers=keys["reader"])).json()["items"]
+    assert (await http.get("/v1/incidents", params={"owner": "bia"}, headers=keys["reader"])).json()["incidents"]
 
 
 async def test_refusals(http: httpx.AsyncClient, keys: Headers, seed: Seed) -> None:
