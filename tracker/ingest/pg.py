@@ -79,7 +79,8 @@ STORE = (
     "INSERT INTO webhook_receipts (id, received_at, response) "
     "SELECT i, $1, r::json FROM unnest($2::text[], $3::text[]) AS u(i, r)"
 )
-UPDATE = f"UPDATE shipments SET {_set(('updated_at', *COMPARED), 2)} WHERE id = $1"  # noqa: S608
+_keep = ", ".join(f"{c} = coalesce({_param(n, c)}, {c})" for n, c in enumerate(COMPARED, start=3))
+UPDATE = f"UPDATE shipments SET updated_at = $2, {_keep} WHERE id = $1"  # noqa: S608  # null: keep the stored value
 _RESET = (*RESET_ON_NEW_CODE, "next_poll_at")
 RESET = f"UPDATE shipments SET {_set(_RESET, 2)} WHERE id = ANY($1::bigint[])"  # noqa: S608
 DELETE_EVENTS = "DELETE FROM tracking_events WHERE shipment_id = ANY($1::bigint[])"
@@ -103,6 +104,13 @@ def plan_once(dbapi_connection: Any, _record: Any) -> None:
 
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
+
+
+def _changed(row: dict[str, Any], column: str, changed: set[str]) -> Any:
+    """The new value of a changed column; None (keep the stored one) for the others."""
+    if column not in changed:
+        return None
+    return _json(row[column]) if column == "items" else row[column]
 
 
 class PgStore:
@@ -155,8 +163,8 @@ class PgStore:
         async with self.db.transaction():
             await self.db.execute(*store)
             if plan.updates:
-                updates = [
-                    (r["id"], now, *(_json(r[c]) if c == "items" else r[c] for c in COMPARED))
+                updates = [  # only the columns that changed: a concurrent writer's other changes stay
+                    (r["id"], now, *(_changed(r, c, plan.changed[r["id"]]) for c in COMPARED))
                     for r in plan.updates.values()
                 ]
                 await self.db.executemany(UPDATE, updates)

@@ -83,6 +83,7 @@ class Plan:
     results: list[ItemResult] = field(default_factory=list)
     creates: list[dict[str, Any]] = field(default_factory=list)  # COMPARED columns + carrier
     updates: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → COMPARED columns
+    changed: dict[int, set[str]] = field(default_factory=dict)  # id → the columns to write (only those)
     revisions: list[dict[str, Any]] = field(default_factory=list)
     new_codes: set[int] = field(default_factory=set)  # updated ids whose tracking code changed
 
@@ -166,6 +167,7 @@ def decide(
         if target["id"] is None:  # the pending insert carries the final values
             continue
         plan.updates[target["id"]] = target
+        plan.changed.setdefault(target["id"], set()).update(changes)
         plan.revisions.append(
             {"shipment_id": target["id"], "changed_at": now, "source": item.source or source, "changes": changes}
         )

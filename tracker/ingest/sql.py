@@ -69,7 +69,8 @@ class SqlStore:
         if plan.updates:
             updates = []
             for r in plan.updates.values():
-                row = {"_id": r["id"], "updated_at": now} | {k: r[k] for k in COMPARED}
+                changed = plan.changed[r["id"]]  # only those: a concurrent writer's other changes stay
+                row = {"_id": r["id"], "updated_at": now} | {k: r[k] for k in COMPARED if k in changed}
                 if r["id"] in plan.new_codes:  # a corrected tracking code: track the new one from scratch
                     row |= RESET_ON_NEW_CODE | {"next_poll_at": now}
                 updates.append(row)

@@ -71,6 +71,9 @@ def email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+MAX_MONEY = Decimal("9999999999.99")  # the columns hold 12 digits, two of them decimals
+
+
 def money(value: Decimal | int | float | str, field: str) -> Decimal:
     try:
         amount = Decimal(str(value))
@@ -80,4 +83,6 @@ def money(value: Decimal | int | float | str, field: str) -> Decimal:
         raise ValueError(f"{field} {value!r} must be zero or more, e.g. 129.90")
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError(f"{field} {value!r} has more than two decimal places")
+    if amount > MAX_MONEY:
+        raise ValueError(f"{field} {value!r} is too large: at most {MAX_MONEY}")
     return amount.quantize(Decimal("0.01"))

@@ -4,6 +4,7 @@ import base64
 import itertools
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +54,9 @@ async def account_id(sessions: async_sessionmaker[AsyncSession], vault: Vault, c
         return await correios_account(session, vault, name="loja", now=clock.now())
 
 
-@pytest.fixture
-async def http(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock
-) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def serve(engine: AsyncEngine, clock: SimulatedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """A running app (one API worker) on the test database, and a client for it."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=engine.url.render_as_string(hide_password=False),
@@ -68,6 +68,14 @@ async def http(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://zelo") as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def http(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(engine, clock) as client:
         yield client
 
 

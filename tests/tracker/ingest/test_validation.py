@@ -70,12 +70,14 @@ def test_email() -> None:
         ("1.234", "more than two decimal"),
         ("abc", "is not a number"),
         ("NaN", "must be zero or more"),
+        ("10000000000.00", "'10000000000.00' is too large: at most 9999999999.99"),
     ],
 )
 def test_money_errors(value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check.money(value, "declared_value")
     assert check.money("129.9", "x") == Decimal("129.90")
+    assert check.money("9999999999.99", "x") == Decimal("9999999999.99")  # the largest the columns hold
 
 
 GOOD = {

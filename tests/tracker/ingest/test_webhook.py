@@ -11,9 +11,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
-from tests.tracker.ingest.conftest import Erp
+from tests.tracker.ingest.conftest import Erp, serve
 from tracker.clock import SimulatedClock
+from tracker.ingest import pg
 from tracker.ingest.models import ShipmentRevision, WebhookReceipt
+from tracker.ingest.sql import SqlStore
 from tracker.ingest.tasks import purge
 from tracker.models import Shipment
 
@@ -100,13 +102,20 @@ async def test_a_corrected_tracking_code_restarts_tracking(erp: Erp, sessions: S
 
 async def test_bad_items_are_rejected_with_reasons_and_good_ones_kept(erp: Erp, sessions: Sessions) -> None:
     answer = await erp.push(
-        [shipment(1), shipment(2, tracking_code="SS000000000XX"), {"carrier": "correios"}, shipment(3, gift_wrap=True)]
+        [
+            shipment(1),
+            shipment(2, tracking_code="SS000000000XX"),
+            {"carrier": "correios"},
+            shipment(3, gift_wrap=True),
+            shipment(4, declared_value="10000000000.00"),  # more than the column holds
+        ]
     )
     results = answer.json()["results"]
-    assert [r["result"] for r in results] == ["created", "rejected", "rejected", "created"]
+    assert [r["result"] for r in results] == ["created", "rejected", "rejected", "created", "rejected"]
     assert results[1]["errors"][0]["field"] == "tracking_code"
     assert {e["field"] for e in results[2]["errors"]} == {"tracking_code"}
     assert results[3]["warnings"] == ["unknown field 'gift_wrap' ignored"]
+    assert [e["field"] for e in results[4]["errors"]] == ["declared_value"]
     assert await count(sessions) == 2
 
 
@@ -188,6 +197,32 @@ async def test_omitted_fields_keep_their_stored_values(erp: Erp, sessions: Sessi
     async with sessions() as session:
         row = (await session.scalars(select(Shipment))).one()
     assert (row.customer_consent, row.items, row.customer_name) == (True, [{"sku": "A1", "quantity": 2}], "Maria")
+
+
+async def test_two_workers_updating_one_shipment_at_once_keep_both_changes(
+    erp: Erp, sessions: Sessions, engine: AsyncEngine, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await erp.push([shipment(1)])
+    for store, read in ((pg.PgStore, "lookup"), (SqlStore, "matching")):
+        original = getattr(store, read)
+
+        async def slow(self: Any, *args: Any, original: Any = original) -> Any:
+            found = await original(self, *args)
+            await asyncio.sleep(0.2)  # both workers read the stored row before either writes
+            return found
+
+        monkeypatch.setattr(store, read, slow)
+    async with serve(engine, clock) as other_worker:
+        answers = await asyncio.gather(
+            erp.push([shipment(1, customer={"phone": "+5511900001111"})]),
+            Erp(other_worker, clock).push([shipment(1, promised_delivery_date="2026-11-12")]),
+        )
+    assert [a.json()["results"][0]["result"] for a in answers] == ["updated", "updated"]
+    async with sessions() as session:
+        row = (await session.scalars(select(Shipment))).one()
+        revisions = (await session.scalars(select(ShipmentRevision))).all()
+    assert (row.customer_phone, str(row.promised_delivery_date)) == ("+5511900001111", "2026-11-12")
+    assert sorted(k for r in revisions for k in r.changes) == ["customer_phone", "promised_delivery_date"]
 
 
 async def test_webhooks_survive_postgres_dropping_every_connection(
