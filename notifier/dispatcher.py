@@ -41,7 +41,11 @@ Digest = Callable[[Sequence[Outgoing]], Outgoing]  # one message for a round of 
 _n, _s = notifications_table.c, shipments_table.c
 OPS = frozenset({Channel.OPS_EMAIL.value, Channel.OPS_WEBHOOK.value})
 _UPDATE = update(notifications_table).where(_n.id == bindparam("_id"))
-NOT_FORWARDED = frozenset({"no_address", "whatsapp_recipient"})  # failures a fallback channel shares
+# Failures after which the channel surely did not take the message: only these are handed to its fallback
+# (a timeout, an outage or a crash may hide a delivery; a number without WhatsApp fails on wa.me too).
+HANDED_ON = frozenset(
+    {"outside_window", "whatsapp_rejected", "whatsapp_auth", "whatsapp_rate_limited", "channel_not_configured"}
+)
 
 
 class Result(NamedTuple):
@@ -243,8 +247,10 @@ class Dispatcher:
         if parts:
             try:
                 sent = await self._send(Channel(group[0][0].channel), self.digest([m for _, m in parts]), gate)
-            except Exception as exc:
-                return results | {n.id: self._failed(n, now, exc) for n, _ in parts}
+            except Exception as exc:  # one fate for the round: retried together while any row has tries left
+                retry = isinstance(exc, TemporaryFailure) and min(n.attempts for n, _ in parts) < self.max_attempts
+                due = self._next_try(max(n.attempts for n, _ in parts), getattr(exc, "retry_after", None), now)
+                return results | {n.id: self._failed(n, now, exc, retry=retry, due=due) for n, _ in parts}
             results |= {n.id: _sent(n, now, sent) for n, _ in parts}
         return results
 
@@ -258,11 +264,15 @@ class Dispatcher:
         async with gate:
             return await port.send(message)
 
-    def _failed(self, n: Row[Any], now: datetime, exc: Exception) -> Result:
-        """The row after a send that did not happen; a message that failed for good goes to its fallback."""
+    def _failed(
+        self, n: Row[Any], now: datetime, exc: Exception, *, retry: bool | None = None, due: datetime | None = None
+    ) -> Result:
+        """The row after a send that did not happen (retried, unless told, while it has tries left); a message
+        the channel surely did not take goes to its fallback."""
         if isinstance(exc, _Later):
             return self._put_back(n, exc.until, "pending")
-        retry = isinstance(exc, TemporaryFailure) and n.attempts < self.max_attempts
+        if retry is None:
+            retry = isinstance(exc, TemporaryFailure) and n.attempts < self.max_attempts
         if isinstance(exc, ChannelError):
             code, detail = exc.code, str(exc)
         else:  # a bug in a template or a channel: this message fails, the batch goes on
@@ -270,10 +280,10 @@ class Dispatcher:
             code, detail = "internal_error", f"{type(exc).__name__}: {exc}"[:500]
         attempt = _attempt(n.id, now, "retry" if retry else "failed", code, detail)
         if retry:
-            due = self._next_try(n.attempts, getattr(exc, "retry_after", None), now)
+            due = due or self._next_try(n.attempts, getattr(exc, "retry_after", None), now)
             return Result(_values(due, status="pending", reason=detail, attempts=n.attempts), attempt)
         fallback = self.policy.fallback.get(Channel(n.channel))
-        if fallback is None or code in NOT_FORWARDED:
+        if fallback is None or code not in HANDED_ON:
             return Result(_values(now, status="failed", reason=detail, attempts=n.attempts), attempt)
         key = f"{n.dedupe_key}>{fallback.value}"
         row = queue_row(n.shipment_id, Trigger(n.trigger), fallback, key, n.facts, now, now, n.incident_id)

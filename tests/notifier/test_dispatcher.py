@@ -240,8 +240,12 @@ async def test_ops_emails_of_a_round_go_out_as_one_digest(
     await queue(sessions, vault, clock.now(), "ops_email", n=3)
     ops = Fake("ops_email", fail=TemporaryFailure("smtp_unavailable", "connection refused"))
     d = Dispatcher(sessions, clock, {Channel.OPS_EMAIL: ops}, compose, hashes, digest=make_digest(Settings()))
-    await d.run_once()  # the relay is down: the whole round waits, each row keeps its own attempt count
-    assert {(r.status, r.attempts) for r in await rows(sessions)} == {("pending", 1)}
+    async with sessions() as session, session.begin():  # one alert has used all its tries but one
+        await session.execute(update(Notification).where(Notification.dedupe_key == "k0:ops_email").values(attempts=7))
+    await d.run_once()  # the relay is down: the whole round waits, together, while any row has tries left
+    waiting = await rows(sessions)
+    assert [(r.status, r.attempts) for r in waiting] == [("pending", 8), ("pending", 1), ("pending", 1)]
+    assert len({r.due_at for r in waiting}) == 1 and waiting[0].due_at > clock.now()
     ops.fail = None
     clock.advance(timedelta(hours=2))
     assert (await d.run_once()).total("sent") == 3
@@ -256,20 +260,27 @@ async def test_ops_emails_of_a_round_go_out_as_one_digest(
 
 
 @pytest.mark.parametrize(
-    ("code", "handed_on"), [("outside_window", True), ("whatsapp_auth", True), ("whatsapp_recipient", False)]
+    ("failure", "handed_on"),
+    [
+        (PermanentFailure("outside_window", "HTTP 400"), True),  # the 24-hour window is closed
+        (PermanentFailure("whatsapp_auth", "HTTP 400"), True),
+        (PermanentFailure("whatsapp_recipient", "HTTP 400"), False),  # the number has no WhatsApp
+        (TemporaryFailure("whatsapp_unavailable", "HTTP 400"), False),  # timed out: it may have gone out
+        (RuntimeError("HTTP 400"), False),  # a crash after the call: it may have gone out
+    ],
 )
-async def test_whatsapp_failing_for_good_hands_the_message_to_the_wa_me_queue(
-    sessions: Sessions, clock: SimulatedClock, vault: Vault, code: str, handed_on: bool
+async def test_a_whatsapp_message_surely_not_taken_is_handed_to_the_wa_me_queue(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, failure: Exception, handed_on: bool
 ) -> None:
     await queue(sessions, vault, clock.now(), "whatsapp")
-    whatsapp = Fake("whatsapp", fail=PermanentFailure(code, "HTTP 400"))
-    d = dispatcher(sessions, clock, whatsapp=whatsapp)
+    d = dispatcher(sessions, clock, whatsapp=Fake("whatsapp", fail=failure))
+    d.max_attempts = 1
     await d.run_once()
     await d.run_once()
     found = await rows(sessions)
     assert (found[0].channel, found[0].status) == ("whatsapp", "failed")
     if not handed_on:
-        assert len(found) == 1 and found[0].reason == "HTTP 400"
+        assert len(found) == 1 and (found[0].reason or "").endswith("HTTP 400")
         return
     assert found[0].reason == "HTTP 400; handed to wa_link"
     [link] = found[1:]  # once, though the run went on and ran again
