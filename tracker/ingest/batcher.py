@@ -31,7 +31,7 @@ LINGER_S = 0.002  # longest a request waits for a busy transaction to end before
 GATHER = 8  # requests waiting that start another transaction at once while one is busy
 ACCOUNTS_TTL_S = 5.0  # a new carrier account is used by webhooks within this many seconds
 _LOST = pg.LOST
-_RACE = (IntegrityError, pg.RACE)
+_RACE = (IntegrityError, *pg.RACE)
 Answer = tuple[str, bool]  # (response JSON, replayed)
 
 
@@ -133,7 +133,7 @@ class GroupCommit:
 
     async def _transaction(self, batch: list[Job]) -> list[Answer]:
         """One transaction for the batch; retried on a unique-key race (it then sees the other writer's
-        rows) and on a connection found dead (the engine skips pre-ping: that saves a round trip)."""
+        rows) or a deadlock, and on a connection found dead (the engine skips pre-ping: that saves a round trip)."""
         for attempt in range(3):
             try:
                 async with self._store() as store:

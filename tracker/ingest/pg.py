@@ -34,7 +34,7 @@ LOST = (  # the connection is gone, or its protocol state is (a server's FATAL r
     asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
 )
-RACE = asyncpg.UniqueViolationError
+RACE = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)  # another writer won: run the group again
 _CREATED = ("carrier", *COMPARED)
 _MATCHED = ("id", *_CREATED)
 
@@ -165,7 +165,7 @@ class PgStore:
             if plan.updates:
                 updates = [  # only the columns that changed: a concurrent writer's other changes stay
                     (r["id"], now, *(_changed(r, c, plan.changed[r["id"]]) for c in COMPARED))
-                    for r in plan.updates.values()
+                    for r in sorted(plan.updates.values(), key=lambda r: r["id"])  # one lock order for all
                 ]
                 await self.db.executemany(UPDATE, updates)
             if plan.new_codes:  # a corrected tracking code: track the new one from scratch
