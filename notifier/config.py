@@ -1,4 +1,5 @@
-"""The notifier's policy table (``triggers.toml``): triggers on or off, channels, quiet hours, caps."""
+"""The notifier's policy table (``triggers.toml``): triggers on or off, channels, quiet hours, caps, rates,
+digest rounds and fallbacks."""
 
 import tomllib
 from dataclasses import dataclass, field
