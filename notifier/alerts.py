@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.models import notifications_table
 from notifier.outbox import Outbox, queue_row
-from notifier.vocabulary import Channel, Trigger
+from notifier.vocabulary import Trigger
 from tracker.db import insert_skipping_duplicates
 from tracker.detector.models import incidents_table
 from tracker.detector.vocabulary import IncidentStatus
@@ -20,11 +20,7 @@ _i = incidents_table.c
 
 async def queue_sla_alerts(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
     """Alerts for open incidents whose triage deadline falls within the next hour; how many were queued."""
-    configured = {
-        Channel.OPS_WEBHOOK: outbox.settings.ops_webhook_url,
-        Channel.OPS_EMAIL: outbox.settings.ops_email,
-    }
-    channels = [c for c in outbox.policy.channels(Trigger.OPS_SLA) if configured.get(c)]
+    channels = outbox.ops_channels(Trigger.OPS_SLA)
     if not channels:
         return 0
     query = select(_i.id, _i.shipment_id, _i.kind, _i.severity, _i.owner, _i.triage_due_at).where(

@@ -104,25 +104,20 @@ class Outbox:
             rows.append(queue_row(contact.id, trigger, channel, dedupe, facts, now, due, incident_id))
         return rows
 
+    def ops_channels(self, trigger: Trigger) -> list[Channel]:
+        """The ops channels ``trigger`` goes through that the settings configure."""
+        configured = {Channel.OPS_WEBHOOK: self.settings.ops_webhook_url, Channel.OPS_EMAIL: self.settings.ops_email}
+        return [c for c in self.policy.channels(trigger) if configured.get(c)]
+
     def _ops(self, r: Raised, key: str, facts: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
         policy = self.policy.triggers.get(Trigger.OPS_INCIDENT)
         floor = policy.min_severity if policy else None
         if r.action not in ("opened", "reopened", "escalated") or (floor and r.severity.rank < floor.rank):
             return []
-        configured = {Channel.OPS_WEBHOOK: self.settings.ops_webhook_url, Channel.OPS_EMAIL: self.settings.ops_email}
+        trigger = Trigger.OPS_INCIDENT
         return [
-            queue_row(
-                r.shipment_id,
-                Trigger.OPS_INCIDENT,
-                c,
-                f"ops:{key}:{c}",
-                facts,
-                now,
-                self.policy.due(c, now),
-                r.incident_id,
-            )
-            for c in self.policy.channels(Trigger.OPS_INCIDENT)
-            if configured.get(c)
+            queue_row(r.shipment_id, trigger, c, f"ops:{key}:{c}", facts, now, self.policy.due(c, now), r.incident_id)
+            for c in self.ops_channels(trigger)
         ]
 
 
