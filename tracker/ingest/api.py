@@ -4,11 +4,13 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
@@ -59,14 +61,16 @@ def needs(scope: str) -> Any:
     return Depends(check)
 
 
-@router.post(
-    "/v1/webhooks/erp",
-    status_code=202,
-    response_model=IngestResponse,
-    responses=responses(400, 401, 413, 422, 503),
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _ENVELOPE_SCHEMA}}}},
-    summary="ERP pushes shipments (Standard Webhooks signature)",
-)
+class _Direct(APIRoute):
+    """A route whose endpoint takes only the ``Request`` and returns a ``Response`` itself, so FastAPI's request
+    handler (dependency solving, parameter parsing, response serialization) would have nothing to do: the
+    endpoint is called directly. The OpenAPI document still comes from the route's declarations. For the
+    webhook, 10 µs less CPU a request (of 79 µs in the app, stubbing the database)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
+
+
 async def erp_webhook(request: Request) -> Response:
     state = _state(request)
     if not state.webhook_keys:
@@ -92,6 +96,19 @@ async def erp_webhook(request: Request) -> Response:
     answer, replayed = await state.batcher.submit(webhook_id, accepted, rejected)
     headers = {"webhook-replayed": "true"} if replayed else None
     return Response(answer, status_code=202, headers=headers, media_type="application/json")
+
+
+router.add_api_route(
+    "/v1/webhooks/erp",
+    erp_webhook,
+    methods=["POST"],
+    status_code=202,
+    response_model=IngestResponse,
+    responses=responses(400, 401, 413, 422, 503),
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _ENVELOPE_SCHEMA}}}},
+    summary="ERP pushes shipments (Standard Webhooks signature)",
+    route_class_override=_Direct,
+)
 
 
 async def _body(request: Request, limit: int) -> bytes:
