@@ -33,3 +33,10 @@ def test_made_codes_always_check_and_any_other_digit_fails(prefix: str, serial: 
 def test_only_ascii_digits_count() -> None:
     assert check_code("SS١٢٣٤٥٦٧٨٥BR") is not None
     assert check_code("SS123456785BR\n") is not None
+
+
+@given(st.integers(0, 99_999_999))
+def test_check_code_agrees_with_check_digit_for_every_last_digit(serial: int) -> None:
+    digits = f"{serial:08d}"
+    for last in range(10):
+        assert (check_code(f"SS{digits}{last}BR") is None) == (last == check_digit(digits))
