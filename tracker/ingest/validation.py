@@ -13,6 +13,8 @@ _EMAIL = re.compile(
     rf"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*)@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,63}}$"
 )
 _NFE_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9)
+_PHONE_PUNCTUATION = re.compile(r"[\s().-]")
+_CENTS = Decimal("0.01")
 
 
 @cache
@@ -53,7 +55,7 @@ def nfe_key(value: str) -> str:
 
 
 def phone(value: str) -> str:
-    compact = re.sub(r"[\s().-]", "", value)
+    compact = _PHONE_PUNCTUATION.sub("", value)
     if not _E164.match(compact):
         raise ValueError(
             f"phone {value!r} is not in E.164 format: expected + country code and number, e.g. +5511987654321"
@@ -81,8 +83,9 @@ def money(value: Decimal | int | float | str, field: str) -> Decimal:
         raise ValueError(f"{field} {value!r} is not a number: expected an amount such as 129.90") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"{field} {value!r} must be zero or more, e.g. 129.90")
-    if amount != amount.quantize(Decimal("0.01")):
+    cents = amount.quantize(_CENTS)
+    if amount != cents:
         raise ValueError(f"{field} {value!r} has more than two decimal places")
     if amount > MAX_MONEY:
         raise ValueError(f"{field} {value!r} is too large: at most {MAX_MONEY}")
-    return amount.quantize(Decimal("0.01"))
+    return cents
