@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
+from starlette.requests import ClientDisconnect
 
 from notifier.models import Notification
 from notifier.schemas import NotificationOut
@@ -75,7 +76,7 @@ async def erp_webhook(request: Request) -> Response:
     state = _state(request)
     if not state.webhook_keys:
         raise ProblemError(503, "ERP webhook not configured", "set ZELO_ERP_WEBHOOK_SECRETS to the whsec_ secret(s)")
-    body = await _body(request, state.max_body)
+    body = await _body(request, state.max_body, direct=True)
     try:
         webhook_id = verify(state.webhook_keys, request.headers, body, state.runtime.clock.now())
     except SignatureError as exc:
@@ -111,16 +112,30 @@ router.add_api_route(
 )
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def _body(request: Request, limit: int, *, direct: bool = False) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProblemError(
             413, "Body too large", f"{declared} bytes; at most {limit} bytes (up to {MAX_BATCH} shipments)"
         )
-    body = await request.body()
+    body = await (_received(request) if direct else request.body())
     if len(body) > limit:
         raise ProblemError(413, "Body too large", f"{len(body)} bytes; at most {limit} bytes")
     return body
+
+
+async def _received(request: Request) -> bytes:
+    """The body as ``request.body()`` reads it (a client gone raises ClientDisconnect), without its async
+    generator and context manager: 3 µs less a webhook. Only for a route that reads the body once, itself."""
+    chunks = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
 
 
 def _envelope(body: bytes) -> list[Any]:
