@@ -46,8 +46,8 @@ from tracker.runtime import open_runtime
 HERE = Path(__file__).resolve().parent
 SECRET = b"bench-secret-0123456789abcdef"
 WHSEC = "whsec_" + base64.b64encode(SECRET).decode()
-SINGLE_PER_S = 10_000  # requests generated per second of run: more than the server answers
-BATCH_PER_S = 80  # 40,000 shipments/s
+SINGLE_PER_S = 15_000  # requests generated per second of run: more than the server answers
+BATCH_PER_S = 100  # 50,000 shipments/s
 
 
 async def fresh_database(name: str) -> str:
