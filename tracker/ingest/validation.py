@@ -83,9 +83,9 @@ def money(value: Decimal | int | float | str, field: str) -> Decimal:
         raise ValueError(f"{field} {value!r} is not a number: expected an amount such as 129.90") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"{field} {value!r} must be zero or more, e.g. 129.90")
+    if amount > MAX_MONEY:  # first: quantizing a number this large would overflow the decimal context
+        raise ValueError(f"{field} {value!r} is too large: at most {MAX_MONEY}")
     cents = amount.quantize(_CENTS)
     if amount != cents:
         raise ValueError(f"{field} {value!r} has more than two decimal places")
-    if amount > MAX_MONEY:
-        raise ValueError(f"{field} {value!r} is too large: at most {MAX_MONEY}")
     return cents

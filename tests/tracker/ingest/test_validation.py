@@ -71,6 +71,7 @@ def test_email() -> None:
         ("abc", "is not a number"),
         ("NaN", "must be zero or more"),
         ("10000000000.00", "'10000000000.00' is too large: at most 9999999999.99"),
+        ("1e40", "'1e40' is too large: at most 9999999999.99"),  # beyond what quantizing can hold
     ],
 )
 def test_money_errors(value: str, message: str) -> None:
