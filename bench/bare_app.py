@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request, Response
 
-from tracker.ingest.signatures import SignatureError, verify
+from tracker.signatures import SignatureError, verify
 
 KEYS = [base64.b64decode(os.environ["ZELO_BENCH_SECRET"])]
 app = FastAPI()

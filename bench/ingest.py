@@ -35,13 +35,13 @@ from sqlalchemy import func, select
 
 from bench.support import free_port, pg_database
 from carriers.correios.s10 import make_code
-from tracker.accounts import add_account
 from tracker.config import Settings
 from tracker.db import make_engine
-from tracker.ingest.signatures import sign
 from tracker.migrate import upgrade
 from tracker.models import Shipment
+from tracker.polling.accounts import add_account
 from tracker.runtime import open_runtime
+from tracker.signatures import sign
 
 HERE = Path(__file__).resolve().parent
 SECRET = b"bench-secret-0123456789abcdef"
@@ -197,10 +197,10 @@ def main(seconds: int, connections: int, workers: int) -> dict[str, Any]:
         n_single, n_batch = SINGLE_PER_S * seconds, BATCH_PER_S * seconds
         serial = write_requests(singles, 1, n_single, 1)
         write_requests(batches, serial, n_batch, 500)
-        zelo = run("tracker.app:app_from_env", free_port(), env, singles, seconds, connections, workers, n_single)
+        zelo = run("zelo.app:app_from_env", free_port(), env, singles, seconds, connections, workers, n_single)
         rows_after_single = asyncio.run(stored(url))
         bare = run("bench.bare_app:app", free_port(), env, singles, seconds, connections, workers)
-        batch = run("tracker.app:app_from_env", free_port(), env, batches, seconds, 4, workers, n_batch)
+        batch = run("zelo.app:app_from_env", free_port(), env, batches, seconds, 4, workers, n_batch)
         rows_after_batch = asyncio.run(stored(url))
     acknowledged = zelo["requests"] - zelo["replays"] - zelo["non_2xx"]
     result = {

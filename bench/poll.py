@@ -31,10 +31,11 @@ from carriers.sandbox import server as sandbox_server
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.db import make_engine
-from tracker.demo import track_parcels
 from tracker.migrate import upgrade
 from tracker.models import Shipment, TrackingEvent
-from tracker.runtime import open_runtime
+from tracker.polling import poller_of
+from zelo.demo import track_parcels
+from zelo.features import open_runtime
 
 T0 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
 POSTED_SPREAD_H = 24 * 6  # parcels posted over the 6 days before the first poll
@@ -82,7 +83,7 @@ async def poller_pass(url: str, sandbox: str, when: datetime, all_due: bool) -> 
                     text("UPDATE shipments SET next_poll_at = :t WHERE tracking_code LIKE 'SS%'"), {"t": when}
                 )
         usage0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        report = await rt.poller().run_once()
+        report = await poller_of(rt).run_once()
         usage1, elapsed = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - t0
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
     return {

@@ -25,11 +25,10 @@ from sqlalchemy import func, select, text
 from bench.support import bench_account, pg_database
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
-from tracker.detector.models import Incident
-from tracker.detector.service import Detected
+from tracker.detector import Detected, Incident, detector_of
 from tracker.detector.sweep import sweep
 from tracker.migrate import upgrade
-from tracker.runtime import open_runtime
+from zelo.features import open_runtime
 
 NOW = datetime(2026, 11, 12, 14, 0, tzinfo=UTC)  # a Thursday, 11:00 in Brasília
 DAY = timedelta(days=1)
@@ -95,7 +94,7 @@ async def run(n: int) -> dict[str, Any]:
                     await conn.execute(text(NEXT_DAY))
                     await conn.execute(text("ANALYZE shipments"))
             t0 = time.perf_counter()
-            done: Detected = await sweep(rt.sessions, rt.detector, when)
+            done: Detected = await sweep(rt.sessions, detector_of(rt), when)
             rounds.append(
                 {
                     "seconds": round(time.perf_counter() - t0, 2),

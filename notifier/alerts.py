@@ -11,8 +11,8 @@ from notifier.models import notifications_table
 from notifier.outbox import Outbox, queue_row
 from notifier.vocabulary import Trigger
 from tracker.db import insert_skipping_duplicates
-from tracker.detector.models import incidents_table
-from tracker.detector.vocabulary import IncidentStatus
+from tracker.detector import incidents_table
+from tracker.vocabulary import IncidentStatus
 
 WARN_BEFORE = timedelta(hours=1)
 _i = incidents_table.c

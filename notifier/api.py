@@ -1,227 +1,87 @@
-"""The customer's pages, reached from links in messages (no login: the signed token is the key).
+"""HTTP routes for the outbox: what went out (or waits, or failed) and a resend of a failed message."""
 
-``GET/POST /c/{token}`` — the delivery check-in (three answers, a reason, a comment, an optional photo);
-``GET/POST /optout/{token}`` — stop customer messages to the order's e-mail and phone. Answers are pt-BR
-HTML pages, also for errors (a bad link 404, an expired one 410, a second answer 409), never a traceback.
-Photos (JPEG or PNG by their bytes, up to 5 MB) are saved under ``ZELO_UPLOADS_DIR`` (``./zelo-uploads``)
-with a random name.
-"""
+from collections.abc import Iterable
+from typing import Annotated
 
-import asyncio
-import os
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import HTTP
-from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import parse_qs
+from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-import structlog
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
-from sqlalchemy import select
+from notifier.models import Notification, NotificationAttempt
+from notifier.schemas import NotificationOut, NotificationPage
+from notifier.vocabulary import Channel, NotificationStatus, Trigger
+from tracker.shipments import Part
+from tracker.web import MAX_ID, Principal, ProblemError, fetch_page, needs, responses, runtime
 
-from notifier import checkin
-from notifier.checkin import MAX_COMMENT, MAX_PHOTO, REASONS, CheckinError, read_token
-from notifier.optout import record_optout
-from notifier.render import page
-from notifier.vocabulary import CheckinAnswer
-from tracker.models import shipments_table
-from tracker.runtime import Runtime
-
-router = APIRouter(include_in_schema=False)  # pages for people, not the API's contract
-log = structlog.get_logger(__name__)
-DEFAULT_UPLOADS = "./zelo-uploads"
-MAX_BODY = MAX_PHOTO + 64 * 1024
-TOO_BIG = "A foto é grande demais: envie uma de até 5 MB."
-PROBLEMS = {
-    "tampered": (404, "Link inválido", "Este link não é válido. Confira se ele foi copiado inteiro da mensagem."),
-    "unknown_shipment": (404, "Pedido não encontrado", "Não encontramos o pedido deste link."),
-    "expired": (410, "Link expirado", "Este link expirou: ele vale por 14 dias depois do envio da mensagem."),
-    "already_answered": (409, "Resposta já registrada", "Você já respondeu sobre esta entrega. Obrigado!"),
-}
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the token never leaves in a Referer
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
-}
-_s = shipments_table.c
+router = APIRouter()
+RESENDABLE = frozenset({NotificationStatus.FAILED.value, NotificationStatus.UNCERTAIN.value})
 
 
-class FormError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def uploads_dir(request: Request) -> Path:
-    """Where photos go: ``settings.uploads_dir`` if the settings have it, else ``ZELO_UPLOADS_DIR``."""
-    settings = request.app.state.ingest.runtime.settings
-    return Path(getattr(settings, "uploads_dir", None) or os.environ.get("ZELO_UPLOADS_DIR") or DEFAULT_UPLOADS)
-
-
-def _html(rt: Runtime, name: str, status: int, **context: Any) -> HTMLResponse:
-    context = {"store_name": rt.settings.store_name} | context
-    return HTMLResponse(page(name, context, templates_dir=rt.settings.notify_templates_dir), status, HEADERS)
-
-
-def _problem(rt: Runtime, code: str) -> HTMLResponse:
-    status, title, text = PROBLEMS[code]
-    after = "Se precisar falar sobre a entrega, é só responder a mensagem que enviamos."
-    log.info("customer_link_refused", code=code)
-    return _html(rt, "message", status, title=title, paragraphs=[text, after])
-
-
-async def _open(request: Request, token: str, purpose: str) -> tuple[Runtime, int, str, bool] | HTMLResponse:
-    """The runtime, and the link's shipment: its id, order number, whether its check-in was answered."""
-    rt: Runtime = request.app.state.ingest.runtime
-    try:
-        shipment_id = read_token(
-            token, secret=rt.settings.secret_key.get_secret_value(), now=rt.clock.now(), purpose=purpose
+@router.get("/v1/notifications", response_model=NotificationPage, responses=responses(401, 403, 422))
+async def list_notifications(
+    request: Request,
+    who: Annotated[Principal, needs("read")],
+    status: NotificationStatus | None = None,
+    channel: Channel | None = None,
+    trigger: Trigger | None = None,
+    shipment_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> NotificationPage:
+    """Customer messages and ops alerts, newest first (the wa.me queue: ``channel=wa_link&status=queued``)."""
+    query = select(Notification).order_by(Notification.id.desc())
+    for column, value in (
+        (Notification.status, status),
+        (Notification.channel, channel),
+        (Notification.trigger, trigger),
+        (Notification.shipment_id, shipment_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    async with runtime(request).sessions() as session:
+        rows, next_cursor = await fetch_page(
+            session, query, key=Notification.id, limit=limit, cursor=cursor, scalars=True
         )
-    except CheckinError as exc:
-        return _problem(rt, exc.code)
-    async with rt.sessions() as session:
-        query = select(_s.order_number, _s.external_id, _s.tracking_code).where(_s.id == shipment_id)
-        row = (await session.execute(query)).first()
-        if row is None:
-            return _problem(rt, "unknown_shipment")
-        done = await checkin.answered(session, shipment_id) is not None
-    return rt, shipment_id, str(row.order_number or row.external_id or row.tracking_code), done
+    return NotificationPage(notifications=[NotificationOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-def _form_page(rt: Runtime, request: Request, order: str, status: int = 200, **values: Any) -> HTMLResponse:
-    context = {"selected": None, "reason": None, "error": None} | values
-    context |= {"comment": context.get("comment") or "", "reasons": list(REASONS.items())}
-    context |= {"max_comment": MAX_COMMENT, "max_photo_mb": MAX_PHOTO // 2**20}
-    return _html(rt, "checkin", status, order_number=order, action=request.url.path, **context)
-
-
-@router.get("/c/{token}", response_class=HTMLResponse)
-async def checkin_page(request: Request, token: str, answer: str | None = None) -> HTMLResponse:
-    opened = await _open(request, token, "checkin")
-    if isinstance(opened, HTMLResponse):
-        return opened
-    rt, _, order, done = opened
-    if done:
-        return _problem(rt, "already_answered")
-    selected = answer if answer in {a.value for a in CheckinAnswer} else None
-    return _form_page(rt, request, order, selected=selected)
-
-
-@router.post("/c/{token}", response_class=HTMLResponse)
-async def checkin_answer(request: Request, token: str, uploads: Annotated[Path, Depends(uploads_dir)]) -> HTMLResponse:
-    opened = await _open(request, token, "checkin")
-    if isinstance(opened, HTMLResponse):
-        return opened
-    rt, shipment_id, order, _ = opened
-    fields: dict[str, str] = {}
-    try:
-        body = await _read_body(request)  # parsing 5 MB takes ~150 ms: off the event loop
-        fields, photo = await asyncio.to_thread(_parse_form, request.headers.get("content-type", ""), body)
-        answer, reason, comment = _validate(fields, photo)
-    except FormError as exc:
-        kept = {"selected": fields.get("answer"), "reason": fields.get("reason"), "comment": fields.get("comment")}
-        return _form_page(rt, request, order, exc.status, error=str(exc), **kept)
-    photo_path = await asyncio.to_thread(checkin.save_photo, photo, uploads) if photo else None
-    try:
-        async with rt.sessions() as session, session.begin():
-            now = rt.clock.now()
-            await checkin.record_answer(
-                session, shipment_id, answer, comment, photo_path, now=now, detector=rt.detector, reason=reason
-            )
-    except BaseException as exc:
-        checkin.discard_photo(photo_path)
-        if isinstance(exc, CheckinError):
-            return _problem(rt, exc.code)
-        raise
-    if answer is CheckinAnswer.ACCEPTED:
-        paragraphs = ["Que bom que chegou tudo certo! Obrigado por nos contar.", "Boas compras e até a próxima."]
-    else:
-        paragraphs = [
-            "Sentimos muito pelo problema. Já registramos sua resposta e estamos trabalhando para resolver.",
-            "Nossa equipe vai falar com você pelo e-mail ou telefone do pedido.",
-        ]
-    return _html(rt, "message", 200, title="Obrigado pela resposta", paragraphs=paragraphs)
-
-
-@router.get("/optout/{token}", response_class=HTMLResponse)
-async def optout_page(request: Request, token: str) -> HTMLResponse:
-    opened = await _open(request, token, "optout")
-    if isinstance(opened, HTMLResponse):
-        return opened
-    return _html(opened[0], "optout", 200, order_number=opened[2], action=request.url.path)
-
-
-@router.post("/optout/{token}", response_class=HTMLResponse)
-async def optout(request: Request, token: str) -> HTMLResponse:
-    opened = await _open(request, token, "optout")
-    if isinstance(opened, HTMLResponse):
-        return opened
-    rt, shipment_id, _, _ = opened
+@router.post(
+    "/v1/notifications/{notification_id}/resend",
+    response_model=NotificationOut,
+    responses=responses(401, 403, 404, 409, 422),
+    summary="Send a failed (or uncertain) notification again",
+)
+async def resend(
+    request: Request,
+    notification_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    who: Annotated[Principal, needs("write")],
+) -> NotificationOut:
+    rt = runtime(request)
+    now = rt.clock.now()
     async with rt.sessions() as session, session.begin():
-        await record_optout(session, shipment_id, secret=rt.settings.secret_key.get_secret_value(), now=rt.clock.now())
-    paragraphs = [
-        f"Você não vai mais receber mensagens da {rt.settings.store_name} sobre entregas no e-mail e no telefone"
-        " deste pedido.",
-        "Se mudar de ideia, é só falar com a loja.",
-    ]
-    return _html(rt, "message", 200, title="Pronto, avisos desativados", paragraphs=paragraphs)
+        row = await session.get(Notification, notification_id, with_for_update=True)
+        if row is None:
+            raise ProblemError(404, "Notification not found", f"no notification with id {notification_id}")
+        if row.status not in RESENDABLE:
+            raise ProblemError(
+                409, "Not resendable", f"notification {notification_id} is {row.status}; only failed or uncertain ones"
+            )
+        await session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(status=NotificationStatus.PENDING.value, due_at=now, attempts=0, reason=None)
+        )
+        session.add(
+            NotificationAttempt(notification_id=notification_id, at=now, outcome="resend", code=None, detail=who.name)
+        )
+    async with rt.sessions() as session:
+        fresh = await session.get(Notification, notification_id)
+        return NotificationOut.model_validate(fresh)
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise FormError(413, TOO_BIG)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise FormError(413, TOO_BIG)
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _notifications(session: AsyncSession, shipment_id: int) -> Iterable[Notification]:
+    query = select(Notification).where(Notification.shipment_id == shipment_id).order_by(Notification.id)
+    return await session.scalars(query)
 
 
-def _parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | None]:
-    """The form's text fields and the photo's bytes (multipart), or text fields only (urlencoded)."""
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        pairs = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in pairs.items()}, None
-    if not content_type.startswith("multipart/form-data"):
-        raise FormError(415, "O formulário chegou num formato inesperado. Tente enviar de novo.")
-    head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
-    message: Message = BytesParser(policy=HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise FormError(400, "O formulário chegou incompleto. Tente enviar de novo.")
-    fields, photo = {}, None
-    for part in message.walk():
-        name = part.get_param("name", header="content-disposition")
-        if part.is_multipart() or not isinstance(name, str):
-            continue
-        data = part.get_payload(decode=True)
-        data = data if isinstance(data, bytes) else b""
-        if part.get_filename() is not None:
-            photo = (data or None) if name == "photo" else photo  # no file chosen: an empty part
-        else:
-            fields[name] = data.decode("utf-8", "replace")
-    return fields, photo
-
-
-def _validate(fields: dict[str, str], photo: bytes | None) -> tuple[CheckinAnswer, str | None, str | None]:
-    try:
-        answer = CheckinAnswer(fields.get("answer", ""))
-    except ValueError:
-        raise FormError(422, "Escolha uma das três opções.") from None
-    reason = fields.get("reason") or None
-    if reason is not None and reason not in REASONS:
-        raise FormError(422, "Escolha o problema na lista.")
-    comment = fields.get("comment", "").strip()
-    if len(comment) > MAX_COMMENT:
-        raise FormError(422, f"O comentário passa de {MAX_COMMENT} caracteres: resuma um pouco, por favor.")
-    if photo is not None and len(photo) > MAX_PHOTO:
-        raise FormError(413, TOO_BIG)
-    if photo is not None and checkin.photo_suffix(photo) is None:
-        raise FormError(415, "A foto precisa ser JPEG ou PNG.")
-    return answer, reason, comment or None
+NOTIFICATIONS = Part("notifications", NotificationOut, _notifications)  # the shipment's detail lists them

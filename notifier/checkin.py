@@ -15,7 +15,6 @@ import struct
 import unicodedata
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -25,12 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier.models import Checkin
 from notifier.vocabulary import CheckinAnswer
 from tracker.config import Settings
-from tracker.detector.facts import FACT_COLUMNS, facts_of
-from tracker.detector.models import incidents_table
-from tracker.detector.rules import Finding
-from tracker.detector.service import Detector
-from tracker.detector.vocabulary import Kind
+from tracker.detector import Detector
 from tracker.models import shipments_table
+from tracker.vocabulary import Kind
 
 log = structlog.get_logger(__name__)
 VALID_FOR = timedelta(days=14)
@@ -46,7 +42,7 @@ _PAYLOAD = struct.Struct(">BBQI")  # version, purpose, shipment id, expiry (Unix
 _MAC = 16
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,80}")
 _DAMAGE = re.compile(r"avari|danific|quebr|amass|rasg|molhad|estragad|trinc|rachad|violad|furad|damage|broken")
-_s, _i = shipments_table.c, incidents_table.c
+_s = shipments_table.c
 
 
 class CheckinError(Exception):
@@ -155,8 +151,7 @@ async def record_answer(
     """Store the customer's answer (once per shipment) and open the incident it implies."""
     if reason is not None and reason not in REASONS:
         raise ValueError(f"reason {reason!r} is not one of {', '.join(REASONS)}")
-    shipment = (await session.execute(select(*(_s[c] for c in FACT_COLUMNS)).where(_s.id == shipment_id))).first()
-    if shipment is None:
+    if await session.scalar(select(_s.id).where(_s.id == shipment_id)) is None:
         raise CheckinError("unknown_shipment", f"no shipment with id {shipment_id}")
     if await answered(session, shipment_id) is not None:
         raise CheckinError("already_answered", f"shipment {shipment_id}'s check-in was already answered")
@@ -171,28 +166,9 @@ async def record_answer(
     if kind is not None:
         said = {"answer": answer.value, "reason": reason, "comment": comment, "photo": photo_path}
         said["answered_at"] = now.isoformat()
-        row.incident_id = await _open_incident(session, dict(shipment._mapping), kind, said, now, detector)
+        evidence = {"source": "checkin", "checkin": said}
+        trigger = f"checkin:{said['answered_at']}"
+        row.incident_id = await detector.report(session, shipment_id, kind, trigger=trigger, evidence=evidence, now=now)
         await session.flush()
     log.info("checkin_answered", shipment_id=shipment_id, answer=answer.value, incident=kind and kind.value)
     return row
-
-
-async def _open_incident(
-    session: AsyncSession,
-    shipment: dict[str, Any],
-    kind: Kind,
-    said: dict[str, Any],
-    now: datetime,
-    detector: Detector,
-) -> int:
-    """Open (or reopen, or add to) the shipment's incident of ``kind``; its id. The evidence the carrier gave
-    before, if any, is kept beside the customer's."""
-    where = (_i.shipment_id == shipment["id"], _i.kind == kind.value)
-    before = await session.scalar(select(_i.evidence).where(*where))
-    evidence = dict(before or {}) | {"source": "checkin", "checkin": said}
-    finding = Finding(kind, f"checkin:{said['answered_at']}", evidence)
-    done = await detector.reconcile(session, [(facts_of(shipment), {kind: finding})], [kind], now, resolve=False)
-    await detector.announce(session, done.raised, [], now)
-    incident_id = await session.scalar(select(_i.id).where(*where))
-    assert incident_id is not None
-    return int(incident_id)

@@ -14,7 +14,6 @@ from notifier.context import message_context
 from notifier.dispatcher import Compose, Digest, OptOuts
 from notifier.optout import address_hash
 from notifier.render import render, render_digest
-from notifier.service import address
 from notifier.vocabulary import Channel, Trigger
 from tracker.config import Settings
 
@@ -70,3 +69,15 @@ def make_optout_hashes(settings: Settings) -> OptOuts:
         return [address_hash(to, secret)] if to else []
 
     return hashes
+
+
+def address(settings: Settings, notification: Row[Any], shipment: Row[Any]) -> str | None:
+    """Where a message goes: the customer's e-mail or phone, or the ops address."""
+    channel = Channel(notification.channel)
+    if channel is Channel.EMAIL:
+        return str(shipment.customer_email) if shipment.customer_email else None
+    if channel in (Channel.WHATSAPP, Channel.WA_LINK):
+        return str(shipment.customer_phone) if shipment.customer_phone else None
+    if channel is Channel.OPS_EMAIL:
+        return settings.ops_email
+    return settings.ops_webhook_url

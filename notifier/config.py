@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier.vocabulary import Channel, Trigger
-from tracker.detector.vocabulary import Severity
+from tracker.vocabulary import Severity
 
 POLICY_FILE = Path(__file__).with_name("triggers.toml")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

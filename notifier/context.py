@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier.vocabulary import Trigger
 from tracker.calendar import timezone_of
 from tracker.config import Settings
-from tracker.detector.models import incidents_table
-from tracker.detector.vocabulary import IncidentStatus, Kind
+from tracker.detector import incidents_table
 from tracker.models import events_table, shipments_table
+from tracker.vocabulary import IncidentStatus, Kind
 
 CARRIERS = {"correios": "Correios", "jadlog": "Jadlog", "loggi": "Loggi", "sandbox": "Correios"}
 KIND_LABELS = {

@@ -22,8 +22,7 @@ import structlog
 from sqlalchemy import Row, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.channels.base import Channel as Port
-from notifier.channels.base import ChannelError, Outgoing, PermanentFailure, Sent, TemporaryFailure
+from notifier.channels.base import ChannelError, Outgoing, PermanentFailure, Port, Sent, TemporaryFailure
 from notifier.config import Policy, load_policy
 from notifier.models import attempts_table, notifications_table, optouts_table
 from notifier.outbox import queue_row
@@ -93,6 +92,11 @@ class Dispatcher:
     def __post_init__(self) -> None:
         for channel, per_second in self.policy.rate_limits.items():
             self.limits.setdefault(channel, RateLimit(per_second))
+
+    async def aclose(self) -> None:
+        """Close the channels (the SMTP connection); one shared by two channels is closed once."""
+        for port in {id(p): p for p in self.channels.values()}.values():
+            await port.aclose()
 
     async def run_once(self) -> DispatchReport:
         """Deliver everything due now."""

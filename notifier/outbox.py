@@ -22,9 +22,9 @@ from notifier.models import notifications_table
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
 from tracker.config import Settings
 from tracker.db import insert_skipping_duplicates
-from tracker.detector.signals import Moved, Raised
-from tracker.detector.vocabulary import Kind
 from tracker.models import shipments_table
+from tracker.signals import Moved, Raised
+from tracker.vocabulary import Kind
 
 BY_STATUS = {
     Status.OUT_FOR_DELIVERY: Trigger.OUT_FOR_DELIVERY,

@@ -1,26 +1,47 @@
-"""Wiring: the channels the settings configure, and where each message goes."""
+"""Wiring: the channels the settings configure, and the process's outbox and dispatcher."""
 
 from pathlib import Path
-from typing import Any
 
 import httpx
-from sqlalchemy import Row
 
 from notifier.channels import EmailChannel, OpsWebhookChannel, WhatsAppChannel
-from notifier.channels.base import Channel as Port
+from notifier.channels.base import Port
 from notifier.channels.eml_folder import EmlFolderChannel
+from notifier.compose import make_compose, make_digest, make_optout_hashes
+from notifier.dispatcher import Dispatcher
+from notifier.outbox import Outbox
 from notifier.vocabulary import Channel
 from tracker.config import Settings
+from tracker.runtime import Runtime
 
 
-def open_channels(
-    settings: Settings, http: httpx.AsyncClient, *, eml_folder: Path | None = None
-) -> dict[Channel, Port]:
+def outbox_of(runtime: Runtime) -> Outbox:
+    """The process's outbox: the detector's listener that queues the notifications."""
+    return runtime.service(_outbox)
+
+
+def dispatcher_of(runtime: Runtime) -> Dispatcher:
+    """The process's dispatcher, kept so its SMTP connection outlives one run."""
+    return runtime.service(_dispatcher)
+
+
+def _outbox(runtime: Runtime) -> Outbox:
+    return Outbox(runtime.settings)
+
+
+def _dispatcher(runtime: Runtime) -> Dispatcher:
+    s = runtime.settings
+    ports = open_channels(s, runtime.http)
+    compose, hashes = make_compose(s), make_optout_hashes(s)
+    return Dispatcher(runtime.sessions, runtime.clock, ports, compose, hashes, digest=make_digest(s))
+
+
+def open_channels(settings: Settings, http: httpx.AsyncClient) -> dict[Channel, Port]:
     """The channels configured: e-mail (SMTP, or ``.eml`` files in a folder), the WhatsApp Cloud API, the
     ops webhook; ops e-mail shares the e-mail channel. wa.me links need no channel: they are queued."""
     ports: dict[Channel, Port] = {}
-    if eml_folder is not None:
-        ports[Channel.EMAIL] = EmlFolderChannel(eml_folder, settings.email_from)
+    if settings.email_folder is not None:
+        ports[Channel.EMAIL] = EmlFolderChannel(Path(settings.email_folder), settings.email_from)
     elif settings.smtp_url:
         ports[Channel.EMAIL] = EmailChannel(settings.smtp_url, settings.email_from)
     if settings.ops_email and Channel.EMAIL in ports:
@@ -32,15 +53,3 @@ def open_channels(
         secret = settings.ops_webhook_secret.get_secret_value()
         ports[Channel.OPS_WEBHOOK] = OpsWebhookChannel(http, url=settings.ops_webhook_url, secret=secret)
     return ports
-
-
-def address(settings: Settings, notification: Row[Any], shipment: Row[Any]) -> str | None:
-    """Where a message goes: the customer's e-mail or phone, or the ops address."""
-    channel = Channel(notification.channel)
-    if channel is Channel.EMAIL:
-        return str(shipment.customer_email) if shipment.customer_email else None
-    if channel in (Channel.WHATSAPP, Channel.WA_LINK):
-        return str(shipment.customer_phone) if shipment.customer_phone else None
-    if channel is Channel.OPS_EMAIL:
-        return settings.ops_email
-    return settings.ops_webhook_url

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracker.accounts import add_account
+from tracker.polling.accounts import add_account
 from tracker.vault import Vault
 
 

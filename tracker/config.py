@@ -53,12 +53,16 @@ class Settings(BaseSettings):
     notify_templates_dir: str | None = Field(
         default=None, description="A folder of the store's own templates, used before the built-in ones."
     )
+    uploads_dir: str = Field(default="./zelo-uploads", description="Where the customers' check-in photos are kept.")
+    email_folder: str | None = Field(
+        default=None, description="E-mails are written there as .eml files instead of sent (development, the demo)."
+    )
 
     @field_validator("erp_webhook_secrets")
     @classmethod
     def _webhook_secrets_parse(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            from tracker.ingest.signatures import parse_secrets
+            from tracker.signatures import parse_secrets
 
             parse_secrets(value.get_secret_value())  # raises naming the bad entry (never its value)
         return value

@@ -1,4 +1,4 @@
-"""Tables: carrier accounts, shipments (with their poll state) and tracking events."""
+"""Core tables: carrier accounts, shipments (with their poll state), tracking events and API keys."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -67,6 +67,24 @@ class CarrierAccount(Base):
     circuit_open_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_success_at: Mapped[datetime | None]
+
+    def circuit_open(self, now: datetime) -> bool:
+        """While open, the account's shipments are not polled and its parcels' silence is not evidence."""
+        return self.circuit_open_until is not None and self.circuit_open_until > now
+
+
+class ApiKey(Base):
+    """An API key, stored as a SHA-256 hash; the clear key is shown once, when created."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(100))  # comma-separated: read, write, admin
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
 
 
 class Shipment(Base):

@@ -8,9 +8,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from tracker.ingest.schemas import FieldError
-
 MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
 
 
 class Problem(BaseModel):

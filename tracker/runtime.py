@@ -1,23 +1,37 @@
-"""The long-lived objects of a process, created once and passed down (never module globals)."""
+"""The long-lived objects of a process, created once and passed down (never module globals).
 
-from collections.abc import AsyncIterator
+A neutral container: it knows no feature. Features keep their per-process objects (the poller with its
+carrier tokens, the dispatcher with its SMTP connection) in it through :meth:`Runtime.service`; the
+composition root (``zelo``) registers the detector's listeners and the jobs when it opens one.
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from notifier.dispatcher import Dispatcher
-from notifier.outbox import Outbox
-from notifier.service import open_channels
 from tracker.clock import Clock, SystemClock
 from tracker.config import Settings
 from tracker.db import make_engine, make_sessionmaker
-from tracker.detector.service import Detector
-from tracker.polling import Poller
+from tracker.signals import Listener
 from tracker.vault import Vault
+
+T = TypeVar("T")
+Job = Callable[[dict[str, Any]], Awaitable[Any]]  # a job function: ``async def job(ctx)``
+
+
+class Enqueue(Protocol):
+    """Hand a job to the queue, after the caller's commit (DESIGN §1 rule 3)."""
+
+    async def __call__(self, runtime: "Runtime", name: str, /, **kwargs: Any) -> None: ...
+
+
+async def run_in_process(runtime: "Runtime", name: str, /, **kwargs: Any) -> None:
+    """Embedded mode has no queue: the job runs now, in this process."""
+    await runtime.jobs[name]({"runtime": runtime}, **kwargs)
 
 
 @dataclass
@@ -28,54 +42,41 @@ class Runtime:
     http: httpx.AsyncClient
     vault: Vault
     clock: Clock
+    listeners: list[Listener] = field(default_factory=list)  # told of incidents raised and status moves
+    jobs: dict[str, Job] = field(default_factory=dict)  # every job function, by name
+    enqueue_with: Enqueue = run_in_process
+    _services: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False)
 
-    detector: Detector = field(default_factory=Detector)
-    eml_folder: Path | None = None  # e-mail written as .eml files there instead of sent (the demo)
-    _poller: Poller | None = None
-    _dispatcher: Dispatcher | None = None
+    def service(self, make: Callable[["Runtime"], T]) -> T:
+        """The process's one object made by ``make`` (made on first use, closed with the runtime)."""
+        if make not in self._services:
+            self._services[make] = make(self)
+        made: T = self._services[make]
+        return made
 
-    @property
-    def outbox(self) -> Outbox:
-        """The detector's outbox listener (it queues the notifications)."""
-        return next(x for x in self.detector.listeners if isinstance(x, Outbox))
-
-    def dispatcher(self) -> Dispatcher:
-        """The process's dispatcher, kept so its SMTP connection outlives one run."""
-        if self._dispatcher is None:
-            from notifier.compose import make_compose, make_digest, make_optout_hashes
-
-            ports = open_channels(self.settings, self.http, eml_folder=self.eml_folder)
-            compose, hashes = make_compose(self.settings), make_optout_hashes(self.settings)
-            self._dispatcher = Dispatcher(
-                self.sessions, self.clock, ports, compose, hashes, digest=make_digest(self.settings)
-            )
-        return self._dispatcher
+    async def enqueue(self, name: str, /, **kwargs: Any) -> None:
+        await self.enqueue_with(self, name, **kwargs)
 
     async def aclose(self) -> None:
-        if self._dispatcher is not None:
-            for port in set(self._dispatcher.channels.values()):
-                await port.aclose()
+        for made in reversed(list(self._services.values())):
+            close = getattr(made, "aclose", None)
+            if close is not None:
+                await close()
+        self._services.clear()
 
-    def poller(self) -> Poller:
-        """The process's poller, kept so its carrier clients (and their tokens) outlive one cycle."""
-        if self._poller is not None:
-            return self._poller
-        s = self.settings
-        self._poller = Poller(
-            self.sessions,
-            self.http,
-            self.clock,
-            self.vault,
-            chunk=s.poll_chunk,
-            concurrency=s.poll_concurrency,
-            lease=timedelta(seconds=s.poll_lease_s),
-            detector=self.detector,
-        )
-        return self._poller
+
+def runtime_of(ctx: dict[str, Any]) -> Runtime:
+    """The runtime a job function is called with (``ctx["runtime"]``, embedded loop or queue worker)."""
+    runtime = ctx["runtime"]
+    assert isinstance(runtime, Runtime)
+    return runtime
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, clock: Clock | None = None, *, setup: Callable[[Runtime], None] | None = None
+) -> AsyncIterator[Runtime]:
+    """A runtime for this process; ``setup`` (the composition root's) registers listeners and jobs."""
     engine = make_engine(settings.database_url)
     limits = httpx.Limits(
         max_connections=settings.poll_concurrency * 2, max_keepalive_connections=settings.poll_concurrency
@@ -83,7 +84,6 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     try:
         async with httpx.AsyncClient(timeout=settings.http_timeout_s, limits=limits) as http:
             runtime = Runtime(
-                detector=Detector(listeners=[Outbox(settings)]),  # incidents and moves queue notifications
                 settings=settings,
                 engine=engine,
                 sessions=make_sessionmaker(engine),
@@ -91,6 +91,8 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
                 vault=Vault(settings.secret_key.get_secret_value()),
                 clock=clock or SystemClock(),
             )
+            if setup is not None:
+                setup(runtime)
             try:
                 yield runtime
             finally:

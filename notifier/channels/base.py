@@ -52,7 +52,9 @@ class PermanentFailure(ChannelError):
     """Never retry as is: bad address, SMTP 5xx, invalid number, rejected template, bad credentials."""
 
 
-class Channel(Protocol):
+class Port(Protocol):
+    """A delivery channel's sending end (``notifier.vocabulary.Channel`` names the channels)."""
+
     name: str  # "email", "whatsapp", "ops_webhook"
     supports_idempotency: bool  # True when the receiver dedupes a resend on the idempotency key
 

@@ -11,7 +11,7 @@ import httpx
 import structlog
 
 from notifier.channels.base import Outgoing, PermanentFailure, Sent, TemporaryFailure
-from tracker.ingest.signatures import parse_secrets, sign
+from tracker.signatures import parse_secrets, sign
 
 log = structlog.get_logger(__name__)
 

@@ -26,10 +26,10 @@ from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.detector.models import Incident, IncidentChange
 from tracker.detector.service import Detector
-from tracker.detector.vocabulary import Kind
 from tracker.models import Shipment
-from tracker.shipments import NewShipment, register
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
+from tracker.vocabulary import Kind
 
 Sessions = async_sessionmaker[AsyncSession]
 SECRET = "link-secret"

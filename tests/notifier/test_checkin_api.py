@@ -16,13 +16,13 @@ from notifier.checkin import checkin_links
 from notifier.models import Checkin, OptOut
 from notifier.optout import address_hash
 from tests.support import correios_account
-from tracker.app import create_app
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.detector.models import Incident
 from tracker.models import Shipment
-from tracker.shipments import NewShipment, register
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
+from zelo.app import create_app
 
 Sessions = async_sessionmaker[AsyncSession]
 SECRET = "pages-secret"
@@ -31,21 +31,20 @@ EMAIL, PHONE = "Ana.Souza@Example.com", "+5511987654321"
 
 
 @pytest.fixture
-def settings(engine: AsyncEngine) -> Settings:
+def uploads(tmp_path: Path) -> Path:
+    return tmp_path / "uploads"
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine, uploads: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=engine.url.render_as_string(hide_password=False),
         secret_key=SecretStr(SECRET),
         store_name="Casa Aurora",
         public_base_url="http://zelo",
+        uploads_dir=str(uploads),
     )
-
-
-@pytest.fixture
-def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "uploads"
-    monkeypatch.setenv("ZELO_UPLOADS_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.support import correios_account
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.models import CarrierAccount
-from tracker.shipments import NewShipment, register
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -19,8 +19,8 @@ from tracker.config import Settings
 from tracker.detector.service import Detector
 from tracker.detector.sweep import sweep
 from tracker.models import Shipment
-from tracker.polling import Poller
-from tracker.shipments import NewShipment, register
+from tracker.polling.poller import Poller
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]

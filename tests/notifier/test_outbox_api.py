@@ -10,7 +10,7 @@ from notifier.models import Notification, NotificationAttempt
 from tests.support import correios_account
 from tracker.clock import SimulatedClock
 from tracker.models import Shipment
-from tracker.shipments import NewShipment, register
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 from notifier.checkin import record_answer
 from notifier.vocabulary import CheckinAnswer
 from tests.support import correios_account
-from tracker.cli import app
 from tracker.config import get_settings
 from tracker.db import make_engine, make_sessionmaker
 from tracker.detector.service import Detector
 from tracker.models import shipments_table
-from tracker.shipments import NewShipment, register
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
+from zelo.cli import app
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)

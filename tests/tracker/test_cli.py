@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tracker.cli import app
 from tracker.config import get_settings
+from zelo.cli import app
 
 runner = CliRunner()
 PAYLOAD = {

@@ -6,7 +6,7 @@ from pathlib import Path
 from rich.console import Console
 
 from carriers.sandbox import scenario_names
-from tracker.demo import run_demo
+from zelo.demo import run_demo
 
 
 async def test_demo_tracks_every_scenario_to_the_carriers_final_status_through_an_outage(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ from tracker.clock import SimulatedClock
 from tracker.detector.service import Detector
 from tracker.detector.sweep import sweep
 from tracker.models import Shipment, TrackingEvent
-from tracker.polling import Poller
-from tracker.report import PollReport
-from tracker.shipments import NewShipment, register
+from tracker.polling.poller import Poller
+from tracker.polling.report import PollReport
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -16,13 +16,13 @@ from carriers.base import CarrierUnavailable, ResultError, Status, TrackingResul
 from carriers.base.registry import register, unregister
 from tests.support import RecordingSleep
 from tests.tracker.fake_carrier import FakeCarrier, events
-from tracker import circuit
-from tracker.accounts import add_account
 from tracker.clock import SimulatedClock
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
-from tracker.polling import Poller
-from tracker.shipments import NewShipment
-from tracker.shipments import register as register_shipments
+from tracker.polling import circuit
+from tracker.polling.accounts import add_account
+from tracker.polling.poller import Poller
+from tracker.shipments.service import NewShipment
+from tracker.shipments.service import register as register_shipments
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -166,7 +166,7 @@ async def test_carrier_outage_backs_off_opens_the_circuit_and_recovers(
     assert report.failed == 3 * len(carrier.calls) and report.skipped_accounts == {"fake-1"}
     async with sessions() as session:
         account = await session.get(CarrierAccount, account_id)
-        assert account is not None and circuit.is_open(account, clock.now())
+        assert account is not None and account.circuit_open(clock.now())
         assert account.last_error == "fake: HTTP 503"
     failed = await shipment(sessions, "FK0")
     assert (

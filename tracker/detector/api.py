@@ -1,16 +1,19 @@
 """HTTP routes for incidents: find them (with the outage guards in force), read one with its history,
 and move it through its lifecycle."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.detector.guard import active_guards
 from tracker.detector.lifecycle import LifecycleError, change
 from tracker.detector.models import Incident, IncidentChange
 from tracker.detector.schemas import (
+    IncidentBrief,
     IncidentChangeOut,
     IncidentDetail,
     IncidentOut,
@@ -18,21 +21,14 @@ from tracker.detector.schemas import (
     IncidentPatch,
     OutageGuard,
 )
-from tracker.detector.vocabulary import IncidentStatus, Kind
-from tracker.ingest.api import MAX_ID, decode_cursor, encode_cursor, needs
-from tracker.ingest.apikeys import Principal
-from tracker.ingest.schemas import FieldError
 from tracker.models import Shipment
-from tracker.problems import ProblemError, responses
 from tracker.runtime import Runtime
+from tracker.shipments import Part
+from tracker.vocabulary import IncidentStatus, Kind
+from tracker.web import MAX_ID, FieldError, Principal, ProblemError, fetch_page, needs, responses, runtime
 
 router = APIRouter()
 _COLUMNS = (Incident, Shipment.tracking_code, Shipment.carrier, Shipment.external_id)
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.ingest.runtime
-    return runtime
 
 
 def _out(row: Any, now: datetime) -> dict[str, Any]:
@@ -79,18 +75,16 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> IncidentPage:
-    runtime = _runtime(request)
-    now = runtime.clock.now()
+    rt = runtime(request)
+    now = rt.clock.now()
     query = incidents_query(
         kind=kind, status=status, carrier=carrier, owner=owner, overdue=overdue, now=now, shipment_id=shipment_id
     )
-    if cursor:
-        query = query.where(Incident.id < decode_cursor(cursor))
-    async with runtime.sessions() as session:
-        rows = (await session.execute(query.limit(limit + 1))).all()
+    async with rt.sessions() as session:
+        rows, next_cursor = await fetch_page(
+            session, query, key=Incident.id, limit=limit, cursor=cursor, id_of=lambda row: int(row[0].id)
+        )
         guards = await active_guards(session, now)
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = encode_cursor(rows[-1][0].id) if more and rows else None
     return IncidentPage(
         incidents=[IncidentOut(**_out(r, now)) for r in rows],
         next_cursor=next_cursor,
@@ -98,14 +92,14 @@ async def list_incidents(
     )
 
 
-async def _detail(runtime: Runtime, session: Any, incident_id: int) -> IncidentDetail:
+async def _detail(rt: Runtime, session: Any, incident_id: int) -> IncidentDetail:
     row = (await session.execute(select(*_COLUMNS).join(Shipment).where(Incident.id == incident_id))).first()
     if row is None:
         raise ProblemError(404, "Incident not found", f"no incident with id {incident_id}")
     changes = await session.scalars(
         select(IncidentChange).where(IncidentChange.incident_id == incident_id).order_by(IncidentChange.id)
     )
-    out = _out(row, runtime.clock.now())
+    out = _out(row, rt.clock.now())
     return IncidentDetail(**out, changes=[IncidentChangeOut.model_validate(c) for c in changes])
 
 
@@ -113,9 +107,9 @@ async def _detail(runtime: Runtime, session: Any, incident_id: int) -> IncidentD
 async def get_incident(
     request: Request, incident_id: Annotated[int, Path(ge=1, le=MAX_ID)], who: Annotated[Principal, needs("read")]
 ) -> IncidentDetail:
-    runtime = _runtime(request)
-    async with runtime.sessions() as session:
-        return await _detail(runtime, session, incident_id)
+    rt = runtime(request)
+    async with rt.sessions() as session:
+        return await _detail(rt, session, incident_id)
 
 
 @router.patch(
@@ -130,15 +124,22 @@ async def patch_incident(
     patch: IncidentPatch,
     who: Annotated[Principal, needs("write")],
 ) -> IncidentDetail:
-    runtime = _runtime(request)
-    async with runtime.sessions() as session:
+    rt = runtime(request)
+    async with rt.sessions() as session:
         async with session.begin():
             try:
-                incident = await change(session, incident_id, patch, actor=who.name, now=runtime.clock.now())
+                incident = await change(session, incident_id, patch, actor=who.name, now=rt.clock.now())
             except LifecycleError as exc:
                 raise ProblemError(
                     422, "Invalid change", str(exc), [FieldError(field=exc.field, message=str(exc))]
                 ) from None
             if incident is None:
                 raise ProblemError(404, "Incident not found", f"no incident with id {incident_id}")
-        return await _detail(runtime, session, incident_id)
+        return await _detail(rt, session, incident_id)
+
+
+async def _incidents(session: AsyncSession, shipment_id: int) -> Iterable[Incident]:
+    return await session.scalars(select(Incident).where(Incident.shipment_id == shipment_id).order_by(Incident.id))
+
+
+INCIDENTS = Part("incidents", IncidentBrief, _incidents)  # the shipment's detail lists its incidents

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from carriers.base import Status
-from tracker.detector.vocabulary import Kind, Severity
+from tracker.vocabulary import Kind, Severity
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
 

@@ -13,7 +13,6 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracker import circuit
 from tracker.models import CarrierAccount
 
 log = structlog.get_logger(__name__)
@@ -37,9 +36,10 @@ class Guard:
         }
 
 
-def guard_of(account: Any, now: datetime) -> Guard | None:
-    if circuit.is_open(account, now):
-        reason = f"circuit open until {account.circuit_open_until.isoformat()}: {account.last_error}"
+def guard_of(account: CarrierAccount, now: datetime) -> Guard | None:
+    until = account.circuit_open_until
+    if until is not None and account.circuit_open(now):
+        reason = f"circuit open until {until.isoformat()}: {account.last_error}"
     elif account.consecutive_failures >= FAILURES_FOR_OUTAGE:
         reason = f"{account.consecutive_failures} consecutive failed calls: {account.last_error}"
     else:

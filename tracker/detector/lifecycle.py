@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.detector.models import Incident, IncidentChange
 from tracker.detector.schemas import IncidentPatch
-from tracker.detector.vocabulary import TRANSITIONS, IncidentStatus, Outcome, RootCause
+from tracker.vocabulary import TRANSITIONS, IncidentStatus, Outcome, RootCause
 
 _ACTIONS = {
     IncidentStatus.OPEN: "reopened",

@@ -14,7 +14,7 @@ from carriers.base import Reason, Status, TrackingEvent
 from tracker.calendar import BusinessCalendar
 from tracker.detector.config import Thresholds
 from tracker.detector.facts import Facts
-from tracker.detector.vocabulary import Kind
+from tracker.vocabulary import Kind
 
 
 @dataclass(frozen=True, slots=True)

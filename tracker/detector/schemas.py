@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracker.detector.vocabulary import IncidentStatus, Outcome, RootCause
+from tracker.vocabulary import IncidentStatus, Outcome, RootCause
 
 
 class IncidentChangeOut(BaseModel):

@@ -1,10 +1,11 @@
 """Detection in the caller's transaction: derive a shipment's promises and deadlines, run the rules, and
 reconcile their findings with the stored incidents (open, escalate, reopen, resolve), with an audit trail.
 
-The poll pipeline (``tracker.store``) calls :meth:`Detector.evaluate_changed` and :meth:`Detector.reconcile`
-for the shipments whose events just changed, in the same transaction as those events; the sweep
-(:mod:`tracker.detector.sweep`) calls :meth:`Detector.reconcile` for the shipments time alone may have put
-in trouble (raise or escalate only).
+The front door other features use: the poll pipeline calls :meth:`Detector.evaluate` on the shipments whose
+events just changed, as they are about to be written (the detector's columns join their rows), then
+:meth:`Detector.settle` once they are written; the customer check-in calls :meth:`Detector.report`. The
+sweep (:mod:`tracker.detector.sweep`) calls :meth:`Detector.reconcile` for the shipments time alone may
+have put in trouble (raise or escalate only).
 """
 
 from collections import Counter
@@ -21,13 +22,13 @@ from tracker.calendar import BusinessCalendar, timezone_of
 from tracker.db import insert_skipping_duplicates
 from tracker.detector import promises
 from tracker.detector.config import Rules, load_rules
-from tracker.detector.facts import Facts, Promise, facts_of
+from tracker.detector.facts import FACT_COLUMNS, Facts, Promise, facts_of
 from tracker.detector.guard import active_guards
 from tracker.detector.models import changes_table, incidents_table
-from tracker.detector.rules import Context, Finding, evaluate
-from tracker.detector.signals import Listener, Moved, Raised
-from tracker.detector.vocabulary import IncidentStatus, Kind, Outcome, Severity
+from tracker.detector.rules import RULES, Context, Finding, evaluate
 from tracker.models import shipments_table
+from tracker.signals import Listener, Moved, Raised
+from tracker.vocabulary import IncidentStatus, Kind, Outcome, Severity
 
 ACTOR = "detector"
 _s, _i = shipments_table.c, incidents_table.c
@@ -59,6 +60,15 @@ class Detected:
         return (self.opened, self.escalated, self.reopened, self.resolved)
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The rules' findings on shipments about to be written: ``columns`` (one dict per shipment, in order)
+    are the detector's columns to write with each row; :meth:`Detector.settle` acts on the findings."""
+
+    columns: list[dict[str, Any]]
+    findings: list[tuple[Facts, dict[Kind, Finding]]]
+
+
 @dataclass
 class Detector:
     rules: Rules = field(default_factory=load_rules)
@@ -76,7 +86,7 @@ class Detector:
     def context(self, f: Facts, now: datetime, *, guarded: bool) -> Context:
         return Context(now, self.calendar, self.rules.thresholds(f.carrier, f.service), silence_is_evidence=not guarded)
 
-    async def evaluate_changed(
+    async def _evaluate_changed(
         self, session: AsyncSession, changed: Sequence[tuple[dict[str, Any], Sequence[TrackingEvent]]], now: datetime
     ) -> list[tuple[dict[str, Any], Facts, dict[Kind, Finding]]]:
         """For shipments whose carrier data just changed — each its row as it is about to be written and its
@@ -90,6 +100,52 @@ class Detector:
             f = facts_of(row | derived, events)
             evaluated.append((derived, f, evaluate(f, self.context(f, now, guarded=f.carrier_account_id in guards))))
         return evaluated
+
+    async def evaluate(
+        self, session: AsyncSession, changed: Sequence[tuple[dict[str, Any], Sequence[TrackingEvent]]], now: datetime
+    ) -> Evaluation:
+        """Shipments whose carrier data just changed, each its row as it is about to be written and its live
+        events: what the detector keeps on each, and every rule's findings."""
+        evaluated = await self._evaluate_changed(session, changed, now)
+        return Evaluation([derived for derived, _, _ in evaluated], [(f, found) for _, f, found in evaluated])
+
+    async def settle(
+        self, session: AsyncSession, evaluation: Evaluation, moved: list[Moved], now: datetime
+    ) -> Detected:
+        """Once the evaluated shipments are written: open, escalate or resolve their incidents, and tell the
+        listeners of those and of the status moves."""
+        done = Detected()
+        if evaluation.findings:
+            done = await self.reconcile(session, evaluation.findings, RULES, now, resolve=True)
+        await self.announce(session, done.raised, moved, now)
+        return done
+
+    async def report(
+        self,
+        session: AsyncSession,
+        shipment_id: int,
+        kind: Kind,
+        *,
+        trigger: str,
+        evidence: dict[str, Any],
+        now: datetime,
+    ) -> int | None:
+        """A finding from outside the carrier's data (the customer's check-in): open, reopen or add to the
+        shipment's incident of ``kind``, keeping the evidence it already had beside the new; its id (``None``
+        for an unknown shipment)."""
+        columns = select(*(_s[c] for c in FACT_COLUMNS)).where(_s.id == shipment_id)
+        shipment = (await session.execute(columns)).first()
+        if shipment is None:
+            return None
+        where = (_i.shipment_id == shipment_id, _i.kind == kind.value)
+        before = await session.scalar(select(_i.evidence).where(*where))
+        finding = Finding(kind, trigger, dict(before or {}) | evidence)
+        done = await self.reconcile(
+            session, [(facts_of(shipment._mapping), {kind: finding})], [kind], now, resolve=False
+        )
+        await self.announce(session, done.raised, [], now)
+        incident_id = await session.scalar(select(_i.id).where(*where))
+        return None if incident_id is None else int(incident_id)
 
     def _derive(
         self, row: dict[str, Any], events: Sequence[TrackingEvent], transit: promises.TransitTimes

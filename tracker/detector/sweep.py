@@ -21,8 +21,8 @@ from tracker.detector.guard import Guard, active_guards
 from tracker.detector.models import incidents_table
 from tracker.detector.rules import FROM_SILENCE, IN_FLIGHT, RULES, TIME_BASED, Finding
 from tracker.detector.service import Detected, Detector
-from tracker.detector.vocabulary import IncidentStatus, Kind
 from tracker.models import shipments_table
+from tracker.vocabulary import IncidentStatus, Kind
 
 log = structlog.get_logger(__name__)
 PAGE = 2000

@@ -2,12 +2,13 @@
 
 from typing import Any
 
+from tracker.detector import detector_of
 from tracker.detector.service import Detected
 from tracker.detector.sweep import sweep
-from tracker.runtime import Runtime
+from tracker.runtime import runtime_of
 
 
 async def detect_sweep(ctx: dict[str, Any]) -> Detected:
     """The time-based sweep: delays, silences, pickup deadlines."""
-    runtime: Runtime = ctx["runtime"]
-    return await sweep(runtime.sessions, runtime.detector, runtime.clock.now())
+    runtime = runtime_of(ctx)
+    return await sweep(runtime.sessions, detector_of(runtime), runtime.clock.now())

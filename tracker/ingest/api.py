@@ -1,51 +1,39 @@
 """HTTP routes of the ERP's door: the signed webhook and the shipments API."""
 
-import base64
-import binascii
 import hashlib
 import json
-from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
-from notifier.models import Notification
-from notifier.schemas import NotificationOut
-from tracker.detector.models import Incident
-from tracker.detector.schemas import IncidentBrief
-from tracker.ingest.apikeys import Principal
 from tracker.ingest.models import IdempotencyKey, ShipmentRevision
 from tracker.ingest.schemas import (
     MAX_BATCH,
-    EventOut,
-    FieldError,
     IngestResponse,
     ItemResult,
     RevisionOut,
-    ShipmentDetail,
     ShipmentIn,
-    ShipmentOut,
-    ShipmentPage,
     UpsertAnswer,
     WebhookEnvelope,
     parse_all,
     parse_item,
 )
 from tracker.ingest.service import Valid, upsert, valid, with_retry
-from tracker.ingest.signatures import SignatureError, verify
 from tracker.ingest.sql import SqlStore
-from tracker.ingest.state import IngestState, principal
-from tracker.models import Shipment, TrackingEvent
-from tracker.problems import ProblemError, responses
+from tracker.ingest.state import IngestState
+from tracker.models import Shipment
+from tracker.shipments import Part, ShipmentOut
+from tracker.signatures import SignatureError, verify
+from tracker.web import FieldError, Principal, ProblemError, needs, responses, runtime
 
 router = APIRouter()
-MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 _SHIPMENT_SCHEMA = ShipmentIn.model_json_schema(ref_template="#/components/schemas/{model}")
 _ENVELOPE_SCHEMA = WebhookEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
 
@@ -53,13 +41,6 @@ _ENVELOPE_SCHEMA = WebhookEnvelope.model_json_schema(ref_template="#/components/
 def _state(request: Request) -> IngestState:
     state: IngestState = request.app.state.ingest
     return state
-
-
-def needs(scope: str) -> Any:
-    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-        return await principal(_state(request), authorization, scope)
-
-    return Depends(check)
 
 
 class _Direct(APIRoute):
@@ -78,7 +59,7 @@ async def erp_webhook(request: Request) -> Response:
         raise ProblemError(503, "ERP webhook not configured", "set ZELO_ERP_WEBHOOK_SECRETS to the whsec_ secret(s)")
     body = await _body(request, state.max_body, direct=True)
     try:
-        webhook_id = verify(state.webhook_keys, request.headers, body, state.runtime.clock.now())
+        webhook_id = verify(state.webhook_keys, request.headers, body, runtime(request).clock.now())
     except SignatureError as exc:
         raise ProblemError(401, "Invalid webhook signature", str(exc)) from None
     source = f"webhook:{webhook_id}"
@@ -187,13 +168,12 @@ async def post_shipment(
     who: Annotated[Principal, needs("write")],
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
-    state = _state(request)
     shipment, failure = parse_item(0, body)
     if failure is not None:
         raise ProblemError(422, "Invalid shipment", "nothing was stored", failure.errors)
     assert shipment is not None
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-    now = state.runtime.clock.now()
+    now = runtime(request).clock.now()
 
     async def work(session: Any) -> tuple[int, dict[str, Any]]:
         if idempotency_key:
@@ -228,99 +208,15 @@ async def post_shipment(
         return status, answer
 
     try:
-        status, answer = await with_retry(state.runtime.sessions, work)
+        status, answer = await with_retry(runtime(request).sessions, work)
     except IntegrityError:
         raise ProblemError(409, "Concurrent request", "the same Idempotency-Key is in flight; retry") from None
     return JSONResponse(answer, status_code=status)
 
 
-@router.get("/v1/shipments", response_model=ShipmentPage, responses=responses(401, 403, 422), summary="Find shipments")
-async def list_shipments(
-    request: Request,
-    who: Annotated[Principal, needs("read")],
-    status: Annotated[str | None, Query(max_length=32)] = None,
-    carrier: Annotated[str | None, Query(max_length=32)] = None,
-    state: Annotated[str | None, Query(min_length=2, max_length=2, description="Destination UF")] = None,
-    shipped_from: date | None = None,
-    shipped_to: date | None = None,
-    external_id: Annotated[str | None, Query(max_length=100)] = None,
-    tracking_code: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
-) -> ShipmentPage:
-    query: Select[Shipment] = select(Shipment).order_by(Shipment.id.desc()).limit(limit + 1)
-    filters = {
-        "status": status,
-        "carrier": carrier,
-        "destination_state": state and state.upper(),
-        "external_id": external_id,
-        "tracking_code": tracking_code and tracking_code.upper(),
-    }
-    for column, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(Shipment, column) == value)
-    if shipped_from:
-        query = query.where(Shipment.shipped_at >= _start_of(shipped_from))
-    if shipped_to:
-        query = query.where(Shipment.shipped_at < _start_of(shipped_to, 1))
-    if cursor:
-        query = query.where(Shipment.id < decode_cursor(cursor))
-    async with _state(request).runtime.sessions() as session:
-        rows = list(await session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].id) if more and rows else None
-    return ShipmentPage(shipments=[ShipmentOut.of(r) for r in rows], next_cursor=next_cursor)
+async def _revisions(session: AsyncSession, shipment_id: int) -> Iterable[ShipmentRevision]:
+    query = select(ShipmentRevision).where(ShipmentRevision.shipment_id == shipment_id).order_by(ShipmentRevision.id)
+    return await session.scalars(query)
 
 
-def _start_of(day: date, plus_days: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=plus_days), time(0), UTC)
-
-
-def encode_cursor(last_id: int) -> str:
-    """The opaque cursor of the list routes: the next page starts below ``last_id`` (newest first)."""
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "id" and value.isdigit() and int(value) <= MAX_ID:
-            return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ProblemError(
-        422,
-        "Invalid cursor",
-        f"cursor {cursor!r} was not issued by this API",
-        [FieldError(field="cursor", message="pass the next_cursor of a previous page")],
-    )
-
-
-@router.get("/v1/shipments/{shipment_id}", response_model=ShipmentDetail, responses=responses(401, 403, 404, 422))
-async def get_shipment(
-    request: Request, shipment_id: Annotated[int, Path(ge=1, le=MAX_ID)], who: Annotated[Principal, needs("read")]
-) -> ShipmentDetail:
-    async with _state(request).runtime.sessions() as session:
-        row = await session.get(Shipment, shipment_id)
-        if row is None:
-            raise ProblemError(404, "Shipment not found", f"no shipment with id {shipment_id}")
-        events = await session.scalars(
-            select(TrackingEvent).where(TrackingEvent.shipment_id == shipment_id).order_by(TrackingEvent.occurred_at)
-        )
-        revisions = await session.scalars(
-            select(ShipmentRevision).where(ShipmentRevision.shipment_id == shipment_id).order_by(ShipmentRevision.id)
-        )
-        incidents = await session.scalars(
-            select(Incident).where(Incident.shipment_id == shipment_id).order_by(Incident.id)
-        )
-        notifications = await session.scalars(
-            select(Notification).where(Notification.shipment_id == shipment_id).order_by(Notification.id)
-        )
-        return ShipmentDetail(
-            **ShipmentOut.of(row).model_dump(),
-            events=[EventOut.model_validate(e) for e in events],
-            revisions=[RevisionOut.model_validate(r) for r in revisions],
-            incidents=[IncidentBrief.model_validate(i) for i in incidents],
-            notifications=[NotificationOut.model_validate(n) for n in notifications],
-        )
+REVISIONS = Part("revisions", RevisionOut, _revisions)  # the shipment's detail lists what each update changed

@@ -1,4 +1,4 @@
-"""Tables of the ERP's door: webhook receipts (replays), idempotency keys, shipment revisions, API keys."""
+"""Tables of the ERP's door: webhook receipts (replays), idempotency keys, shipment revisions."""
 
 from datetime import datetime
 from typing import Any, cast
@@ -17,20 +17,6 @@ class WebhookReceipt(Base):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
     response: Mapped[dict[str, Any]]
-
-
-class ApiKey(Base):
-    """An API key, stored as a SHA-256 hash; the clear key is shown once, when created."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    prefix: Mapped[str] = mapped_column(String(16), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64))
-    scopes: Mapped[str] = mapped_column(String(100))  # comma-separated: read, write, admin
-    created_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
 
 
 class IdempotencyKey(Base):

@@ -19,9 +19,9 @@ from pydantic import (
 
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
-from notifier.schemas import NotificationOut
-from tracker.detector.schemas import IncidentBrief
 from tracker.ingest import validation as check
+from tracker.problems import FieldError
+from tracker.shipments import ShipmentOut
 
 MAX_BATCH = 1000
 
@@ -144,11 +144,6 @@ class ShipmentIn(_In):
 _NO_CUSTOMER, _NO_DESTINATION = CustomerIn(), DestinationIn()
 
 
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
 
 
@@ -241,89 +236,12 @@ def ingest_response(results: list[ItemResult]) -> str:
     return '{"results":' + _RESULTS.dump_json(results).decode() + "}"
 
 
-class CustomerOut(BaseModel):
-    name: str | None
-    email: str | None
-    phone: str | None
-    consent: bool
-
-
-class DestinationOut(BaseModel):
-    postal_code: str | None
-    city: str | None
-    state: str | None
-
-
-class EventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    occurred_at: datetime
-    code: str
-    status: str
-    reason: str | None
-    description: str
-    location: str | None
-    voided: bool
-
-
 class RevisionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     changed_at: datetime
     source: str
     changes: dict[str, Any]
-
-
-class ShipmentOut(BaseModel):
-    id: int
-    external_id: str | None
-    carrier: str
-    tracking_code: str
-    service: str | None
-    order_number: str | None
-    invoice_key: str | None
-    shipped_at: datetime | None
-    promised_delivery_date: date | None
-    declared_value: Decimal | None
-    shipping_cost: Decimal | None
-    customer: CustomerOut
-    destination: DestinationOut
-    items: list[dict[str, Any]]
-    status: str
-    status_reason: str | None
-    last_event_at: datetime | None
-    carrier_expected_delivery: date | None
-    delivered_at: datetime | None
-    next_poll_at: datetime | None
-    poll_error: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, s: Any) -> "ShipmentOut":
-        fields = {k: getattr(s, k) for k in cls.model_fields if k not in ("customer", "destination", "items")}
-        return cls(
-            **fields,
-            items=s.items or [],
-            customer=CustomerOut(
-                name=s.customer_name, email=s.customer_email, phone=s.customer_phone, consent=s.customer_consent
-            ),
-            destination=DestinationOut(
-                postal_code=s.destination_postal_code, city=s.destination_city, state=s.destination_state
-            ),
-        )
-
-
-class ShipmentDetail(ShipmentOut):
-    events: list[EventOut]
-    revisions: list[RevisionOut]
-    incidents: list[IncidentBrief]
-    notifications: list[NotificationOut]
-
-
-class ShipmentPage(BaseModel):
-    shipments: list[ShipmentOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
 class UpsertAnswer(BaseModel):

@@ -16,7 +16,8 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tracker.ingest.schemas import FieldError, ItemResult, ShipmentIn
+from tracker.ingest.schemas import ItemResult, ShipmentIn
+from tracker.problems import FieldError
 
 T = TypeVar("T")
 COMPARED = (

@@ -7,7 +7,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tracker.ingest.models import IdempotencyKey, WebhookReceipt
-from tracker.runtime import Runtime
+from tracker.runtime import runtime_of
 
 RECEIPTS_KEPT = timedelta(days=7)  # a replayed webhook-id is recognised for at least 72 h (Standard Webhooks)
 IDEMPOTENCY_KEYS_KEPT = timedelta(hours=24)  # as Stripe
@@ -15,7 +15,7 @@ IDEMPOTENCY_KEYS_KEPT = timedelta(hours=24)  # as Stripe
 
 async def purge_expired(ctx: dict[str, Any]) -> dict[str, int]:
     """Job: forget webhook receipts and idempotency keys past their retention."""
-    runtime: Runtime = ctx["runtime"]
+    runtime = runtime_of(ctx)
     return await purge(runtime.sessions, runtime.clock.now())
 
 

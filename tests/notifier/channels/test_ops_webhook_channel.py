@@ -10,7 +10,7 @@ import respx
 
 from notifier.channels.base import Outgoing, PermanentFailure, TemporaryFailure
 from notifier.channels.ops_webhook import OpsWebhookChannel
-from tracker.ingest.signatures import parse_secrets, verify
+from tracker.signatures import parse_secrets, verify
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 URL = "https://hooks.test/ops"

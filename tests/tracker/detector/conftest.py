@@ -17,7 +17,7 @@ from tests.tracker.ingest.conftest import http, keys  # noqa: F401
 from tracker.clock import SimulatedClock
 from tracker.detector.models import IncidentChange, incidents_table
 from tracker.models import Shipment
-from tracker.shipments import NewShipment, register
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
 

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from carriers.correios.s10 import make_code
 from tests.tracker.detector.conftest import Seed
-from tracker.cli import app
 from tracker.config import get_settings
 from tracker.db import make_engine, make_sessionmaker
 from tracker.models import CarrierAccount, Shipment
 from tracker.vault import Vault
+from zelo.cli import app
 
 Sessions = async_sessionmaker[AsyncSession]
 runner = CliRunner()

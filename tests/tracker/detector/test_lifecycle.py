@@ -13,7 +13,7 @@ from tracker.clock import SimulatedClock
 from tracker.detector.lifecycle import LifecycleError, change
 from tracker.detector.models import Incident, IncidentChange
 from tracker.detector.schemas import IncidentPatch
-from tracker.detector.vocabulary import TRANSITIONS, IncidentStatus
+from tracker.vocabulary import TRANSITIONS, IncidentStatus
 
 Sessions = async_sessionmaker[AsyncSession]
 

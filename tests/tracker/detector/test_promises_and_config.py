@@ -9,7 +9,7 @@ from tracker.calendar import BusinessCalendar
 from tracker.detector import promises
 from tracker.detector.config import load_rules, parse_rules
 from tracker.detector.facts import Promise
-from tracker.detector.vocabulary import Kind, Severity
+from tracker.vocabulary import Kind, Severity
 
 RULES = load_rules()
 SEDEX = RULES.thresholds("correios", "SEDEX")

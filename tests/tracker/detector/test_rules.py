@@ -12,7 +12,7 @@ from tracker.calendar import BusinessCalendar
 from tracker.detector.config import load_rules
 from tracker.detector.facts import Facts, Promise
 from tracker.detector.rules import FROM_SILENCE, RULES, Context, evaluate
-from tracker.detector.vocabulary import Kind
+from tracker.vocabulary import Kind
 
 CALENDAR = BusinessCalendar()
 RULES_TABLE = load_rules()

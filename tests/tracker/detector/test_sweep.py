@@ -13,7 +13,7 @@ from tracker.detector.models import Incident, IncidentChange
 from tracker.detector.service import Detector
 from tracker.detector.sweep import sweep
 from tracker.models import CarrierAccount, Shipment
-from tracker.shipments import NewShipment, register
+from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]

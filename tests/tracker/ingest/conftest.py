@@ -14,12 +14,12 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.support import correios_account
-from tracker.app import create_app
+from tracker.apikeys import create_key
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
-from tracker.ingest.apikeys import create_key
-from tracker.ingest.signatures import sign
+from tracker.signatures import sign
 from tracker.vault import Vault
+from zelo.app import create_app
 
 SECRET = b"erp-test-secret-0123456789"
 WHSEC = "whsec_" + base64.b64encode(SECRET).decode()

@@ -14,12 +14,12 @@ from pydantic import SecretStr
 from schemathesis import checks
 
 from tests.tracker.ingest.conftest import WHSEC
-from tracker.app import create_app
+from tracker.apikeys import create_key
 from tracker.config import Settings
 from tracker.db import make_engine
-from tracker.ingest.apikeys import create_key
 from tracker.migrate import upgrade
 from tracker.runtime import open_runtime
+from zelo.app import create_app
 
 CHECKS = [
     checks.not_a_server_error,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracker.ingest.signatures import SignatureError, parse_secrets, sign, verify
+from tracker.signatures import SignatureError, parse_secrets, sign, verify
 
 NOW = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
 T = int(NOW.timestamp())

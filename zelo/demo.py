@@ -19,21 +19,22 @@ from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, serve
 from carriers.sandbox.scenarios import load_scenarios
+from notifier import dispatcher_of
 from notifier.dispatcher import DispatchReport
 from notifier.models import Notification
 from notifier.vocabulary import Channel
-from tracker.accounts import add_account
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
-from tracker.detector.models import Incident
-from tracker.detector.service import Detected
+from tracker.detector import Detected, Incident, detector_of
 from tracker.detector.sweep import sweep
 from tracker.migrate import upgrade
 from tracker.models import Shipment, TrackingEvent
-from tracker.report import PollReport
-from tracker.runtime import Runtime, open_runtime
+from tracker.polling import PollReport, poller_of
+from tracker.polling.accounts import add_account
+from tracker.runtime import Runtime
 from tracker.shipments import NewShipment, register
 from tracker.vault import Vault
+from zelo.features import open_runtime
 
 STEP = timedelta(minutes=30)
 SWEEP_EVERY = 2  # steps: the detector's time-based sweep runs every simulated hour
@@ -93,10 +94,12 @@ async def track_parcels(
 
 async def run_demo(console: Console, *, shipments: int, days: int, database: Path) -> PollReport:
     _remove_database(database)
+    mail = database.with_name(f"{database.stem}-mail")
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{database}",
         env="development",
         ops_email="operacao@loja-demo.example",  # the store's ops team: alerts arrive as digests
+        email_folder=str(mail),  # the demo's e-mails are written there as .eml files, not sent
     )
     clock = SimulatedClock(demo_start())
     start = clock.now()
@@ -106,11 +109,9 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
     scenarios = scenario_names()
     rng = random.Random(7)
     total, detected, sent = PollReport(), Detected(), DispatchReport()
-    mail = database.with_name(f"{database.stem}-mail")
     shutil.rmtree(mail, ignore_errors=True)
 
     async with serve(create_app(sandbox)) as base_url, open_runtime(settings, clock) as rt:
-        rt.eml_folder = mail  # the demo's e-mails are written there as .eml files, not sent
         await upgrade(rt.engine)
         parcels = [
             Parcel(
@@ -125,7 +126,7 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
             await track_parcels(session, rt.vault, name="demo-sandbox", base_url=base_url, parcels=parcels, now=start)
         scenario_of = {p.code: p.scenario for p in parcels}
 
-        poller = rt.poller()
+        poller, detector, dispatcher = poller_of(rt), detector_of(rt), dispatcher_of(rt)
         poller.sleep = _no_wait  # retry back-off happens in simulated time: the clock only moves between cycles
         steps = int(timedelta(days=days) / STEP)
         with Progress(
@@ -139,8 +140,8 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
             for step in range(steps):
                 total.merge(await poller.run_once())
                 if step % SWEEP_EVERY == 0:
-                    detected.merge(await sweep(rt.sessions, rt.detector, clock.now()))
-                sent.merge(await rt.dispatcher().run_once())
+                    detected.merge(await sweep(rt.sessions, detector, clock.now()))
+                sent.merge(await dispatcher.run_once())
                 clock.advance(STEP)
                 progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
 
@@ -273,6 +274,6 @@ async def _notifications_summary(console: Console, rt: Runtime) -> None:
     for trigger, channel, status, n in sorted(rows):
         table.add_row(trigger, channel, status, str(n))
     console.print(table)
-    every = rt.dispatcher().policy.digest.get(Channel.OPS_EMAIL)
+    every = dispatcher_of(rt).policy.digest.get(Channel.OPS_EMAIL)
     per = f"a digest per {every.total_seconds() / 60:g}-minute round" if every else "no digest"
     console.print(f"{alerts} ops alerts reached the ops team in {emails} e-mails ({per}).")

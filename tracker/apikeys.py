@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracker.ingest.models import ApiKey
+from tracker.models import ApiKey
 
 SCOPES = ("read", "write", "admin")
 

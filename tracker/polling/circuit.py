@@ -20,10 +20,6 @@ COOL_DOWN = timedelta(minutes=2)
 MAX_COOL_DOWN = timedelta(hours=1)
 
 
-def is_open(account: CarrierAccount, now: datetime) -> bool:
-    return account.circuit_open_until is not None and account.circuit_open_until > now
-
-
 async def record(session: AsyncSession, account: CarrierAccount, error: CarrierError | None, now: datetime) -> None:
     """Record one batch outcome for ``account`` (atomic increments, safe under several pollers)."""
     table = accounts_table

@@ -16,15 +16,12 @@ from sqlalchemy import Row, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.base import Status, TrackingEvent, TrackingResult
-from tracker import schedule
 from tracker.db import insert_skipping_duplicates
-from tracker.detector.facts import Facts
-from tracker.detector.rules import RULES, Finding
-from tracker.detector.service import Detector
-from tracker.detector.signals import Moved
-from tracker.detector.vocabulary import Kind
+from tracker.detector import Detector, Evaluation
 from tracker.models import events_table, shipments_table
-from tracker.report import PollReport
+from tracker.polling import cadence
+from tracker.polling.report import PollReport
+from tracker.signals import Moved
 
 log = structlog.get_logger(__name__)
 EventKey = tuple[int, datetime, str]
@@ -84,7 +81,7 @@ class _Writes:
         self.report.failed += 1
         self.report.errors[failure.code] += 1
         count = row.poll_error_count + 1
-        next_at = schedule.after_error(now=self.now, error_count=count, rng=self.rng)
+        next_at = cadence.after_error(now=self.now, error_count=count, rng=self.rng)
         self.poll_only.append(self.poll(row.id, next_at, f"{failure.code}: {failure.message}", count, None))
 
     def stop(self, row: Row[Any], message: str, errors: int) -> None:
@@ -99,7 +96,7 @@ class _Writes:
         new_digest = digest(result)
         old_status, status = Status(row.status), result.status
         expected = result.expected_delivery or row.carrier_expected_delivery
-        nxt = schedule.next_poll(
+        nxt = cadence.next_poll(
             status=status,
             now=self.now,
             tracked_since=row.shipped_at or row.created_at,
@@ -159,23 +156,22 @@ async def store_outcomes(
             writes.stop(row, outcome.message, row.poll_error_count)
         else:
             writes.tracked(row, outcome)
-    evaluated = await _detect(session, detector, claimed, writes) if detector is not None else []
+    evaluation = await _evaluate(session, detector, claimed, writes) if detector is not None and writes.full else None
     await _write_events(session, writes)
     for rows in (writes.full, writes.poll_only):
         if rows:
             await session.execute(_update_shipments(), rows)
-    if detector is not None and evaluated:
-        done = await detector.reconcile(session, [(f, found) for _, f, found in evaluated], RULES, now, resolve=True)
+    if detector is not None and evaluation is not None:
+        done = await detector.settle(session, evaluation, writes.moved, now)
         writes.report.incidents.update(done.opened)
-        await detector.announce(session, done.raised, writes.moved, now)
     return writes.report
 
 
-async def _detect(
+async def _evaluate(
     session: AsyncSession, detector: Detector, claimed: Sequence[Row[Any]], writes: _Writes
-) -> list[tuple[dict[str, Any], Facts, dict[Kind, Finding]]]:
-    """Run the rules on the changed shipments as they are about to be written; the columns the detector
-    keeps on a shipment join its row's update."""
+) -> Evaluation:
+    """Run the detector on the changed shipments as they are about to be written; the columns it keeps on a
+    shipment join its row's update."""
     by_id = {row.id: row for row in claimed}
     changed = [
         (
@@ -184,10 +180,10 @@ async def _detect(
         )
         for pending in writes.full
     ]
-    evaluated = await detector.evaluate_changed(session, changed, writes.now)
-    for pending, (derived, _, _) in zip(writes.full, evaluated, strict=True):
+    evaluation = await detector.evaluate(session, changed, writes.now)
+    for pending, derived in zip(writes.full, evaluation.columns, strict=True):
         pending |= derived
-    return evaluated
+    return evaluation
 
 
 async def _write_events(session: AsyncSession, writes: _Writes) -> None:

@@ -1,4 +1,5 @@
-"""Registering shipments to track. (The ERP's signed ingest, validation and upserts come in a later issue.)"""
+"""Registering shipments to track as they are (the demo, benchmarks, tests); the ERP's door (``tracker.ingest``)
+validates and upserts them."""
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass

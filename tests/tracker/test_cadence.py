@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from carriers.base import Status
-from tracker import schedule
+from tracker.polling import cadence
 
 NOW = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=3)
 
 
 def gap(status: Status, expected: date | None = None, *, became_final: bool = False) -> timedelta:
-    nxt = schedule.next_poll(
+    nxt = cadence.next_poll(
         status=status, now=NOW, tracked_since=SINCE, expected=expected, became_final=became_final, rng=random.Random(3)
     )
     assert nxt.at is not None
@@ -33,14 +33,14 @@ def test_transit_near_or_past_the_promise_is_polled_every_two_hours() -> None:
 
 def test_final_status_gets_one_recheck_then_stops() -> None:
     assert timedelta(hours=21) <= gap(Status.DELIVERED, became_final=True) <= timedelta(hours=27)
-    nxt = schedule.next_poll(
+    nxt = cadence.next_poll(
         status=Status.DELIVERED, now=NOW, tracked_since=SINCE, expected=None, became_final=False, rng=random.Random()
     )
-    assert nxt == schedule.NextPoll(None, "final")
+    assert nxt == cadence.NextPoll(None, "final")
 
 
 def test_retired_after_ninety_days_whatever_the_status() -> None:
-    nxt = schedule.next_poll(
+    nxt = cadence.next_poll(
         status=Status.IN_TRANSIT,
         now=NOW,
         tracked_since=NOW - timedelta(days=90),
@@ -48,13 +48,13 @@ def test_retired_after_ninety_days_whatever_the_status() -> None:
         became_final=False,
         rng=random.Random(),
     )
-    assert nxt == schedule.NextPoll(None, "retired")
+    assert nxt == cadence.NextPoll(None, "retired")
 
 
 def test_jitter_spreads_polls_within_ten_percent() -> None:
     rng = random.Random(5)
     gaps = {
-        schedule.next_poll(
+        cadence.next_poll(
             status=Status.HELD, now=NOW, tracked_since=SINCE, expected=None, became_final=False, rng=rng
         ).at
         for _ in range(50)
@@ -65,10 +65,10 @@ def test_jitter_spreads_polls_within_ten_percent() -> None:
 
 @pytest.mark.parametrize(("errors", "low", "high"), [(1, 13.5, 16.5), (2, 27, 33), (3, 54, 66), (9, 324, 396)])
 def test_error_backoff_doubles_and_is_capped(errors: int, low: float, high: float) -> None:
-    at = schedule.after_error(now=NOW, error_count=errors, rng=random.Random(1))
+    at = cadence.after_error(now=NOW, error_count=errors, rng=random.Random(1))
     assert timedelta(minutes=low) <= at - NOW <= timedelta(minutes=high)
 
 
 def test_every_non_final_status_has_a_cadence() -> None:
-    table = schedule.cadence()
+    table = cadence.cadence()
     assert {s for s in Status if not s.is_final} == set(table.by_status)

@@ -1,4 +1,4 @@
-"""When to poll a shipment next: pure functions over the cadence table in ``poll_schedule.toml``."""
+"""When to poll a shipment next: pure functions over the cadence table in ``cadence.toml``."""
 
 import random
 import tomllib
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from carriers.base import Status
 
-TABLE = Path(__file__).with_name("poll_schedule.toml")
+TABLE = Path(__file__).with_name("cadence.toml")
 MOVING = frozenset({Status.POSTED, Status.IN_TRANSIT, Status.RETURNING})
 
 

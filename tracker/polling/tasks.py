@@ -4,16 +4,16 @@ from typing import Any
 
 import structlog
 
-from tracker.report import PollReport
-from tracker.runtime import Runtime
+from tracker.polling import poller_of
+from tracker.polling.report import PollReport
+from tracker.runtime import runtime_of
 
 log = structlog.get_logger(__name__)
 
 
 async def poll_due(ctx: dict[str, Any]) -> PollReport:
     """Poll every shipment that is due now."""
-    runtime: Runtime = ctx["runtime"]
-    report = await runtime.poller().run_once()
+    report = await poller_of(runtime_of(ctx)).run_once()
     if report.polled:
         log.info(
             "poll_cycle",

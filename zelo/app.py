@@ -6,18 +6,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from notifier.api import router as customer_pages_router
-from notifier.outbox_api import router as notifications_router
 from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.db import is_sqlite, make_engine
-from tracker.detector.api import router as incidents_router
-from tracker.ingest.api import router as ingest_router
 from tracker.ingest.batcher import GroupCommit
-from tracker.ingest.signatures import parse_secrets
 from tracker.ingest.state import IngestState
 from tracker.problems import install
-from tracker.runtime import open_runtime
+from tracker.signatures import parse_secrets
+from tracker.web import KeyCache
+from zelo import features
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -26,13 +23,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, clock) as runtime:
+        async with features.open_runtime(settings, clock) as runtime:
             ingest_engine = make_engine(settings.database_url, pre_ping=False)
             slots = 1 if is_sqlite(settings.database_url) else 2  # SQLite has one writer at a time
             batcher = GroupCommit(ingest_engine, runtime.clock, slots=slots)
             await batcher.start()
             freeze_startup_heap()
-            app.state.ingest = IngestState(runtime, batcher, keys, settings.max_body_bytes)
+            app.state.runtime = runtime
+            app.state.keys = KeyCache(runtime.sessions)
+            app.state.ingest = IngestState(batcher, keys, settings.max_body_bytes)
             try:
                 yield
             finally:
@@ -46,10 +45,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install(app)
-    app.include_router(ingest_router)
-    app.include_router(incidents_router)
-    app.include_router(notifications_router)
-    app.include_router(customer_pages_router)
+    for router in features.routers():
+        app.include_router(router)
     return app
 
 

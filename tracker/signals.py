@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.base import Status
-from tracker.detector.vocabulary import Kind, Severity
+from tracker.vocabulary import Kind, Severity
 
 
 @dataclass(frozen=True, slots=True)

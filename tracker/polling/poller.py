@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from carriers.base import CarrierError, Sleep, Tracker
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
-from tracker import circuit
-from tracker.accounts import account_config
 from tracker.clock import Clock
-from tracker.detector.service import Detector
+from tracker.detector import Detector
 from tracker.models import CarrierAccount, shipments_table
-from tracker.report import PollReport
-from tracker.store import Failure, Outcome, Rejected, store_outcomes
+from tracker.polling.accounts import account_config
+from tracker.polling.outcomes import Failure, Outcome, Rejected, store_outcomes
+from tracker.polling import circuit
+from tracker.polling.report import PollReport
 from tracker.vault import Vault
 
 log = structlog.get_logger(__name__)
@@ -89,7 +89,7 @@ class Poller:
     async def _claim(self, now: datetime) -> tuple[Sequence[Row[Any]], dict[int, CarrierAccount], set[str]]:
         async with self.sessions() as session, session.begin():
             accounts = {a.id: a for a in await session.scalars(select(CarrierAccount))}
-            open_ids = [a.id for a in accounts.values() if circuit.is_open(a, now)]
+            open_ids = [a.id for a in accounts.values() if a.circuit_open(now)]
             due = select(shipments.c.id).where(shipments.c.next_poll_at <= now)
             if open_ids:
                 due = due.where(shipments.c.carrier_account_id.not_in(open_ids))

@@ -1,0 +1,59 @@
+"""``zelo carriers``: the installed adapters, and a raw carrier response normalized (for debugging)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from carriers.base import CarrierError, TrackingResult
+from carriers.base.registry import UnknownCarrier, carriers
+from carriers.base.registry import get as get_carrier
+
+app = typer.Typer(help="Carrier adapters.", no_args_is_help=True)
+
+
+@app.command("list")
+def carriers_list() -> None:
+    """The carriers this installation can track."""
+    table = Table("name", "title", "credentials", "default base URL")
+    for spec in carriers().values():
+        table.add_row(spec.name, spec.title, ", ".join(spec.credential_fields), spec.default_base_url)
+    Console(soft_wrap=True).print(table)
+
+
+@app.command("parse")
+def carriers_parse(carrier: str, file: Path) -> None:
+    """Normalize a raw carrier tracking response read from FILE and print it as JSON."""
+    try:
+        spec = get_carrier(carrier)
+        payload = json.loads(file.read_text(encoding="utf-8"))
+        results = spec.parse(payload)
+    except (UnknownCarrier, CarrierError, OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"results": [result_json(r) for r in results]}, ensure_ascii=False, indent=2))
+
+
+def result_json(result: TrackingResult) -> dict[str, Any]:
+    """The normalized JSON contract of ``zelo carriers parse``: live events only, oldest first."""
+    error = result.error
+    return {
+        "tracking_code": result.tracking_code,
+        "status": result.status.value,
+        "expected_delivery": result.expected_delivery.isoformat() if result.expected_delivery else None,
+        "error": {"code": error.code, "message": error.message} if error else None,
+        "events": [
+            {
+                "occurred_at": e.occurred_at.isoformat(),
+                "code": e.code,
+                "status": e.status.value,
+                "reason": e.reason.value if e.reason else None,
+                "description": e.description,
+                "location": e.location,
+            }
+            for e in result.live_events
+        ],
+    }

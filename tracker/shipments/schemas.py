@@ -1,0 +1,65 @@
+"""Shipments as the API shows them (pydantic)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class CustomerOut(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    consent: bool
+
+
+class DestinationOut(BaseModel):
+    postal_code: str | None
+    city: str | None
+    state: str | None
+
+
+class ShipmentOut(BaseModel):
+    id: int
+    external_id: str | None
+    carrier: str
+    tracking_code: str
+    service: str | None
+    order_number: str | None
+    invoice_key: str | None
+    shipped_at: datetime | None
+    promised_delivery_date: date | None
+    declared_value: Decimal | None
+    shipping_cost: Decimal | None
+    customer: CustomerOut
+    destination: DestinationOut
+    items: list[dict[str, Any]]
+    status: str
+    status_reason: str | None
+    last_event_at: datetime | None
+    carrier_expected_delivery: date | None
+    delivered_at: datetime | None
+    next_poll_at: datetime | None
+    poll_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, s: Any) -> "ShipmentOut":
+        fields = {k: getattr(s, k) for k in cls.model_fields if k not in ("customer", "destination", "items")}
+        return cls(
+            **fields,
+            items=s.items or [],
+            customer=CustomerOut(
+                name=s.customer_name, email=s.customer_email, phone=s.customer_phone, consent=s.customer_consent
+            ),
+            destination=DestinationOut(
+                postal_code=s.destination_postal_code, city=s.destination_city, state=s.destination_state
+            ),
+        )
+
+
+class ShipmentPage(BaseModel):
+    shipments: list[ShipmentOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

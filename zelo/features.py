@@ -1,0 +1,58 @@
+"""Every feature, plugged in: the detector's listeners, the HTTP routers, what each adds to a shipment's
+detail, and the scheduled jobs. Adding a feature means adding its lines here, and nowhere else."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter
+
+from notifier import api as notifications_api
+from notifier import outbox_of
+from notifier import pages as customer_pages
+from notifier import tasks as notifier_tasks
+from scheduler import Schedule
+from tracker.clock import Clock
+from tracker.config import Settings
+from tracker.detector import api as incidents_api
+from tracker.detector import tasks as detector_tasks
+from tracker.ingest import api as ingest_api
+from tracker.ingest import tasks as ingest_tasks
+from tracker.polling import tasks as polling_tasks
+from tracker.runtime import Runtime
+from tracker.runtime import open_runtime as open_bare_runtime
+from tracker.shipments import api as shipments_api
+
+# The shipment's detail: its events, then these lists, in this order.
+SHIPMENT_PARTS = (ingest_api.REVISIONS, incidents_api.INCIDENTS, notifications_api.NOTIFICATIONS)
+
+# (job, every N seconds) for the embedded loop.
+SCHEDULE: Schedule = (
+    (polling_tasks.poll_due, 60.0),
+    (detector_tasks.detect_sweep, 900.0),
+    (notifier_tasks.dispatch, 30.0),
+    (notifier_tasks.sla_alerts, 900.0),
+    (ingest_tasks.purge_expired, 3600.0),
+)
+
+
+def routers() -> list[APIRouter]:
+    return [
+        ingest_api.router,
+        shipments_api.router(SHIPMENT_PARTS),
+        incidents_api.router,
+        notifications_api.router,
+        customer_pages.router,
+    ]
+
+
+def wire(runtime: Runtime) -> None:
+    """Register what listens to the detector (in the same transaction) and every job by name."""
+    runtime.listeners.append(outbox_of(runtime))  # incidents and status moves queue notifications
+    runtime.jobs.update({job.__name__: job for job, _ in SCHEDULE})
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    """A runtime with every feature wired."""
+    async with open_bare_runtime(settings, clock, setup=wire) as runtime:
+        yield runtime
