@@ -1,1 +1,1 @@
-"""Carrier claims: policies, lifecycle and filers (built in a later issue)."""
+"""Carrier claims: policies, lifecycle and filers (not built yet)."""

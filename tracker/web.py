@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import ColumnElement, Select
-from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tracker.apikeys import Principal, authenticate
 from tracker.problems import FieldError, ProblemError, responses

@@ -24,9 +24,9 @@ from carriers.base.registry import get as get_carrier
 from tracker.clock import Clock
 from tracker.detector import Detector
 from tracker.models import CarrierAccount, shipments_table
+from tracker.polling import circuit
 from tracker.polling.accounts import account_config
 from tracker.polling.outcomes import Failure, Outcome, Rejected, store_outcomes
-from tracker.polling import circuit
 from tracker.polling.report import PollReport
 from tracker.vault import Vault
 
