@@ -1,0 +1,65 @@
+"""The runtime: a neutral container that keeps one object per factory, closes them, and runs a job by name;
+the composition root wires every feature into it."""
+
+from pathlib import Path
+from typing import Any
+
+from notifier import dispatcher_of, outbox_of
+from notifier.outbox import Outbox
+from tracker.config import Settings
+from tracker.detector import detector_of
+from tracker.polling import poller_of
+from tracker.runtime import Runtime, open_runtime, runtime_of
+from zelo import features
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/rt.db")  # type: ignore[call-arg]
+
+
+class _Closable:
+    def __init__(self) -> None:
+        self.closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+async def test_a_service_is_made_once_per_process_and_closed_with_the_runtime(tmp_path: Path) -> None:
+    made: list[Runtime] = []
+
+    def make(runtime: Runtime) -> _Closable:
+        made.append(runtime)
+        return _Closable()
+
+    async with open_runtime(_settings(tmp_path)) as rt:
+        first = rt.service(make)
+        assert rt.service(make) is first and made == [rt]
+    assert first.closed == 1
+
+
+async def test_a_bare_runtime_knows_no_feature(tmp_path: Path) -> None:
+    async with open_runtime(_settings(tmp_path)) as rt:
+        assert rt.listeners == [] and rt.jobs == {}
+        assert detector_of(rt).listeners == []  # nothing queues notifications
+
+
+async def test_the_root_wires_the_outbox_and_every_scheduled_job(tmp_path: Path) -> None:
+    async with features.open_runtime(_settings(tmp_path)) as rt:
+        assert [type(x) for x in rt.listeners] == [Outbox] and rt.listeners[0] is outbox_of(rt)
+        assert detector_of(rt).listeners is rt.listeners  # the detector tells what the root registered
+        assert poller_of(rt).detector is detector_of(rt)
+        assert set(rt.jobs) == {job.__name__ for job, _ in features.SCHEDULE}
+        assert dispatcher_of(rt) is dispatcher_of(rt)
+
+
+async def test_enqueue_runs_the_named_job_in_process_with_the_runtime(tmp_path: Path) -> None:
+    seen: list[tuple[Runtime, dict[str, Any]]] = []
+
+    async def job(ctx: dict[str, Any], **kwargs: Any) -> None:
+        seen.append((runtime_of(ctx), kwargs))
+
+    async with open_runtime(_settings(tmp_path)) as rt:
+        rt.jobs["job"] = job
+        await rt.enqueue("job", shipment_id=7)
+        assert seen == [(rt, {"shipment_id": 7})]
