@@ -160,7 +160,7 @@ Outcome = Literal["created", "updated", "unchanged", "rejected"]
 
 
 # One item's outcome. A plain dataclass: a batch builds and updates hundreds of them, and a pydantic model's
-# validating constructor and __setattr__ cost 7 times as much; pydantic still documents and serializes it.
+# validating constructor and __setattr__ cost several times as much; pydantic still documents and serializes it.
 @dataclasses.dataclass(slots=True)
 class ItemResult:
     index: int
