@@ -64,10 +64,10 @@ _frozen = False
 
 
 def freeze_startup_heap() -> None:
-    """Move the objects alive after startup (modules, classes, the app: about 160,000) out of the cyclic
-    garbage collector's reach, once per process. A batch of 500 shipments allocates tens of thousands of
-    containers, so collections run several times per batch, and each full one walked the whole startup heap:
-    40% of a batch's time (56 ms -> 33 ms per batch of 500). Garbage allocated later is still collected."""
+    """Move the objects alive after startup (modules, classes, the app) out of the cyclic garbage collector's
+    reach, once per process. A batch of shipments allocates so many containers that collections run several
+    times per batch, and each full one walked the whole startup heap, a large share of a batch's time.
+    Garbage allocated later is still collected."""
     global _frozen
     if not _frozen:
         _frozen = True

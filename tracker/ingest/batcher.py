@@ -23,7 +23,7 @@ from tracker.clock import Clock
 from tracker.ingest import pg
 from tracker.ingest.pg import PgStore
 from tracker.ingest.schemas import ItemResult, ingest_response
-from tracker.ingest.service import Account, Valid, decide, upsert
+from tracker.ingest.service import Account, IngestStore, Receipt, Valid, decide
 from tracker.ingest.sql import SqlStore
 
 log = structlog.get_logger(__name__)
@@ -70,8 +70,7 @@ class GroupCommit:
             await asyncio.gather(*(self._warm() for _ in range(self._slot_count)))
 
     async def _warm(self) -> None:
-        async with self._store() as store:
-            assert isinstance(store, PgStore)
+        async with self._pg_store() as store:
             await store.warm()
 
     async def submit(self, receipt_id: str, items: list[Valid], rejected: list[ItemResult]) -> Answer:
@@ -98,7 +97,7 @@ class GroupCommit:
             if self._running and self._queue.qsize() < GATHER:
                 # another transaction is busy and few requests wait: let arrivals join this one until it ends
                 # (at most LINGER_S). Starting at once commits a few at a time, each paying a transaction's fixed
-                # cost (with 16 connections a process: 5 to 8 webhooks a transaction, 12% more CPU a request)
+                # cost: more CPU a request
                 self._ended.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._ended.wait(), LINGER_S)
@@ -145,15 +144,19 @@ class GroupCommit:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @asynccontextmanager
-    async def _store(self) -> AsyncIterator[SqlStore | PgStore]:
-        """A store in a fresh transaction: asyncpg directly on PostgreSQL, SQLAlchemy Core elsewhere.
-
-        On PostgreSQL each slot keeps its connection between transactions instead of checking one out of
-        the pool and back in every time (greenlet switches and pool bookkeeping: about 0.1 ms a transaction)."""
-        if self._engine.dialect.name != "postgresql":
-            async with self._engine.connect() as conn, conn.begin():
-                yield SqlStore(conn)
+    async def _store(self) -> AsyncIterator[IngestStore]:
+        """A store for one transaction: asyncpg directly on PostgreSQL, SQLAlchemy Core elsewhere."""
+        if self._engine.dialect.name == "postgresql":
+            async with self._pg_store() as store:
+                yield store
             return
+        async with self._engine.connect() as conn, conn.begin():
+            yield SqlStore(conn)
+
+    @asynccontextmanager
+    async def _pg_store(self) -> AsyncIterator[PgStore]:
+        """A PgStore on a connection its slot keeps between transactions, instead of checking one out of the
+        pool and back in every time (greenlet switches and pool bookkeeping, paid by every transaction)."""
         if self._held:
             conn, raw = self._held.pop()
         else:
@@ -178,44 +181,37 @@ class GroupCommit:
             elif not conn.invalidated:  # cancelled mid-transaction: the pool resets it, or discards it
                 await conn.close()
 
-    async def _accounts_of(self, store: SqlStore | PgStore) -> list[Account]:
+    async def _accounts_of(self, store: IngestStore) -> list[Account]:
         fetched_at, accounts = self._accounts
         if time.monotonic() - fetched_at > ACCOUNTS_TTL_S:
             accounts = await store.accounts()
             self._accounts = (time.monotonic(), accounts)
         return accounts
 
-    async def _process(self, store: SqlStore | PgStore, batch: list[Job]) -> list[Answer]:
+    async def _process(self, store: IngestStore, batch: list[Job]) -> list[Answer]:
+        """Look up (receipts already answered, stored shipments), decide, store: two steps on the database."""
         now = self._clock.now()
         accounts = await self._accounts_of(store)
         receipt_ids = list({job.receipt_id for job in batch})
-        if isinstance(store, PgStore):  # two round trips: lookup, then store (see pg.py)
-            every_item = [item for job in batch for item in job.items]
-            stored, current, new_ids = await store.lookup(receipt_ids, every_item, len(every_item))
-        else:
-            stored = await store.seen(receipt_ids)
+        found = await store.lookup(receipt_ids, [item for job in batch for item in job.items])
+        answered = found.answered
         fresh: dict[str, Job] = {}
         for job in batch:
-            if job.receipt_id not in stored:
+            if job.receipt_id not in answered:
                 fresh.setdefault(job.receipt_id, job)
         jobs = list(fresh.values())
-        items = [item for job in jobs for item in job.items]
-        if isinstance(store, PgStore):
-            plan = decide(items, current, accounts, source="webhook", now=now)
-            plan.numbered(new_ids)
-            all_results = plan.results
-        else:
-            all_results = await upsert(store, items, source="webhook", now=now, accounts=accounts)
-        results = iter(all_results)
-        receipts = []
-        for job in jobs:
-            mine = [next(results) for _ in job.items]
-            body = ingest_response(sorted(mine + job.rejected, key=lambda r: r.index) if job.rejected else mine)
-            stored[job.receipt_id] = body
-            receipts.append((job.receipt_id, body))
-        if isinstance(store, PgStore):
-            if receipts:
-                await store.store(plan, receipts, now)
-        elif receipts:
-            await store.record(receipts, now)
-        return [(stored[job.receipt_id], fresh.get(job.receipt_id) is not job) for job in batch]
+        plan = decide([item for job in jobs for item in job.items], found.current, accounts, source="webhook", now=now)
+
+        def receipts() -> list[Receipt]:  # once the new shipments have their ids
+            results = iter(plan.results)
+            out = []
+            for job in jobs:
+                mine = [next(results) for _ in job.items]
+                body = ingest_response(sorted(mine + job.rejected, key=lambda r: r.index) if job.rejected else mine)
+                answered[job.receipt_id] = body
+                out.append((job.receipt_id, body))
+            return out
+
+        if jobs:
+            await store.store(plan, receipts, now)
+        return [(answered[job.receipt_id], fresh.get(job.receipt_id) is not job) for job in batch]

@@ -1,4 +1,5 @@
-"""The upsert store for webhooks on PostgreSQL: asyncpg directly, one fixed SQL text per step.
+"""The :class:`~tracker.ingest.service.IngestStore` for webhooks on PostgreSQL: asyncpg directly, one fixed
+SQL text per step.
 
 Each statement is the same text whatever the batch size (arrays through ``unnest`` instead of one
 placeholder per value), so asyncpg prepares it once per connection and PostgreSQL plans it once; and
@@ -16,7 +17,7 @@ retries the whole group.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import JSON, String
 from sqlalchemy.dialects import postgresql
 
-from tracker.ingest.service import COMPARED, RESET_ON_NEW_CODE, Account, Plan, Valid
+from tracker.ingest.service import COMPARED, RESET_ON_NEW_CODE, Account, Found, Plan, Receipt, Valid
 from tracker.models import shipments_table
 
 LOST = (  # the connection is gone, or its protocol state is (a server's FATAL read while a query starts)
@@ -91,9 +92,10 @@ ACCOUNTS = "SELECT id, carrier, name FROM carrier_accounts"
 def plan_once(dbapi_connection: Any, _record: Any) -> None:
     """Connect hook for the webhook's connections: plan each statement once per connection. With array
     parameters PostgreSQL would otherwise re-plan them at every execution (a custom plan always looks
-    cheaper), about 0.3 ms each. A plan made once must not hang on statistics, which a young table lacks
-    (it would scan the table for good): these statements look rows up by unique keys, so no table scans.
-    No JIT either: a disabled scan's cost would trigger it (100 ms of compiling for a two-row table)."""
+    cheaper), and every group would pay for that planning. A plan made once must not hang on statistics,
+    which a young table lacks (it would scan the table for good): these statements look rows up by unique
+    keys, so no table scans. No JIT either: a disabled scan's cost would trigger it, and compiling takes far
+    longer than running these statements on a small table."""
     cursor = dbapi_connection.cursor()
     cursor.execute("SET plan_cache_mode = force_generic_plan")
     cursor.execute("SET enable_seqscan = off")
@@ -114,49 +116,50 @@ def _changed(row: dict[str, Any], column: str, changed: set[str]) -> Any:
 
 
 class PgStore:
-    """Runs on the asyncpg connection ``db``, outside any transaction: :meth:`store` opens one if needed."""
+    """Runs on the asyncpg connection ``db``, outside any transaction: :meth:`store` opens one if needed.
+    Serves one group: the ids its :meth:`lookup` draws are those :meth:`store` gives the new shipments."""
 
     def __init__(self, db: asyncpg.Connection) -> None:
         self.db = db
+        self._new_ids: list[int] = []
 
     async def warm(self) -> None:
         """Prepare (and plan) the statements on this connection: each run once with no rows."""
         await self.accounts()
-        await self.lookup([], [], 0)
+        await self.lookup([], [])
         await self.db.execute(STORE, datetime.now(UTC), [], [], *([] for _ in _NEW))
 
     async def accounts(self) -> list[Account]:
         return [Account(*row) for row in await self.db.fetch(ACCOUNTS)]
 
-    async def lookup(
-        self, receipt_ids: list[str], items: Sequence[Valid], new: int
-    ) -> tuple[dict[str, str], list[dict[str, Any]], list[int]]:
-        """The stored response of each webhook-id already answered; the stored shipments any item may be,
-        by (carrier, code) or external_id; and ``new`` fresh shipment ids. One round trip."""
+    async def lookup(self, receipt_ids: list[str], items: Sequence[Valid]) -> Found:
+        """One round trip, which also draws a fresh shipment id for each item (more than the new ones need:
+        the spare ones are gaps in the sequence)."""
         carriers = [i.shipment.carrier for i in items]
         codes = [i.shipment.tracking_code for i in items]
         ext = [i.shipment.external_id for i in items if i.shipment.external_id]
         seen: dict[str, str] = {}
         found: dict[int, dict[str, Any]] = {}
-        ids: list[int] = []
-        for row in await self.db.fetch(LOOKUP, carriers, codes, ext, receipt_ids, new):
+        self._new_ids = []
+        for row in await self.db.fetch(LOOKUP, carriers, codes, ext, receipt_ids, len(items)):
             kind = row[0]
             if kind == FOUND:
                 found[row[2]] = dict(zip(_MATCHED, row[2:], strict=True))
             elif kind == SEEN_ID:
                 seen[row[1]] = row[3]
             else:
-                ids.append(row[2])
-        return seen, list(found.values()), ids
+                self._new_ids.append(row[2])
+        return Found(seen, list(found.values()))
 
-    async def store(self, plan: Plan, receipts: list[tuple[str, str]], now: datetime) -> None:
-        """Write the plan (its new rows already numbered) and the receipts: one self-committing statement
-        when there are only new rows, else a transaction."""
+    async def store(self, plan: Plan, receipts: Callable[[], list[Receipt]], now: datetime) -> None:
+        """One self-committing statement when there are only new rows (the usual case), else a transaction."""
+        plan.numbered(self._new_ids)
+        answers = receipts()
         rows = plan.creates
         columns: list[list[Any]] = [[r[c] for r in rows] for c in _NEW]
         columns[_NEW.index("customer_consent")] = [bool(r["customer_consent"]) for r in rows]
         columns[_NEW.index("items")] = [json.dumps(r["items"] or []) for r in rows]
-        store = (STORE, now, [i for i, _ in receipts], [body for _, body in receipts], *columns)
+        store = (STORE, now, [i for i, _ in answers], [body for _, body in answers], *columns)
         if not (plan.updates or plan.new_codes or plan.revisions):
             await self.db.execute(*store)
             return

@@ -26,8 +26,19 @@ from tracker.shipments import ShipmentOut
 MAX_BATCH = 1000
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, Field(min_length=1, max_length=max_length)]
+Text32 = Annotated[str, Field(min_length=1, max_length=32)]
+Text50 = Annotated[str, Field(min_length=1, max_length=50)]
+Text64 = Annotated[str, Field(min_length=1, max_length=64)]
+Text100 = Annotated[str, Field(min_length=1, max_length=100)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Text300 = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+def _money(value: Any, info: ValidationInfo) -> Decimal:
+    return check.money(value, info.field_name or "amount")  # the error names the field (always set on a model)
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
 
 
 class _In(BaseModel):
@@ -48,7 +59,7 @@ class _In(BaseModel):
 
 
 class CustomerIn(_In):
-    name: _text(200) | None = None  # type: ignore[valid-type]
+    name: Text200 | None = None
     email: Annotated[str, BeforeValidator(check.email)] | None = None
     phone: Annotated[str, BeforeValidator(check.phone)] | None = None
     consent: bool | None = Field(default=None, description="The customer agreed to be contacted (LGPD).")
@@ -56,14 +67,14 @@ class CustomerIn(_In):
 
 class DestinationIn(_In):
     postal_code: Annotated[str, BeforeValidator(check.cep)] | None = None
-    city: _text(100) | None = None  # type: ignore[valid-type]
+    city: Text100 | None = None
     state: Annotated[str, BeforeValidator(check.uf)] | None = None
 
 
 class ItemIn(_In):
-    sku: _text(100)  # type: ignore[valid-type]
+    sku: Text100
     quantity: int = Field(ge=1, le=100_000)
-    description: _text(300) | None = None  # type: ignore[valid-type]
+    description: Text300 | None = None
 
     def stored(self) -> dict[str, Any]:
         """As the shipment's ``items`` column keeps it (no unknown fields, no nulls)."""
@@ -72,27 +83,23 @@ class ItemIn(_In):
         return {"sku": self.sku, "quantity": self.quantity, "description": self.description}
 
 
-def _money(field: str) -> Any:
-    return Annotated[Decimal, BeforeValidator(lambda v: check.money(v, field))]
-
-
 class ShipmentIn(_In):
     _nested = ("customer", "destination", "items")
-    external_id: _text(100) | None = Field(default=None, description="The ERP's order or shipment id.")  # type: ignore[valid-type]
-    carrier: _text(32)  # type: ignore[valid-type]
-    carrier_account: _text(100) | None = Field(  # type: ignore[valid-type]
+    external_id: Text100 | None = Field(default=None, description="The ERP's order or shipment id.")
+    carrier: Text32
+    carrier_account: Text100 | None = Field(
         default=None, description="Carrier account (contract) name; default: the carrier's first account."
     )
-    tracking_code: _text(64)  # type: ignore[valid-type]
-    service: _text(50) | None = None  # type: ignore[valid-type]
-    order_number: _text(100) | None = None  # type: ignore[valid-type]
+    tracking_code: Text64
+    service: Text50 | None = None
+    order_number: Text100 | None = None
     invoice_key: Annotated[str, BeforeValidator(check.nfe_key)] | None = Field(
         default=None, description="NF-e access key (44 digits)."
     )
     shipped_at: AwareDatetime | None = None
     promised_delivery_date: date | None = None
-    declared_value: _money("declared_value") | None = None  # type: ignore[valid-type]
-    shipping_cost: _money("shipping_cost") | None = None  # type: ignore[valid-type]
+    declared_value: Money | None = None
+    shipping_cost: Money | None = None
     customer: CustomerIn | None = None
     destination: DestinationIn | None = None
     items: list[ItemIn] | None = Field(default=None, max_length=500)
@@ -148,7 +155,7 @@ Outcome = Literal["created", "updated", "unchanged", "rejected"]
 
 
 # One item's outcome. A plain dataclass: a batch builds and updates hundreds of them, and a pydantic model's
-# validating constructor and __setattr__ cost 7 times as much; pydantic still documents and serializes it.
+# validating constructor and __setattr__ cost several times as much; pydantic still documents and serializes it.
 @dataclasses.dataclass(slots=True)
 class ItemResult:
     index: int

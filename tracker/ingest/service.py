@@ -2,7 +2,7 @@
 
 One call handles a batch in one transaction: it reads the matching rows once, decides each item in order
 (a shipment repeated inside the batch sees the earlier copy), then writes inserts, updates and revisions
-in bulk, through a :class:`Store` (``sql.py`` for any database, ``pg.py`` for webhooks on PostgreSQL).
+in bulk, through an :class:`IngestStore` (``sql.py`` for any database, ``pg.py`` for webhooks on PostgreSQL).
 Omitted or null fields keep their stored value. A unique-key race with a concurrent writer raises a
 unique violation; callers retry the whole transaction (:func:`with_retry`), which then sees the other
 writer's rows.
@@ -100,24 +100,44 @@ class Plan:
                 result.id = new_id
 
 
-class Store(Protocol):
-    """Where upserts read and write: SQLAlchemy Core (any database) or asyncpg (PostgreSQL fast path)."""
+Receipt = tuple[str, str]  # (webhook-id, response JSON text)
+
+
+class Found(NamedTuple):
+    """What :meth:`IngestStore.lookup` read."""
+
+    answered: dict[str, str]  # webhook-id → stored response (JSON text), for those already answered
+    current: list[dict[str, Any]]  # the stored shipments the items may be, by (carrier, code) or external_id
+
+
+class IngestStore(Protocol):
+    """Where ingest reads and writes shipments and webhook receipts: two database steps, with :func:`decide`
+    between them. ``sql.py`` implements it over SQLAlchemy Core (any database: the API, the CSV import,
+    webhooks on SQLite); ``pg.py`` over asyncpg for webhooks on PostgreSQL, one round trip a step when a
+    group only creates shipments. A store serves one transaction (one group of webhooks, or one upsert)."""
 
     async def accounts(self) -> list[Account]: ...
-    async def matching(self, items: Sequence[Valid]) -> list[dict[str, Any]]: ...
-    async def write(self, plan: Plan, now: datetime) -> None: ...
+
+    async def lookup(self, receipt_ids: list[str], items: Sequence[Valid]) -> Found:
+        """The webhook-ids already answered and the stored shipments ``items`` may be."""
+        ...
+
+    async def store(self, plan: Plan, receipts: Callable[[], list[Receipt]], now: datetime) -> None:
+        """Write the plan and the receipts. The receipts' responses hold the new shipments' ids, so the store
+        calls ``receipts()`` once it has given the plan's new rows their ids."""
+        ...
 
 
 async def upsert(
-    store: Store, items: Sequence[Valid], *, source: str, now: datetime, accounts: list[Account] | None = None
+    store: IngestStore, items: Sequence[Valid], *, source: str, now: datetime, accounts: list[Account] | None = None
 ) -> list[ItemResult]:
     """Create or update ``items``; one result per item, in order."""
     if not items:
         return []
     if accounts is None:
         accounts = await store.accounts()
-    plan = decide(items, await store.matching(items), accounts, source=source, now=now)
-    await store.write(plan, now)
+    plan = decide(items, (await store.lookup([], items)).current, accounts, source=source, now=now)
+    await store.store(plan, lambda: [], now)  # no webhook receipts
     return plan.results
 
 

@@ -1,7 +1,8 @@
-"""The upsert store over SQLAlchemy Core: SQLite and PostgreSQL alike (API, CSV import, webhooks on SQLite)."""
+"""The :class:`~tracker.ingest.service.IngestStore` over SQLAlchemy Core: SQLite and PostgreSQL alike (API, CSV
+import, webhooks on SQLite)."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import bindparam, delete, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tracker.ingest.models import receipts_table, revisions_table
-from tracker.ingest.service import COMPARED, RESET_ON_NEW_CODE, Account, Plan, Valid
+from tracker.ingest.service import COMPARED, RESET_ON_NEW_CODE, Account, Found, Plan, Receipt, Valid
 from tracker.models import CarrierAccount, events_table, shipments_table
 
 _c = shipments_table.c
@@ -36,7 +37,17 @@ class SqlStore:
         query = select(CarrierAccount.id, CarrierAccount.carrier, CarrierAccount.name)
         return [Account(*row) for row in await self.db.execute(query)]
 
-    async def matching(self, items: Sequence[Valid]) -> list[dict[str, Any]]:
+    async def lookup(self, receipt_ids: list[str], items: Sequence[Valid]) -> Found:
+        return Found(await self._seen(receipt_ids) if receipt_ids else {}, await self._matching(items))
+
+    async def store(self, plan: Plan, receipts: Callable[[], list[Receipt]], now: datetime) -> None:
+        """The plan first: its inserts return the new shipments' ids, which the receipts' responses hold."""
+        await self._write(plan, now)
+        answers = receipts()
+        if answers:
+            await self._record(answers, now)
+
+    async def _matching(self, items: Sequence[Valid]) -> list[dict[str, Any]]:
         """Stored shipments any item may match, by (carrier, code) or external_id: index lookups only."""
         by_carrier: dict[str, list[str]] = {}
         for i in items:
@@ -49,7 +60,7 @@ class SqlStore:
                 rows[row.id] = dict(row._mapping)
         return list(rows.values())
 
-    async def write(self, plan: Plan, now: datetime) -> None:
+    async def _write(self, plan: Plan, now: datetime) -> None:
         if plan.creates:
             rows = [
                 {k: r[k] for k in COMPARED}
@@ -82,12 +93,12 @@ class SqlStore:
             revisions = [r | {"changes": json.loads(json.dumps(r["changes"], default=str))} for r in plan.revisions]
             await self.db.execute(insert(revisions_table), revisions)
 
-    async def seen(self, ids: list[str]) -> dict[str, str]:
+    async def _seen(self, ids: list[str]) -> dict[str, str]:
         """The stored response (JSON text) of each webhook-id already answered."""
         rows = await self.db.execute(_SEEN, {"ids": ids})
         return {row.id: json.dumps(row.response) for row in rows}
 
-    async def record(self, receipts: list[tuple[str, str]], now: datetime) -> None:
+    async def _record(self, receipts: list[Receipt], now: datetime) -> None:
         """Store (webhook-id, response JSON text) pairs."""
         rows = [{"id": i, "received_at": now, "response": json.loads(body)} for i, body in receipts]
         await self.db.execute(insert(receipts_table), rows)

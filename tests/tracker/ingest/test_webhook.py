@@ -203,15 +203,15 @@ async def test_two_workers_updating_one_shipment_at_once_keep_both_changes(
     erp: Erp, sessions: Sessions, engine: AsyncEngine, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await erp.push([shipment(1)])
-    for store, read in ((pg.PgStore, "lookup"), (SqlStore, "matching")):
-        original = getattr(store, read)
+    for store in (pg.PgStore, SqlStore):
+        original = store.lookup
 
         async def slow(self: Any, *args: Any, original: Any = original) -> Any:
             found = await original(self, *args)
             await asyncio.sleep(0.2)  # both workers read the stored row before either writes
             return found
 
-        monkeypatch.setattr(store, read, slow)
+        monkeypatch.setattr(store, "lookup", slow)
     async with serve(engine, clock) as other_worker:
         answers = await asyncio.gather(
             erp.push([shipment(1, customer={"phone": "+5511900001111"})]),
