@@ -6,24 +6,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter
 
-from notifier import api as notifications_api
 from notifier import outbox_of
-from notifier import pages as customer_pages
 from notifier import tasks as notifier_tasks
 from scheduler import Schedule
 from tracker.clock import Clock
 from tracker.config import Settings
-from tracker.detector import api as incidents_api
 from tracker.detector import tasks as detector_tasks
-from tracker.ingest import api as ingest_api
 from tracker.ingest import tasks as ingest_tasks
 from tracker.polling import tasks as polling_tasks
 from tracker.runtime import Runtime
 from tracker.runtime import open_runtime as open_bare_runtime
-from tracker.shipments import api as shipments_api
-
-# The shipment's detail: its events, then these lists, in this order.
-SHIPMENT_PARTS = (ingest_api.REVISIONS, incidents_api.INCIDENTS, notifications_api.NOTIFICATIONS)
 
 # (job, every N seconds) for the embedded loop.
 SCHEDULE: Schedule = (
@@ -36,9 +28,18 @@ SCHEDULE: Schedule = (
 
 
 def routers() -> list[APIRouter]:
+    """The HTTP API, in order; a shipment's detail lists its events, then revisions, incidents and
+    notifications. (Imported here, not above: pollers and workers never load the web routes.)"""
+    from notifier import api as notifications_api
+    from notifier import pages as customer_pages
+    from tracker.detector import api as incidents_api
+    from tracker.ingest import api as ingest_api
+    from tracker.shipments import api as shipments_api
+
+    parts = (ingest_api.REVISIONS, incidents_api.INCIDENTS, notifications_api.NOTIFICATIONS)
     return [
         ingest_api.router,
-        shipments_api.router(SHIPMENT_PARTS),
+        shipments_api.router(parts),
         incidents_api.router,
         notifications_api.router,
         customer_pages.router,
