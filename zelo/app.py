@@ -11,6 +11,7 @@ from tracker.config import Settings
 from tracker.db import is_sqlite, make_engine
 from tracker.ingest.batcher import GroupCommit
 from tracker.ingest.state import IngestState
+from tracker import overload
 from tracker.problems import install
 from tracker.signatures import parse_secrets
 from tracker.web import KeyCache
@@ -45,6 +46,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install(app)
+    overload.install(app)
+    app.add_middleware(overload.Admission, limit=settings.max_in_flight, wait_s=settings.admission_wait_s)
     for router in features.routers():
         app.include_router(router)
     return app
