@@ -8,7 +8,6 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-
 POOL_TIMEOUT_S = 10.0  # a request waits this long for a connection, then is answered 503 (tracker/overload.py)
 
 

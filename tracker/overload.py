@@ -13,6 +13,7 @@ Two causes, one answer:
 import asyncio
 import json
 import time
+
 import asyncpg  # type: ignore[import-untyped]
 import structlog
 from fastapi import FastAPI, Request

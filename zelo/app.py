@@ -6,12 +6,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from tracker import overload
 from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.db import is_sqlite, make_engine
 from tracker.ingest.batcher import GroupCommit
 from tracker.ingest.state import IngestState
-from tracker import overload
 from tracker.problems import install
 from tracker.signatures import parse_secrets
 from tracker.web import KeyCache
