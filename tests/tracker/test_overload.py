@@ -67,8 +67,8 @@ async def running(settings: Settings, clock: SimulatedClock) -> AsyncIterator[st
     config = uvicorn.Config(create_app(settings, clock), log_level="critical", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # uvicorn says so by this flag only
-        await asyncio.sleep(0.01)  # noqa: ASYNC110
+    while not server.started:  # noqa: ASYNC110  (uvicorn says so by this flag only)
+        await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
