@@ -25,6 +25,10 @@ class Settings(BaseSettings):
         default=None, description="Comma-separated Standard Webhooks secrets (whsec_<base64>) the ERP signs with."
     )
     max_body_bytes: int = Field(default=5_000_000, ge=1024, description="Larger request bodies get 413.")
+    max_in_flight: int = Field(default=256, ge=1, description="Requests in the app at once, per API process.")
+    admission_wait_s: float = Field(
+        default=2.0, ge=0, description="How long one more request waits for a place before it gets 503."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = False
 

@@ -8,6 +8,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+POOL_TIMEOUT_S = 10.0  # a request waits this long for a connection, then is answered 503 (tracker/overload.py)
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -21,7 +23,8 @@ def make_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> AsyncEngin
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=pre_ping, **kwargs)
+    kwargs = {"pool_size": 10, "max_overflow": 10, "pool_timeout": POOL_TIMEOUT_S} | kwargs
+    return create_async_engine(url, pool_pre_ping=pre_ping, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from tracker import overload
 from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.db import is_sqlite, make_engine
@@ -45,6 +46,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install(app)
+    overload.install(app)
+    app.add_middleware(overload.Admission, limit=settings.max_in_flight, wait_s=settings.admission_wait_s)
     for router in features.routers():
         app.include_router(router)
     return app
