@@ -1,38 +1,50 @@
-"""What every HTTP API shares: the runtime, the caller's API key and its scopes, id bounds, cursor paging
-and problem details. Feature routers import this, never each other."""
+"""What every HTTP API shares: the route class (the caller authenticates first, unknown query parameters
+refused, JSON bodies bounded), the runtime, the caller's API key and its scopes, id bounds, cursor paging and
+problem details. Feature routers import this, never each other."""
 
 import base64
 import binascii
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, cast
 
-from fastapi import Depends, Header, Request
+import pydantic_core
+from fastapi import Depends, Header, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
+from starlette.datastructures import QueryParams
 
 from tracker.apikeys import Principal, authenticate
+from tracker.logs import mask
 from tracker.problems import FieldError, ProblemError, responses
 from tracker.runtime import Runtime
 
 __all__ = [
     "MAX_ID",
+    "MAX_JSON_DEPTH",
+    "DirectRoute",
     "FieldError",
     "KeyCache",
     "Principal",
     "ProblemError",
+    "Route",
     "decode_cursor",
     "encode_cursor",
     "fetch_page",
     "needs",
+    "read_json",
     "responses",
     "runtime",
 ]
 
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
+MAX_JSON_DEPTH = 200  # pydantic-core's parser bound; it reads every JSON body (the webhook's one-pass validation too)
 KEY_CACHE_S = 30.0
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def runtime(request: Request) -> Runtime:
@@ -67,14 +79,90 @@ class KeyCache:
         return who
 
 
+@dataclass(frozen=True)
+class _Needs:
+    """The dependency of ``needs(scope)``: a class, so that :class:`Route` finds the scope a route needs."""
+
+    scope: str
+
+    async def __call__(self, request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        keys: KeyCache = request.app.state.keys
+        return await keys.principal(authorization, self.scope)
+
+
 def needs(scope: str) -> Any:
     """A route dependency: the caller's API key, which must carry ``scope``."""
+    return Depends(_Needs(scope))
 
-    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-        keys: KeyCache = request.app.state.keys
-        return await keys.principal(authorization, scope)
 
-    return Depends(check)
+def read_json(body: bytes) -> Any:
+    """A JSON request body, nested at most ``MAX_JSON_DEPTH`` levels: anything else is a 400 naming the body."""
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError as exc:
+        deep = "recursion limit exceeded" in str(exc)
+        title = "JSON nested too deeply" if deep else "Body is not JSON"
+        message = (
+            f"nested deeper than allowed; expected at most {MAX_JSON_DEPTH} levels of arrays and objects"
+            if deep
+            else f"{exc}; expected a JSON document in UTF-8"
+        )
+        raise ProblemError(400, title, message, [FieldError(field="(body)", message=message)]) from None
+
+
+def _refuse_unknown(query: QueryParams, declared: frozenset[str]) -> None:
+    unknown = [name for name in dict.fromkeys(query.keys()) if name not in declared]
+    if not unknown:
+        return
+    expected = f"expected one of: {', '.join(sorted(declared))}" if declared else "this route takes no query parameters"
+    shown = [mask(name)[:50] for name in unknown]
+    errors = [
+        FieldError(field=name, message=f"unknown query parameter (got {mask(query[raw])[:50]!r}); {expected}")
+        for name, raw in zip(shown, unknown, strict=True)
+    ]
+    detail = f"not a query parameter of this route: {', '.join(shown)}"
+    raise ProblemError(422, "Unknown query parameter", detail, errors)
+
+
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
+class Route(APIRoute):
+    """Every API route. The caller's API key is checked first (a caller without one hears 401 before its query or
+    body is read); a query parameter the route does not declare is a 422 naming it (a misspelled filter must not
+    return everything); a JSON body is read within :func:`read_json`'s bound. With ``direct``, the endpoint takes
+    the ``Request`` and returns the ``Response`` itself, and FastAPI's request handler (dependency solving,
+    parameter parsing, serialization) is skipped; the OpenAPI document still comes from the declarations."""
+
+    direct: ClassVar[bool] = False
+
+    def get_route_handler(self) -> Handler:
+        inner = cast(Handler, self.endpoint) if self.direct else super().get_route_handler()
+        dependants = list(_dependants(self.dependant))
+        scopes = [d.call.scope for d in dependants if isinstance(d.call, _Needs)]
+        declared = frozenset(f.alias for d in dependants for f in d.query_params)
+        reads_json = self.body_field is not None  # a FastAPI-parsed body (the API has no forms)
+
+        async def handler(request: Request) -> Response:
+            for scope in scopes:
+                keys: KeyCache = request.app.state.keys
+                await keys.principal(request.headers.get("authorization"), scope)
+            if request.scope["query_string"]:
+                _refuse_unknown(request.query_params, declared)
+            if reads_json and (body := await request.body()):
+                read_json(body)  # FastAPI parses it again, now known to be within bounds
+            return await inner(request)
+
+        return handler
+
+
+class DirectRoute(Route):
+    """A :class:`Route` whose endpoint takes only the ``Request`` and returns a ``Response`` itself."""
+
+    direct = True
 
 
 def encode_cursor(last_id: int) -> str:

@@ -2,12 +2,11 @@
 
 import hashlib
 import json
-from collections.abc import Callable, Coroutine, Iterable
-from typing import Annotated, Any, cast
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +29,10 @@ from tracker.ingest.sql import SqlStore
 from tracker.ingest.state import IngestState
 from tracker.models import Shipment
 from tracker.shipments import Part, ShipmentOut
-from tracker.signatures import SignatureError, verify
-from tracker.web import FieldError, Principal, ProblemError, needs, responses, runtime
+from tracker.signatures import MalformedHeader, SignatureError, verify
+from tracker.web import DirectRoute, FieldError, Principal, ProblemError, Route, needs, read_json, responses, runtime
 
-router = APIRouter()
+router = APIRouter(route_class=Route)
 _SHIPMENT_SCHEMA = ShipmentIn.model_json_schema(ref_template="#/components/schemas/{model}")
 _ENVELOPE_SCHEMA = WebhookEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
 
@@ -43,16 +42,6 @@ def _state(request: Request) -> IngestState:
     return state
 
 
-class _Direct(APIRoute):
-    """A route whose endpoint takes only the ``Request`` and returns a ``Response`` itself, so FastAPI's request
-    handler (dependency solving, parameter parsing, response serialization) would have nothing to do: the
-    endpoint is called directly. The OpenAPI document still comes from the route's declarations. For the
-    webhook, 10 µs less CPU a request (of 79 µs in the app, stubbing the database)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
-
-
 async def erp_webhook(request: Request) -> Response:
     state = _state(request)
     if not state.webhook_keys:
@@ -60,6 +49,9 @@ async def erp_webhook(request: Request) -> Response:
     body = await _body(request, state.max_body, direct=True)
     try:
         webhook_id = verify(state.webhook_keys, request.headers, body, runtime(request).clock.now())
+    except MalformedHeader as exc:
+        error = FieldError(field=exc.header, message=str(exc))
+        raise ProblemError(400, "Malformed webhook header", str(exc), [error]) from None
     except SignatureError as exc:
         raise ProblemError(401, "Invalid webhook signature", str(exc)) from None
     source = f"webhook:{webhook_id}"
@@ -89,7 +81,7 @@ router.add_api_route(
     responses=responses(400, 401, 413, 422, 503),
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _ENVELOPE_SCHEMA}}}},
     summary="ERP pushes shipments (Standard Webhooks signature)",
-    route_class_override=_Direct,
+    route_class_override=DirectRoute,  # the endpoint is called directly: 10 µs less CPU a webhook (of 79 µs)
 )
 
 
@@ -120,10 +112,7 @@ async def _received(request: Request) -> bytes:
 
 
 def _envelope(body: bytes) -> list[Any]:
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise ProblemError(400, "Body is not JSON", str(exc)) from None
+    payload = read_json(body)
     if not isinstance(payload, dict):
         raise ProblemError(422, "Invalid envelope", f"expected a JSON object, got {type(payload).__name__}")
     errors = []
@@ -142,10 +131,7 @@ def _envelope(body: bytes) -> list[Any]:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await _body(request, _state(request).max_body))
-    except ValueError as exc:
-        raise ProblemError(400, "Body is not JSON", str(exc)) from None
+    body = read_json(await _body(request, _state(request).max_body))
     if not isinstance(body, dict):
         raise ProblemError(422, "Invalid shipment", f"expected a JSON object, got {type(body).__name__}")
     return body
