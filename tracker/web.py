@@ -4,9 +4,10 @@ problem details. Feature routers import this, never each other."""
 
 import base64
 import binascii
-import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, cast
 
 import pydantic_core
@@ -18,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.datastructures import QueryParams
 
-from tracker.apikeys import Principal, authenticate
+from tracker.apikeys import KEY_FORMAT, Principal, authenticate, key_parts
+from tracker.clock import Clock
 from tracker.logs import mask
 from tracker.problems import FieldError, ProblemError, responses
 from tracker.runtime import Runtime
@@ -43,7 +45,8 @@ __all__ = [
 
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
 MAX_JSON_DEPTH = 200  # pydantic-core's parser bound; it reads every JSON body (the webhook's one-pass validation too)
-KEY_CACHE_S = 30.0
+KEY_CACHE_S = 5.0  # a revoked key stops working within this (README: HTTP API)
+KEY_CACHE_SIZE = 10_000  # answers about keys kept per process
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
@@ -55,28 +58,51 @@ def runtime(request: Request) -> Runtime:
 
 @dataclass
 class KeyCache:
-    """API keys recently authenticated by this process."""
+    """This process's recent answers about API keys: at most ``size`` of them (the least recently used go
+    first), each trusted for ``ttl`` seconds of the runtime's clock, so a revoked key stops working within
+    ``ttl``. A value not shaped like a key is refused before any lookup: it reaches neither the cache nor the
+    database."""
 
     sessions: async_sessionmaker[AsyncSession]
-    _keys: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
+    clock: Clock
+    size: int = KEY_CACHE_SIZE
+    ttl: float = KEY_CACHE_S
+    _answers: OrderedDict[str, tuple[datetime, Principal | None]] = field(default_factory=OrderedDict)
+
+    def __len__(self) -> int:
+        return len(self._answers)
 
     async def principal(self, authorization: str | None, scope: str) -> Principal:
         """The API key behind ``Authorization: Bearer <key>``, which must carry ``scope``."""
         scheme, _, key = (authorization or "").partition(" ")
+        key = key.strip()
         if scheme.lower() != "bearer" or not key:
-            raise ProblemError(401, "Authentication required", "send Authorization: Bearer <API key>")
-        cached = self._keys.get(key)
-        if cached is None or time.monotonic() - cached[0] > KEY_CACHE_S:
-            async with self.sessions() as session:
-                cached = self._keys[key] = (time.monotonic(), await authenticate(session, key.strip()))
-        who = cached[1]
+            raise _unauthorized("Authentication required", "send Authorization: Bearer <API key>")
+        if key_parts(key) is None:
+            raise _unauthorized("Invalid API key", f"got {len(key)} characters; expected {KEY_FORMAT}")
+        who = await self._lookup(key)
         if who is None:
-            raise ProblemError(401, "Invalid API key", "the key is unknown or revoked")
+            raise _unauthorized("Invalid API key", "the key is unknown or revoked")
         if not who.allows(scope):
             raise ProblemError(
                 403, "Missing scope", f"this key has {', '.join(sorted(who.scopes))}; {scope!r} is needed"
             )
         return who
+
+    async def _lookup(self, key: str) -> Principal | None:
+        now = self.clock.now()
+        cached = self._answers.get(key)
+        if cached is None or not 0 <= (now - cached[0]).total_seconds() < self.ttl:
+            async with self.sessions() as session:
+                cached = self._answers[key] = (now, await authenticate(session, key))
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.size:
+            self._answers.popitem(last=False)
+        return cached[1]
+
+
+def _unauthorized(title: str, message: str) -> ProblemError:
+    return ProblemError(401, title, message, [FieldError(field="Authorization", message=message)])
 
 
 @dataclass(frozen=True)
