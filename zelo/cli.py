@@ -90,6 +90,8 @@ def api(
     """Serve the HTTP API (ERP webhook, shipments) with uvicorn; OpenAPI at /openapi.json, docs at /docs."""
     import uvicorn
 
+    from tracker.server import BoundedHttpTools
+
     settings()  # fail fast on bad configuration, before uvicorn starts
     uvicorn.run(
         "zelo.app:app_from_env",
@@ -97,6 +99,7 @@ def api(
         host=host,
         port=port,
         workers=workers,
+        http=BoundedHttpTools,  # a request's head past 32 KiB is a 431
         log_level="warning",
         access_log=False,
     )
