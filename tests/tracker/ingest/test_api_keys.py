@@ -1,7 +1,8 @@
 """API keys at the door: only values shaped like a key are looked up, the process's cache of answers is bounded
-in size and in time, and a revoked key stops working within that time."""
+in size and in time, a revoked key stops working within that time, and a key reads only what its scopes allow."""
 
 import gc
+import json
 import secrets
 import tracemalloc
 from collections.abc import AsyncIterator, Callable
@@ -12,11 +13,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.tracker.ingest.conftest import make_app, serve
+from carriers.correios.s10 import make_code
+from tests.tracker.ingest.conftest import Erp, make_app, serve
+from tracker.apikeys import create_key
 from tracker.clock import SimulatedClock
+from tracker.ingest.models import IdempotencyKey
 from tracker.models import ApiKey
 
 Headers = dict[str, dict[str, str]]
@@ -109,3 +113,54 @@ async def test_a_revoked_key_stops_working_within_five_seconds(
     refused = await http.get("/v1/shipments", headers=keys["reader"])
     assert refused.status_code == 401 and refused.json()["detail"] == "the key is unknown or revoked"
     assert (await http.get("/v1/shipments", headers=keys["writer"])).status_code == 200
+
+
+CUSTOMER = {"name": "Maria Silva", "email": "maria.silva@example.com", "phone": "+5511987654321"}
+
+
+def with_customer(**extra: Any) -> dict[str, Any]:
+    code = make_code("SS", 1)
+    return {"external_id": "PED-1", "carrier": "correios", "tracking_code": code, "customer": CUSTOMER, **extra}
+
+
+def assert_no_customer_data(text: str) -> None:
+    assert all(value not in text for value in ("Maria", "maria.silva", "987654321")), text
+
+
+async def test_a_key_without_read_gets_each_result_but_never_the_shipment(
+    erp: Erp, http: httpx.AsyncClient, keys: Headers, sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock
+) -> None:
+    async with sessions() as session, session.begin():
+        key, _ = await create_key(session, name="erp-push", scopes=["write"], now=clock.now())
+    push_only = {"Authorization": f"Bearer {key}"}
+    outcomes = []
+    for body, headers in (
+        (with_customer(), push_only | {"Idempotency-Key": "k-1"}),
+        (with_customer(), push_only | {"Idempotency-Key": "k-1"}),  # the replay
+        (with_customer(service="PAC"), push_only),
+        (with_customer(service="PAC"), push_only),
+    ):
+        answer = await http.post("/v1/shipments", json=body, headers=headers)
+        assert answer.status_code in (200, 201) and answer.json()["shipment"] is None
+        assert_no_customer_data(answer.text)
+        outcomes.append(answer.json()["result"]["result"])
+    assert outcomes == ["created", "created", "updated", "unchanged"]
+    async with sessions() as session:
+        stored = list(await session.scalars(select(IdempotencyKey.response)))
+    assert_no_customer_data(json.dumps(stored))
+
+
+async def test_a_key_with_read_gets_the_shipment_and_idempotency_keys_are_per_api_key(
+    erp: Erp, http: httpx.AsyncClient, keys: Headers, sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock
+) -> None:
+    async with sessions() as session, session.begin():
+        key, _ = await create_key(session, name="erp-push", scopes=["write"], now=clock.now())
+        admin, _ = await create_key(session, name="ops", scopes=["admin"], now=clock.now())
+    first = await http.post("/v1/shipments", json=with_customer(), headers=keys["writer"] | {"Idempotency-Key": "k"})
+    assert first.status_code == 201 and first.json()["shipment"]["customer"]["name"] == "Maria Silva"
+    other = await http.post(  # the same Idempotency-Key from another API key is another request
+        "/v1/shipments", json=with_customer(), headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "k"}
+    )
+    assert (other.status_code, other.json()["result"]["result"], other.json()["shipment"]) == (200, "unchanged", None)
+    by_admin = await http.post("/v1/shipments", json=with_customer(), headers={"Authorization": f"Bearer {admin}"})
+    assert by_admin.json()["shipment"]["customer"]["email"] == CUSTOMER["email"]
