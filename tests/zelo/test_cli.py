@@ -163,3 +163,30 @@ def test_import_command_reports_each_rejected_line(database: Path, tmp_path: Pat
     assert result.exit_code == 1
     assert "created 1" in result.output and "rejected 1" in result.output
     assert "line 3: tracking_code: tracking code 'SS123456784BR' fails the S10 check digit" in result.output
+
+
+def test_apikeys_are_listed_without_secrets_and_revoked_by_id_or_prefix(database: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    erp, bi = (
+        runner.invoke(app, ["apikeys", "create", "--name", name, "--scopes", scopes]).output.strip().splitlines()[-1]
+        for name, scopes in (("erp", "read,write"), ("bi", "read"))
+    )
+    listed = runner.invoke(app, ["apikeys", "list"])
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split() for line in listed.output.splitlines()]
+    assert ["id", "name", "prefix", "scopes", "created", "revoked"] in rows
+    assert ["1", "erp", erp.split("_")[1], "read,write"] in [r[:4] for r in rows] and rows[-1][-1] == "-"
+    assert erp.split("_", 2)[2] not in listed.output and bi.split("_", 2)[2] not in listed.output
+
+    by_prefix = runner.invoke(app, ["apikeys", "revoke", erp.split("_")[1]])
+    assert by_prefix.exit_code == 0, by_prefix.output
+    assert "revoked API key 1 'erp'" in by_prefix.output and "within 5 s" in by_prefix.output
+    by_id = runner.invoke(app, ["apikeys", "revoke", "2"])
+    assert by_id.exit_code == 0 and "revoked API key 2 'bi'" in by_id.output
+    again = runner.invoke(app, ["apikeys", "revoke", f"zelo_{erp.split('_')[1]}"])
+    assert again.exit_code == 0 and "API key 1 'erp' was already revoked" in again.output
+    rows = [line.split() for line in runner.invoke(app, ["apikeys", "list"]).output.splitlines()]
+    assert [r[-1] != "-" for r in rows if r and r[0] in ("1", "2")] == [True, True]
+    for unknown in ("99", "0123456789ab", "erp"):
+        missing = runner.invoke(app, ["apikeys", "revoke", unknown])
+        assert missing.exit_code == 1 and f"no API key with id or prefix {unknown!r}" in missing.output
