@@ -9,7 +9,7 @@ from carriers.cli import app as carriers_app
 from notifier.cli import app as notify_app
 from tracker import logs
 from tracker.apikeys_cli import app as apikeys_app
-from tracker.commands import console, open_runtime, run, settings
+from tracker.commands import console, open_runtime, run, serving_settings, settings
 from tracker.detector.cli import detect, incidents_app
 from tracker.ingest.cli import import_
 from tracker.migrate import upgrade
@@ -66,7 +66,7 @@ def poll(
     once: Annotated[bool, typer.Option("--once", help="Run one cycle now and report.")] = False,
 ) -> None:
     """Poll carriers for every due shipment (with --once: one cycle; else: the embedded scheduler loop)."""
-    loaded = settings()
+    loaded = settings() if once else serving_settings()  # the loop also sends the customers' links
 
     async def go() -> None:
         async with open_runtime(ctx, loaded) as rt:
@@ -91,7 +91,7 @@ def api(
 
     from tracker.server import BoundedHttpTools
 
-    settings()  # fail fast on bad configuration, before uvicorn starts
+    serving_settings(listens_on=host)  # fail fast on bad configuration, before uvicorn starts
     uvicorn.run(
         "zelo.app:app_from_env",
         factory=True,

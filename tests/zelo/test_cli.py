@@ -190,3 +190,72 @@ def test_apikeys_are_listed_without_secrets_and_revoked_by_id_or_prefix(database
     for unknown in ("99", "0123456789ab", "erp"):
         missing = runner.invoke(app, ["apikeys", "revoke", unknown])
         assert missing.exit_code == 1 and f"no API key with id or prefix {unknown!r}" in missing.output
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The serving loops, stubbed: what would have started (uvicorn, the embedded scheduler)."""
+    import uvicorn
+
+    import scheduler
+
+    calls: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(f"uvicorn on {kw['host']}"))
+
+    async def loop(*_: object) -> None:
+        calls.append("scheduler")
+
+    monkeypatch.setattr(scheduler, "run_embedded", loop)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["api"], {}),  # ZELO_ENV unset: development by default, not explicitly
+        (["api", "--host", "0.0.0.0"], {"ZELO_ENV": "development"}),
+        (["api", "--host", "10.0.0.5"], {"ZELO_ENV": "development"}),
+        (["poll"], {}),
+        (["poll"], {"ZELO_ENV": "development", "ZELO_PUBLIC_BASE_URL": "https://rastreio.loja.example"}),
+        (["notify", "dispatch"], {}),
+    ],
+)
+def test_serving_commands_refuse_the_placeholder_secret(
+    database: Path, started: list[str], monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str]
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert started == []
+    text = " ".join(result.output.split())
+    assert "ZELO_SECRET_KEY is the placeholder 'change-me'" in text and "forge" in text
+    assert "secrets.token_urlsafe(32)" in text and "ZELO_ENV=development" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["api"], {"ZELO_ENV": "development"}, ["uvicorn on 127.0.0.1"]),
+        (["api", "--host", "::1"], {"ZELO_ENV": "development"}, ["uvicorn on ::1"]),
+        (["api", "--host", "0.0.0.0"], {"ZELO_SECRET_KEY": "a-long-random-value-0123456789"}, ["uvicorn on 0.0.0.0"]),
+        (["poll"], {"ZELO_ENV": "development"}, ["scheduler"]),  # links go to http://127.0.0.1:8000
+        (["notify", "dispatch"], {"ZELO_ENV": "development"}, []),
+        (["poll", "--once"], {}, []),  # polls carriers only: sends and serves nothing
+    ],
+)
+def test_the_placeholder_is_accepted_only_explicitly_in_development_on_loopback(
+    database: Path,
+    started: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    expected: list[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert started == expected
