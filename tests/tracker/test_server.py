@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from tests.support import running
 from tracker.server import MAX_HEAD_BYTES, BoundedHttpTools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,16 +39,8 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     config = uvicorn.Config(echo, host="127.0.0.1", port=0, http=BoundedHttpTools, log_level="error", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield server.servers[0].sockets[0].getsockname()[1]
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running(config) as bound:
+        yield bound
 
 
 def exchange(port: int, *chunks: bytes) -> bytes:

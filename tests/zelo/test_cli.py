@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tracker.config import get_settings
 from zelo.cli import app
@@ -209,6 +209,14 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def invoke_with(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], args: list[str]) -> Result:
+    """``zelo ARGS`` with ``env`` set, on an upgraded database."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    return runner.invoke(app, args)
+
+
 @pytest.mark.parametrize(
     ("args", "env"),
     [
@@ -223,10 +231,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_serving_commands_refuse_the_placeholder_secret(
     database: Path, started: list[str], monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str]
 ) -> None:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    result = runner.invoke(app, args)
+    result = invoke_with(monkeypatch, env, args)
     assert result.exit_code == 2, result.output
     assert started == []
     text = " ".join(result.output.split())
@@ -253,9 +258,6 @@ def test_the_placeholder_is_accepted_only_explicitly_in_development_on_loopback(
     env: dict[str, str],
     expected: list[str],
 ) -> None:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    result = runner.invoke(app, args)
+    result = invoke_with(monkeypatch, env, args)
     assert result.exit_code == 0, result.output
     assert started == expected
