@@ -11,9 +11,9 @@ from notifier.models import Notification, NotificationAttempt
 from notifier.schemas import NotificationOut, NotificationPage
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
 from tracker.shipments import Part
-from tracker.web import MAX_ID, Principal, ProblemError, fetch_page, needs, responses, runtime
+from tracker.web import MAX_ID, Principal, ProblemError, Route, fetch_page, needs, responses, runtime
 
-router = APIRouter()
+router = APIRouter(route_class=Route)
 RESENDABLE = frozenset({NotificationStatus.FAILED.value, NotificationStatus.UNCERTAIN.value})
 
 

@@ -8,7 +8,7 @@ import typer
 from notifier.alerts import queue_sla_alerts
 from notifier.service import dispatcher_of, outbox_of
 from notifier.vocabulary import Channel, Trigger
-from tracker.commands import console, fail, open_runtime, run, settings
+from tracker.commands import console, fail, open_runtime, run, serving_settings, settings
 
 if TYPE_CHECKING:
     from notifier.render import Rendered
@@ -27,7 +27,7 @@ def notify_dispatch(
     sla: Annotated[bool, typer.Option("--sla/--no-sla", help="Also queue ops alerts for SLAs about to pass.")] = True,
 ) -> None:
     """Deliver every notification due now, once, and report."""
-    loaded = settings()
+    loaded = serving_settings()  # the messages carry the customers' signed links
 
     async def go() -> Any:
         async with open_runtime(ctx, loaded) as rt:

@@ -1,7 +1,12 @@
 """Test helpers shared across the suite."""
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
+import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.polling.accounts import add_account
@@ -27,3 +32,20 @@ async def correios_account(
         session, vault, carrier="correios", name=name, base_url=base_url, now=now, credentials=credentials
     )
     return account.id
+
+
+@contextmanager
+def running(config: uvicorn.Config) -> Iterator[int]:
+    """A uvicorn server in a thread (``config`` with ``port=0``), started; its port. Stopped on exit."""
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

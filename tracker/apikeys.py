@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tracker.models import ApiKey
 
 SCOPES = ("read", "write", "admin")
+KEY_FORMAT = "zelo_<12 hex digits>_<43 URL-safe characters>"  # prefix token_hex(6), secret token_urlsafe(32)
+_KEY = re.compile(r"zelo_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+_NAMED = re.compile(r"(?:zelo_)?([0-9a-f]{12})|([0-9]{1,18})")  # how a person names a key: prefix or id
+KEY_LENGTH = 61
+
+
+def key_parts(value: str) -> tuple[str, str] | None:
+    """The prefix and the secret of a value shaped like a key this module creates; ``None`` for anything else."""
+    shape = _KEY.fullmatch(value) if len(value) == KEY_LENGTH else None
+    return (shape[1], shape[2]) if shape else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +57,27 @@ async def create_key(session: AsyncSession, *, name: str, scopes: list[str], now
 
 
 async def authenticate(session: AsyncSession, key: str) -> Principal | None:
-    parts = key.split("_", 2)
-    if len(parts) != 3 or parts[0] != "zelo":
+    parts = key_parts(key)
+    if parts is None:
         return None
-    row = await session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(parts[2])):
+    prefix, secret = parts
+    row = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(secret)):
         return None
     return Principal(row.id, row.name, frozenset(row.scopes.split(",")))
+
+
+async def find_key(session: AsyncSession, ref: str) -> ApiKey | None:
+    """The key named by ``ref``: its prefix (the 12 hex digits after ``zelo_``, with or without ``zelo_``) or
+    its id; ``None`` if there is none."""
+    named = _NAMED.fullmatch(ref)
+    if named is None:
+        return None
+    prefix, key_id = named.groups()
+    if prefix is not None:
+        return await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    return await session.get(ApiKey, int(key_id))
+
+
+async def all_keys(session: AsyncSession) -> list[ApiKey]:
+    return list(await session.scalars(select(ApiKey).order_by(ApiKey.id)))

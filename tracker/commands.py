@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tracker import logs
 from tracker.clock import Clock
@@ -17,6 +18,7 @@ from tracker.runtime import Runtime
 T = TypeVar("T")
 OpenRuntime = Callable[[Settings, Clock | None], AbstractAsyncContextManager[Runtime]]
 console = Console(soft_wrap=True)  # messages stay on one line: easy to grep, never cut
+errors = Console(soft_wrap=True, stderr=True)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -31,6 +33,18 @@ def settings() -> Settings:
         console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
     logs.configure(loaded.log_level, loaded.log_json)
+    return loaded
+
+
+def serving_settings(listens_on: str | None = None) -> Settings:
+    """:func:`settings` for a command that serves requests (on the interface ``listens_on``) or sends the
+    customers links: with the placeholder secret it refuses to start (exit status 2), saying why and what to do,
+    unless explicitly in development and on this machine only (``Settings.placeholder_refusal``)."""
+    loaded = settings()
+    refusal = loaded.placeholder_refusal(listens_on)
+    if refusal is not None:
+        errors.print(f"[bold red]refusing to start:[/bold red] {escape(refusal)}")
+        raise typer.Exit(2)
     return loaded
 
 

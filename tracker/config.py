@@ -1,12 +1,26 @@
 """Settings: one pydantic-settings class, prefix ``ZELO_``, ``.env`` supported."""
 
+import ipaddress
 from functools import cache
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
+PLACEHOLDERS = frozenset({PLACEHOLDER_SECRET, ""})
+HOW_TO_MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address) is this machine's loopback interface."""
+    if not host:
+        return False
+    try:
+        return host.lower() == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -73,12 +87,33 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
-        if self.env != "development" and self.secret_key.get_secret_value() in {PLACEHOLDER_SECRET, ""}:
+        if self.env != "development" and self.secret_key.get_secret_value() in PLACEHOLDERS:
             raise ValueError(
                 f"ZELO_SECRET_KEY is the placeholder {PLACEHOLDER_SECRET!r} while ZELO_ENV={self.env!r}; "
-                "set a long random value (e.g. `openssl rand -base64 32`)"
+                f"set a long random value (e.g. `{HOW_TO_MAKE_A_SECRET}`)"
             )
         return self
+
+    def placeholder_refusal(self, listens_on: str | None = None) -> str | None:
+        """Why a command that serves requests (on the interface ``listens_on``) or sends the customers links
+        (to ``public_base_url``) must not start with this secret; ``None`` if it may: the secret is real, or
+        ``ZELO_ENV=development`` is set explicitly (not the default) and everything stays on this machine."""
+        if self.secret_key.get_secret_value() not in PLACEHOLDERS:
+            return None
+        explicit = "env" in self.model_fields_set and self.env == "development"
+        if listens_on is not None:
+            local, where = is_loopback(listens_on), f"--host a loopback address (not {listens_on})"
+        else:
+            host = urlsplit(self.public_base_url).hostname
+            local, where = is_loopback(host), f"ZELO_PUBLIC_BASE_URL on a loopback address (not {host})"
+        if explicit and local:
+            return None
+        return (
+            f"ZELO_SECRET_KEY is the placeholder {PLACEHOLDER_SECRET!r}: anyone could forge the customers' check-in "
+            f"and opt-out links. Set ZELO_SECRET_KEY to a long random value, e.g. `{HOW_TO_MAKE_A_SECRET}`, and "
+            "keep it (it also encrypts the carrier credentials). The placeholder is accepted only with "
+            f"ZELO_ENV=development set explicitly{'' if explicit else ' (it is not set)'} and {where}."
+        )
 
 
 @cache

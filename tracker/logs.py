@@ -12,13 +12,18 @@ _PHONE = re.compile(r"\+\d{10,15}\b|\(?\b\d{2}\)?\s?9?\d{4}-?\d{4}\b")
 SENSITIVE_KEYS = frozenset({"email", "phone", "customer_email", "customer_phone", "address", "customer_name"})
 
 
+def mask(text: str) -> str:
+    """``text`` with its e-mail addresses and phone numbers masked (``m***@example.com``, ``***``)."""
+    return _PHONE.sub("***", _EMAIL.sub(r"\1***@\2", text))
+
+
 def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Mask e-mail addresses and phone numbers in every log field."""
     for key, value in list(event.items()):
         if key in SENSITIVE_KEYS and value:
             event[key] = "***"
         elif isinstance(value, str):
-            event[key] = _PHONE.sub("***", _EMAIL.sub(r"\1***@\2", value))
+            event[key] = mask(value)
     return event
 
 

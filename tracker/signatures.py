@@ -6,14 +6,28 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
 TOLERANCE_S = 300
+_UNIX_TIME = re.compile(r"0|[1-9][0-9]{0,14}")  # ASCII digits, no sign, no leading zeros (str.isdigit takes '²')
 
 
 class SignatureError(Exception):
     """The request cannot be trusted; the message says why (never which secret was tried)."""
+
+
+class MalformedHeader(SignatureError):
+    """A header is not what the standard says it is (a 400: the request is malformed, not merely unsigned)."""
+
+    def __init__(self, header: str, message: str) -> None:
+        super().__init__(message)
+        self.header = header
+
+
+def _shown(value: str, limit: int = 20) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def parse_secrets(value: str) -> list[bytes]:
@@ -28,7 +42,8 @@ def parse_secrets(value: str) -> list[bytes]:
     return keys
 
 
-def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+def sign(key: bytes, msg_id: str, timestamp: int | str, body: bytes) -> str:
+    """The ``v1,`` signature of ``"{id}.{timestamp}.{body}"``, the timestamp as its header's text."""
     mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
 
@@ -42,14 +57,18 @@ def verify(keys: list[bytes], headers: Mapping[str, str], body: bytes, now: date
     if missing or msg_id is None or stamp is None or signatures is None:
         raise SignatureError(f"missing header(s): {', '.join(missing)}")
     if len(msg_id) > 255:
-        raise SignatureError(f"webhook-id is {len(msg_id)} characters long; expected at most 255")
-    if not stamp.isdigit():
-        raise SignatureError(f"webhook-timestamp {stamp!r} is not a Unix time in seconds")
+        raise MalformedHeader("webhook-id", f"webhook-id is {len(msg_id)} characters long; expected at most 255")
+    if not _UNIX_TIME.fullmatch(stamp):
+        raise MalformedHeader(
+            "webhook-timestamp",
+            f"webhook-timestamp {_shown(stamp)} is not a Unix time: expected a Unix time in seconds, in ASCII "
+            f"digits without leading zeros, such as {int(now.timestamp())}",
+        )
     drift = int(stamp) - int(now.timestamp())
     if abs(drift) > TOLERANCE_S:
         when = "in the future" if drift > 0 else "old"
         raise SignatureError(f"webhook-timestamp is {abs(drift)} s {when}; expected within {TOLERANCE_S} s of now")
-    expected = [sign(key, msg_id, int(stamp), body).encode() for key in keys]
+    expected = [sign(key, msg_id, stamp, body).encode() for key in keys]  # the header as sent is what was signed
     for candidate in signatures.split():
         if candidate.startswith("v1,") and any(hmac.compare_digest(candidate.encode(), e) for e in expected):
             return msg_id

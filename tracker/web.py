@@ -1,38 +1,53 @@
-"""What every HTTP API shares: the runtime, the caller's API key and its scopes, id bounds, cursor paging
-and problem details. Feature routers import this, never each other."""
+"""What every HTTP API shares: the route class (the caller authenticates first, unknown query parameters
+refused, JSON bodies bounded), the runtime, the caller's API key and its scopes, id bounds, cursor paging and
+problem details. Feature routers import this, never each other."""
 
 import base64
 import binascii
-import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, cast
 
-from fastapi import Depends, Header, Request
+import pydantic_core
+from fastapi import Depends, Header, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
+from starlette.datastructures import QueryParams
 
-from tracker.apikeys import Principal, authenticate
+from tracker.apikeys import KEY_FORMAT, Principal, authenticate, key_parts
+from tracker.clock import Clock
+from tracker.logs import mask
 from tracker.problems import FieldError, ProblemError, responses
 from tracker.runtime import Runtime
 
 __all__ = [
     "MAX_ID",
+    "MAX_JSON_DEPTH",
+    "DirectRoute",
     "FieldError",
     "KeyCache",
     "Principal",
     "ProblemError",
+    "Route",
     "decode_cursor",
     "encode_cursor",
     "fetch_page",
     "needs",
+    "read_json",
     "responses",
     "runtime",
 ]
 
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
-KEY_CACHE_S = 30.0
+MAX_JSON_DEPTH = 200  # pydantic-core's parser bound; it reads every JSON body (the webhook's one-pass validation too)
+KEY_CACHE_S = 5.0  # a revoked key stops working within this (README: HTTP API)
+KEY_CACHE_SIZE = 10_000  # answers about keys kept per process
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def runtime(request: Request) -> Runtime:
@@ -43,38 +58,135 @@ def runtime(request: Request) -> Runtime:
 
 @dataclass
 class KeyCache:
-    """API keys recently authenticated by this process."""
+    """This process's recent answers about API keys: at most ``size`` of them (the least recently used go
+    first), each trusted for ``ttl`` seconds of the runtime's clock, so a revoked key stops working within
+    ``ttl``. A value not shaped like a key is refused before any lookup: it reaches neither the cache nor the
+    database."""
 
     sessions: async_sessionmaker[AsyncSession]
-    _keys: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
+    clock: Clock
+    size: int = KEY_CACHE_SIZE
+    ttl: float = KEY_CACHE_S
+    _answers: OrderedDict[str, tuple[datetime, Principal | None]] = field(default_factory=OrderedDict)
+
+    def __len__(self) -> int:
+        return len(self._answers)
 
     async def principal(self, authorization: str | None, scope: str) -> Principal:
         """The API key behind ``Authorization: Bearer <key>``, which must carry ``scope``."""
         scheme, _, key = (authorization or "").partition(" ")
+        key = key.strip()
         if scheme.lower() != "bearer" or not key:
-            raise ProblemError(401, "Authentication required", "send Authorization: Bearer <API key>")
-        cached = self._keys.get(key)
-        if cached is None or time.monotonic() - cached[0] > KEY_CACHE_S:
-            async with self.sessions() as session:
-                cached = self._keys[key] = (time.monotonic(), await authenticate(session, key.strip()))
-        who = cached[1]
+            raise _unauthorized("Authentication required", "send Authorization: Bearer <API key>")
+        if key_parts(key) is None:
+            raise _unauthorized("Invalid API key", f"got {len(key)} characters; expected {KEY_FORMAT}")
+        who = await self._lookup(key)
         if who is None:
-            raise ProblemError(401, "Invalid API key", "the key is unknown or revoked")
+            raise _unauthorized("Invalid API key", "the key is unknown or revoked")
         if not who.allows(scope):
             raise ProblemError(
                 403, "Missing scope", f"this key has {', '.join(sorted(who.scopes))}; {scope!r} is needed"
             )
         return who
 
+    async def _lookup(self, key: str) -> Principal | None:
+        now = self.clock.now()
+        cached = self._answers.get(key)
+        if cached is None or not 0 <= (now - cached[0]).total_seconds() < self.ttl:
+            async with self.sessions() as session:
+                cached = self._answers[key] = (now, await authenticate(session, key))
+        self._answers.move_to_end(key)
+        while len(self._answers) > self.size:
+            self._answers.popitem(last=False)
+        return cached[1]
+
+
+def _unauthorized(title: str, message: str) -> ProblemError:
+    return ProblemError(401, title, message, [FieldError(field="Authorization", message=message)])
+
+
+@dataclass(frozen=True)
+class _Needs:
+    """The dependency of ``needs(scope)``: a class, so that :class:`Route` finds the scope a route needs."""
+
+    scope: str
+
+    async def __call__(self, request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        keys: KeyCache = request.app.state.keys
+        return await keys.principal(authorization, self.scope)
+
 
 def needs(scope: str) -> Any:
     """A route dependency: the caller's API key, which must carry ``scope``."""
+    return Depends(_Needs(scope))
 
-    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-        keys: KeyCache = request.app.state.keys
-        return await keys.principal(authorization, scope)
 
-    return Depends(check)
+def read_json(body: bytes) -> Any:
+    """A JSON request body, nested at most ``MAX_JSON_DEPTH`` levels: anything else is a 400 naming the body."""
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError as exc:
+        deep = "recursion limit exceeded" in str(exc)
+        title = "JSON nested too deeply" if deep else "Body is not JSON"
+        message = (
+            f"nested deeper than allowed; expected at most {MAX_JSON_DEPTH} levels of arrays and objects"
+            if deep
+            else f"{exc}; expected a JSON document in UTF-8"
+        )
+        raise ProblemError(400, title, message, [FieldError(field="(body)", message=message)]) from None
+
+
+def _refuse_unknown(query: QueryParams, declared: frozenset[str]) -> None:
+    unknown = [name for name in dict.fromkeys(query.keys()) if name not in declared]
+    if not unknown:
+        return
+    expected = f"expected one of: {', '.join(sorted(declared))}" if declared else "this route takes no query parameters"
+    errors = [
+        FieldError(field=mask(n)[:50], message=f"unknown query parameter (got {mask(query[n])[:50]!r}); {expected}")
+        for n in unknown
+    ]
+    detail = f"not a query parameter of this route: {', '.join(e.field for e in errors)}"
+    raise ProblemError(422, "Unknown query parameter", detail, errors)
+
+
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
+class Route(APIRoute):
+    """Every API route. The caller's API key is checked first (a caller without one hears 401 before its query or
+    body is read); a query parameter the route does not declare is a 422 naming it (a misspelled filter must not
+    return everything); a JSON body is read within :func:`read_json`'s bound. With ``direct``, the endpoint takes
+    the ``Request`` and returns the ``Response`` itself, and FastAPI's request handler (dependency solving,
+    parameter parsing, serialization) is skipped; the OpenAPI document still comes from the declarations."""
+
+    direct: ClassVar[bool] = False
+
+    def get_route_handler(self) -> Handler:
+        inner = cast(Handler, self.endpoint) if self.direct else super().get_route_handler()
+        dependants = list(_dependants(self.dependant))
+        checks = [d.call for d in dependants if isinstance(d.call, _Needs)]
+        declared = frozenset(f.alias for d in dependants for f in d.query_params)
+        reads_json = self.body_field is not None  # a FastAPI-parsed body (the API has no forms)
+
+        async def handler(request: Request) -> Response:
+            for check in checks:  # FastAPI runs them again, answered from the key cache
+                await check(request, request.headers.get("authorization"))
+            if request.scope["query_string"]:
+                _refuse_unknown(request.query_params, declared)
+            if reads_json and (body := await request.body()):
+                read_json(body)  # FastAPI parses it again, now known to be within bounds
+            return await inner(request)
+
+        return handler
+
+
+class DirectRoute(Route):
+    """A :class:`Route` whose endpoint takes only the ``Request`` and returns a ``Response`` itself."""
+
+    direct = True
 
 
 def encode_cursor(last_id: int) -> str:

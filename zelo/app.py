@@ -31,7 +31,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             await batcher.start()
             freeze_startup_heap()
             app.state.runtime = runtime
-            app.state.keys = KeyCache(runtime.sessions)
+            app.state.keys = KeyCache(runtime.sessions, runtime.clock)
             app.state.ingest = IngestState(batcher, keys, settings.max_body_bytes)
             try:
                 yield

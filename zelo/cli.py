@@ -8,8 +8,8 @@ import typer
 from carriers.cli import app as carriers_app
 from notifier.cli import app as notify_app
 from tracker import logs
-from tracker.apikeys import create_key, parse_scopes
-from tracker.commands import console, fail, open_runtime, run, settings
+from tracker.apikeys_cli import app as apikeys_app
+from tracker.commands import console, open_runtime, run, serving_settings, settings
 from tracker.detector.cli import detect, incidents_app
 from tracker.ingest.cli import import_
 from tracker.migrate import upgrade
@@ -19,7 +19,6 @@ from zelo import features
 
 app = typer.Typer(help="Zelo: shipment monitoring and carrier claims.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-apikeys_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(carriers_app, name="carriers")
 app.add_typer(accounts_app, name="accounts")
@@ -67,7 +66,7 @@ def poll(
     once: Annotated[bool, typer.Option("--once", help="Run one cycle now and report.")] = False,
 ) -> None:
     """Poll carriers for every due shipment (with --once: one cycle; else: the embedded scheduler loop)."""
-    loaded = settings()
+    loaded = settings() if once else serving_settings()  # the loop also sends the customers' links
 
     async def go() -> None:
         async with open_runtime(ctx, loaded) as rt:
@@ -90,39 +89,19 @@ def api(
     """Serve the HTTP API (ERP webhook, shipments) with uvicorn; OpenAPI at /openapi.json, docs at /docs."""
     import uvicorn
 
-    settings()  # fail fast on bad configuration, before uvicorn starts
+    from tracker.server import BoundedHttpTools
+
+    serving_settings(listens_on=host)  # fail fast on bad configuration, before uvicorn starts
     uvicorn.run(
         "zelo.app:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        http=BoundedHttpTools,  # a request's head past 32 KiB is a 431
         log_level="warning",
         access_log=False,
     )
 
 
 app.command("import")(import_)
-
-
-@apikeys_app.command("create")
-def apikeys_create(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Option(help="Who uses the key, e.g. 'erp'.")],
-    scopes: Annotated[str, typer.Option(help="Comma-separated: read, write, admin.")] = "read",
-) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
-    loaded = settings()
-    try:
-        wanted = parse_scopes(scopes)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-
-    async def go() -> str:
-        async with open_runtime(ctx, loaded) as rt, rt.sessions() as session, session.begin():
-            key, _ = await create_key(session, name=name, scopes=wanted, now=rt.clock.now())
-            return key
-
-    key = run(go())
-    console.print(f"API key for {name!r} ({', '.join(wanted)}); store it now, it is not shown again:")
-    typer.echo(key)

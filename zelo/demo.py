@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+import secrets
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -98,6 +100,7 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{database}",
         env="development",
+        secret_key=SecretStr(secrets.token_urlsafe(32)),  # throwaway: the demo's links die with it
         ops_email="operacao@loja-demo.example",  # the store's ops team: alerts arrive as digests
         email_folder=str(mail),  # the demo's e-mails are written there as .eml files, not sent
     )

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from tracker.config import Settings
+from tracker.config import Settings, is_loopback
 from tracker.logs import redact
 from tracker.vault import Vault
 
@@ -86,3 +86,23 @@ def test_malformed_webhook_secrets_are_a_configuration_error(monkeypatch: pytest
     with pytest.raises(ValidationError, match="entry #2 does not start with 'whsec_'") as info:
         Settings(_env_file=None)  # type: ignore[call-arg]
     assert "plain-secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        *[("127.0.0.1", True), ("127.8.0.1", True), ("::1", True), ("[::1]", True), ("LocalHost", True)],
+        *[("0.0.0.0", False), ("::", False), ("10.0.0.5", False), ("loja.example", False), ("", False), (None, False)],
+    ],
+)
+def test_loopback_hosts(host: str | None, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_explicit_development_is_told_from_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "it is not set" in (Settings(_env_file=None).placeholder_refusal("127.0.0.1") or "")  # type: ignore[call-arg]
+    monkeypatch.setenv("ZELO_ENV", "development")
+    assert Settings(_env_file=None).placeholder_refusal("127.0.0.1") is None  # type: ignore[call-arg]
+    monkeypatch.setenv("ZELO_SECRET_KEY", "a-real-secret-value")
+    monkeypatch.setenv("ZELO_ENV", "production")
+    assert Settings(_env_file=None).placeholder_refusal("0.0.0.0") is None  # type: ignore[call-arg]

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tracker.config import get_settings
 from zelo.cli import app
@@ -163,3 +163,101 @@ def test_import_command_reports_each_rejected_line(database: Path, tmp_path: Pat
     assert result.exit_code == 1
     assert "created 1" in result.output and "rejected 1" in result.output
     assert "line 3: tracking_code: tracking code 'SS123456784BR' fails the S10 check digit" in result.output
+
+
+def test_apikeys_are_listed_without_secrets_and_revoked_by_id_or_prefix(database: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    erp, bi = (
+        runner.invoke(app, ["apikeys", "create", "--name", name, "--scopes", scopes]).output.strip().splitlines()[-1]
+        for name, scopes in (("erp", "read,write"), ("bi", "read"))
+    )
+    listed = runner.invoke(app, ["apikeys", "list"])
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split() for line in listed.output.splitlines()]
+    assert ["id", "name", "prefix", "scopes", "created", "revoked"] in rows
+    assert ["1", "erp", erp.split("_")[1], "read,write"] in [r[:4] for r in rows] and rows[-1][-1] == "-"
+    assert erp.split("_", 2)[2] not in listed.output and bi.split("_", 2)[2] not in listed.output
+
+    by_prefix = runner.invoke(app, ["apikeys", "revoke", erp.split("_")[1]])
+    assert by_prefix.exit_code == 0, by_prefix.output
+    assert "revoked API key 1 'erp'" in by_prefix.output and "within 5 s" in by_prefix.output
+    by_id = runner.invoke(app, ["apikeys", "revoke", "2"])
+    assert by_id.exit_code == 0 and "revoked API key 2 'bi'" in by_id.output
+    again = runner.invoke(app, ["apikeys", "revoke", f"zelo_{erp.split('_')[1]}"])
+    assert again.exit_code == 0 and "API key 1 'erp' was already revoked" in again.output
+    rows = [line.split() for line in runner.invoke(app, ["apikeys", "list"]).output.splitlines()]
+    assert [r[-1] != "-" for r in rows if r and r[0] in ("1", "2")] == [True, True]
+    for unknown in ("99", "0123456789ab", "erp"):
+        missing = runner.invoke(app, ["apikeys", "revoke", unknown])
+        assert missing.exit_code == 1 and f"no API key with id or prefix {unknown!r}" in missing.output
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The serving loops, stubbed: what would have started (uvicorn, the embedded scheduler)."""
+    import uvicorn
+
+    import scheduler
+
+    calls: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(f"uvicorn on {kw['host']}"))
+
+    async def loop(*_: object) -> None:
+        calls.append("scheduler")
+
+    monkeypatch.setattr(scheduler, "run_embedded", loop)
+    return calls
+
+
+def invoke_with(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], args: list[str]) -> Result:
+    """``zelo ARGS`` with ``env`` set, on an upgraded database."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    return runner.invoke(app, args)
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["api"], {}),  # ZELO_ENV unset: development by default, not explicitly
+        (["api", "--host", "0.0.0.0"], {"ZELO_ENV": "development"}),
+        (["api", "--host", "10.0.0.5"], {"ZELO_ENV": "development"}),
+        (["poll"], {}),
+        (["poll"], {"ZELO_ENV": "development", "ZELO_PUBLIC_BASE_URL": "https://rastreio.loja.example"}),
+        (["notify", "dispatch"], {}),
+    ],
+)
+def test_serving_commands_refuse_the_placeholder_secret(
+    database: Path, started: list[str], monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str]
+) -> None:
+    result = invoke_with(monkeypatch, env, args)
+    assert result.exit_code == 2, result.output
+    assert started == []
+    text = " ".join(result.output.split())
+    assert "ZELO_SECRET_KEY is the placeholder 'change-me'" in text and "forge" in text
+    assert "secrets.token_urlsafe(32)" in text and "ZELO_ENV=development" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["api"], {"ZELO_ENV": "development"}, ["uvicorn on 127.0.0.1"]),
+        (["api", "--host", "::1"], {"ZELO_ENV": "development"}, ["uvicorn on ::1"]),
+        (["api", "--host", "0.0.0.0"], {"ZELO_SECRET_KEY": "a-long-random-value-0123456789"}, ["uvicorn on 0.0.0.0"]),
+        (["poll"], {"ZELO_ENV": "development"}, ["scheduler"]),  # links go to http://127.0.0.1:8000
+        (["notify", "dispatch"], {"ZELO_ENV": "development"}, []),
+        (["poll", "--once"], {}, []),  # polls carriers only: sends and serves nothing
+    ],
+)
+def test_the_placeholder_is_accepted_only_explicitly_in_development_on_loopback(
+    database: Path,
+    started: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    expected: list[str],
+) -> None:
+    result = invoke_with(monkeypatch, env, args)
+    assert result.exit_code == 0, result.output
+    assert started == expected

@@ -25,9 +25,9 @@ from tracker.models import Shipment
 from tracker.runtime import Runtime
 from tracker.shipments import Part
 from tracker.vocabulary import IncidentStatus, Kind
-from tracker.web import MAX_ID, FieldError, Principal, ProblemError, fetch_page, needs, responses, runtime
+from tracker.web import MAX_ID, FieldError, Principal, ProblemError, Route, fetch_page, needs, responses, runtime
 
-router = APIRouter()
+router = APIRouter(route_class=Route)
 _COLUMNS = (Incident, Shipment.tracking_code, Shipment.carrier, Shipment.external_id)
 
 
@@ -115,7 +115,7 @@ async def get_incident(
 @router.patch(
     "/v1/incidents/{incident_id}",
     response_model=IncidentDetail,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(400, 401, 403, 404, 422),
     summary="Triage, assign, wait, resolve or reopen an incident",
 )
 async def patch_incident(

@@ -10,12 +10,12 @@ from sqlalchemy import Select, select
 from tracker.models import Shipment
 from tracker.shipments.detail import EVENTS, Part, detail_model
 from tracker.shipments.schemas import ShipmentOut, ShipmentPage
-from tracker.web import MAX_ID, Principal, ProblemError, fetch_page, needs, responses, runtime
+from tracker.web import MAX_ID, Principal, ProblemError, Route, fetch_page, needs, responses, runtime
 
 
 def router(parts: Sequence[Part]) -> APIRouter:
     """The shipment routes; the detail holds the events, then ``parts`` in order."""
-    routes = APIRouter()
+    routes = APIRouter(route_class=Route)
     detail = detail_model(parts)
 
     @routes.get(

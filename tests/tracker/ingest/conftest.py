@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -54,16 +55,23 @@ async def account_id(sessions: async_sessionmaker[AsyncSession], vault: Vault, c
         return await correios_account(session, vault, name="loja", now=clock.now())
 
 
-@asynccontextmanager
-async def serve(engine: AsyncEngine, clock: SimulatedClock) -> AsyncIterator[httpx.AsyncClient]:
-    """A running app (one API worker) on the test database, and a client for it."""
+def make_app(engine: AsyncEngine, clock: SimulatedClock) -> FastAPI:
+    """The API app on the test database (not started)."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=engine.url.render_as_string(hide_password=False),
         erp_webhook_secrets=SecretStr(WHSEC),
         secret_key=SecretStr("test-secret"),
     )
-    app = create_app(settings, clock)
+    return create_app(settings, clock)
+
+
+@asynccontextmanager
+async def serve(
+    engine: AsyncEngine, clock: SimulatedClock, app: FastAPI | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A running app (one API worker) on the test database, and a client for it."""
+    app = app or make_app(engine, clock)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://zelo") as client,

@@ -2,8 +2,6 @@
 no 5xx, every status code and content type declared, every body matching its schema."""
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
 from schemathesis import checks
 
+from tests.support import running
 from tests.tracker.ingest.conftest import WHSEC
 from tracker.apikeys import create_key
 from tracker.config import Settings
@@ -48,17 +47,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     key = asyncio.run(_prepare(url))
     app = create_app(Settings(_env_file=None, database_url=url, erp_webhook_secrets=SecretStr(WHSEC)))  # type: ignore[call-arg]
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="on")
-    api = uvicorn.Server(config)
-    thread = threading.Thread(target=api.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not api.started:
-        assert time.monotonic() < deadline, "the API server did not start"
-        time.sleep(0.05)
-    port = api.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", key
-    api.should_exit = True
-    thread.join(timeout=10)
+    with running(config) as port:
+        yield f"http://127.0.0.1:{port}", key
 
 
 def test_api_conforms_to_its_openapi_document(server: tuple[str, str]) -> None:

@@ -1,11 +1,13 @@
 """Standard Webhooks verification edge cases, on raw bytes."""
 
 import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime
 
 import pytest
 
-from tracker.signatures import SignatureError, parse_secrets, sign, verify
+from tracker.signatures import MalformedHeader, SignatureError, parse_secrets, sign, verify
 
 NOW = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
 T = int(NOW.timestamp())
@@ -81,3 +83,41 @@ def test_secrets_parsing() -> None:
         parse_secrets(f"whsec_{key},{key}")
     with pytest.raises(ValueError, match="entry #1 is not valid base64"):
         parse_secrets("whsec_@@@")
+
+
+@pytest.mark.parametrize(
+    ("stamp", "shown"),
+    [
+        ("9" * 5000, "'99999999999999999999…'"),  # int() of it raises (more than 4300 digits)
+        ("²", "'²'"),  # str.isdigit() says yes, int() says no
+        ("١٧٩٠٠٠٠٠٠٠", "'١٧٩٠٠٠٠٠٠٠'"),  # Arabic-Indic digits
+        ("-5", "'-5'"),
+        (" 1", "' 1'"),
+    ],
+)
+def test_a_malformed_timestamp_is_a_named_header_error_never_a_crash(stamp: str, shown: str) -> None:
+    h = headers()
+    h["webhook-timestamp"] = stamp
+    with pytest.raises(MalformedHeader, match="expected a Unix time in seconds") as info:
+        verify([OLD], h, BODY, NOW)
+    assert info.value.header == "webhook-timestamp" and shown in str(info.value) and len(str(info.value)) < 200
+
+
+def test_a_timestamp_with_leading_zeros_is_refused_even_when_its_integer_was_signed() -> None:
+    h = headers()  # signed over str(T)
+    h["webhook-timestamp"] = f"0{T}"
+    with pytest.raises(MalformedHeader, match="without leading zeros"):
+        verify([OLD], h, BODY, NOW)
+
+
+def test_the_timestamp_is_verified_as_sent() -> None:
+    mac = hmac.new(OLD, f"msg_1.{T}.".encode() + BODY, hashlib.sha256).digest()  # the signed text, by hand
+    h = headers() | {"webhook-signature": "v1," + base64.b64encode(mac).decode()}
+    assert verify([OLD], h, BODY, NOW) == "msg_1"
+    assert sign(OLD, "msg_1", str(T), BODY) == sign(OLD, "msg_1", T, BODY)
+
+
+def test_an_overlong_id_is_a_named_header_error() -> None:
+    with pytest.raises(MalformedHeader, match="256 characters long; expected at most 255") as info:
+        verify([OLD], headers(msg_id="m" * 256), BODY, NOW)
+    assert info.value.header == "webhook-id"
