@@ -22,16 +22,18 @@ from carriers.base.registry import get as get_carrier
 from tracker.ingest import validation as check
 from tracker.problems import FieldError
 from tracker.shipments import ShipmentOut
+from tracker.text import LINE, line_problem
 
 MAX_BATCH = 1000
 
 
-Text32 = Annotated[str, Field(min_length=1, max_length=32)]
-Text50 = Annotated[str, Field(min_length=1, max_length=50)]
-Text64 = Annotated[str, Field(min_length=1, max_length=64)]
-Text100 = Annotated[str, Field(min_length=1, max_length=100)]
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
-Text300 = Annotated[str, Field(min_length=1, max_length=300)]
+# Every text field is one line (tracker.text): item descriptions too, as they may end up in a WhatsApp template.
+Text32 = Annotated[str, Field(min_length=1, max_length=32, pattern=LINE)]
+Text50 = Annotated[str, Field(min_length=1, max_length=50, pattern=LINE)]
+Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=LINE)]
+Text100 = Annotated[str, Field(min_length=1, max_length=100, pattern=LINE)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE)]
+Text300 = Annotated[str, Field(min_length=1, max_length=300, pattern=LINE)]
 
 
 def _money(value: Any, info: ValidationInfo) -> Decimal:
@@ -178,6 +180,8 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "missing":
             message = f"{field} is required"
+        elif err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == LINE:
+            message = line_problem(err["input"]) or message
         elif err["type"] not in ("value_error", "assertion_error") and "input" in err:
             message = f"{message}; got {err['input']!r}"
         out.append(FieldError(field=field, message=message))

@@ -123,6 +123,8 @@ def test_a_good_shipment_is_accepted_and_normalized() -> None:
         ({"items": [{"sku": "A", "quantity": 0}]}, "items.0.quantity", "greater than or equal to 1"),
         ({"tracking_code": None}, "tracking_code", "got None"),
         ({"external_id": "x" * 101}, "external_id", "at most 100 characters"),
+        ({"customer": {"name": "Maria\nSilva"}}, "customer.name", "found a line break (U+000A) at character 6"),
+        ({"items": [{"sku": "A\x00", "quantity": 1}]}, "items.0.sku", "one line of printable text; found a NUL"),
     ],
 )
 def test_each_bad_field_is_named_with_its_value(change: dict[str, object], field: str, message: str) -> None:

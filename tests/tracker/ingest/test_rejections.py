@@ -1,0 +1,67 @@
+"""What a rejection does on both databases: a careless value is a field error naming the field and what is
+expected, it never fails the rest of its batch, and it never echoes a customer's data in clear (answers,
+stored receipts, the import's report)."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from carriers.correios.s10 import make_code
+from tests.tracker.ingest.conftest import Erp
+from tracker.models import Shipment
+
+Sessions = async_sessionmaker[AsyncSession]
+Headers = dict[str, dict[str, str]]
+CONTROL = ["\x00", "\n", "\r\n", "\t", "\x1b", "\x7f", "\x85", "\u2028"]
+
+
+def shipment(n: int, **extra: Any) -> dict[str, Any]:
+    return {"external_id": f"PED-{n}", "carrier": "correios", "tracking_code": make_code("SS", n), **extra}
+
+
+def errors(result: dict[str, Any]) -> dict[str, str]:
+    return {e["field"]: e["message"] for e in result["errors"]}
+
+
+async def stored(sessions: Sessions) -> list[str | None]:
+    async with sessions() as session:
+        return list((await session.scalars(select(Shipment.external_id).order_by(Shipment.id))).all())
+
+
+@pytest.mark.parametrize("char", CONTROL)
+async def test_a_control_character_in_any_text_field_rejects_that_item_only(
+    erp: Erp, sessions: Sessions, char: str
+) -> None:
+    bad = [
+        shipment(2, customer={"name": f"Maria{char}Silva"}),
+        shipment(3, order_number=f"90{char}01"),  # at either end, whitespace is trimmed
+        shipment(4, destination={"city": f"São{char}Paulo"}),
+        shipment(5, items=[{"sku": "A1", "quantity": 1, "description": f"Caneca{char}azul"}]),
+        shipment(6, service=f"SEDEX{char}10"),
+        shipment(7, carrier_account=f"lo{char}ja"),
+        {"external_id": f"PED{char}8", "carrier": "correios", "tracking_code": make_code("SS", 8)},
+    ]
+    answer = await erp.push([shipment(1), *bad, shipment(9)])
+    assert answer.status_code == 202, answer.text
+    results = answer.json()["results"]
+    assert [r["result"] for r in results] == ["created", *["rejected"] * len(bad), "created"]
+    fields = ["customer.name", "order_number", "destination.city", "items.0.description"]
+    fields += ["service", "carrier_account", "external_id"]
+    for result, field in zip(results[1:-1], fields, strict=True):
+        assert list(errors(result)) == [field]
+        assert errors(result)[field].startswith("expected one line of printable text; found"), errors(result)
+    assert await stored(sessions) == ["PED-1", "PED-9"]
+
+
+async def test_a_control_character_is_a_422_naming_the_field_on_the_api(
+    erp: Erp, http: httpx.AsyncClient, keys: Headers, sessions: Sessions
+) -> None:
+    answer = await http.post("/v1/shipments", json=shipment(1, customer={"name": "Ma\x00ria"}), headers=keys["writer"])
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["field"] == "customer.name"
+    assert error["message"] == "expected one line of printable text; found a NUL (U+0000) at character 3"
+    assert await stored(sessions) == []
