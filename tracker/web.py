@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from tracker.apikeys import Principal, authenticate
 from tracker.problems import FieldError, ProblemError, responses
 from tracker.runtime import Runtime
+from tracker.text import line_problem
 
 __all__ = [
     "MAX_ID",
@@ -27,6 +28,7 @@ __all__ = [
     "encode_cursor",
     "fetch_page",
     "needs",
+    "one_line_query",
     "responses",
     "runtime",
 ]
@@ -75,6 +77,20 @@ def needs(scope: str) -> Any:
         return await keys.principal(authorization, scope)
 
     return Depends(check)
+
+
+async def one_line_query(request: Request) -> None:
+    """An app-wide dependency: every query parameter's value is one line of printable text (``tracker.text``:
+    a NUL is a 500 on PostgreSQL), else the request is a 422 naming each parameter that is not."""
+    if not request.scope["query_string"]:
+        return
+    errors = [
+        FieldError(field=name, message=problem)
+        for name, value in request.query_params.multi_items()
+        if (problem := line_problem(value))
+    ]
+    if errors:
+        raise ProblemError(422, "Invalid request", "a query parameter is not one line of text", errors)
 
 
 def encode_cursor(last_id: int) -> str:

@@ -4,7 +4,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from tracker.clock import Clock
 from tracker.config import Settings
@@ -13,7 +13,7 @@ from tracker.ingest.batcher import GroupCommit
 from tracker.ingest.state import IngestState
 from tracker.problems import install
 from tracker.signatures import parse_secrets
-from tracker.web import KeyCache
+from tracker.web import KeyCache, one_line_query
 from zelo import features
 
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         version="0.1.0",
         summary="Shipment monitoring and carrier claims: the ERP's door and the shipments API.",
         lifespan=lifespan,
+        dependencies=[Depends(one_line_query)],
     )
     install(app)
     for router in features.routers():
