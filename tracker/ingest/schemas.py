@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -20,9 +21,9 @@ from pydantic import (
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
 from tracker.ingest import validation as check
-from tracker.problems import FieldError
+from tracker.problems import FieldError, field_errors
 from tracker.shipments import ShipmentOut
-from tracker.text import LINE, line_problem
+from tracker.text import LINE
 
 MAX_BATCH = 1000
 
@@ -62,15 +63,15 @@ class _In(BaseModel):
 
 class CustomerIn(_In):
     name: Text200 | None = None
-    email: Annotated[str, BeforeValidator(check.email)] | None = None
-    phone: Annotated[str, BeforeValidator(check.phone)] | None = None
+    email: Annotated[str, AfterValidator(check.email)] | None = None
+    phone: Annotated[str, AfterValidator(check.phone)] | None = None
     consent: bool | None = Field(default=None, description="The customer agreed to be contacted (LGPD).")
 
 
 class DestinationIn(_In):
-    postal_code: Annotated[str, BeforeValidator(check.cep)] | None = None
+    postal_code: Annotated[str, AfterValidator(check.cep)] | None = None
     city: Text100 | None = None
-    state: Annotated[str, BeforeValidator(check.uf)] | None = None
+    state: Annotated[str, AfterValidator(check.uf)] | None = None
 
 
 class ItemIn(_In):
@@ -95,7 +96,7 @@ class ShipmentIn(_In):
     tracking_code: Text64
     service: Text50 | None = None
     order_number: Text100 | None = None
-    invoice_key: Annotated[str, BeforeValidator(check.nfe_key)] | None = Field(
+    invoice_key: Annotated[str, AfterValidator(check.nfe_key)] | None = Field(
         default=None, description="NF-e access key (44 digits)."
     )
     shipped_at: AwareDatetime | None = None
@@ -172,22 +173,6 @@ class ItemResult:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
-def field_errors(exc: ValidationError) -> list[FieldError]:
-    """Pydantic's errors as ``field: message`` pairs that say what is wrong and what is expected."""
-    out = []
-    for err in exc.errors(include_url=False):
-        field = ".".join(str(p) for p in err["loc"]) or "(shipment)"
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            message = f"{field} is required"
-        elif err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == LINE:
-            message = line_problem(err["input"]) or message
-        elif err["type"] not in ("value_error", "assertion_error") and "input" in err:
-            message = f"{message}; got {err['input']!r}"
-        out.append(FieldError(field=field, message=message))
-    return out
-
-
 def parse_item(index: int, raw: Any) -> tuple[ShipmentIn | None, ItemResult | None]:
     """Validate one shipment; on failure, the ``rejected`` result that says why."""
     if not isinstance(raw, dict):
@@ -201,7 +186,7 @@ def parse_item(index: int, raw: Any) -> tuple[ShipmentIn | None, ItemResult | No
             result="rejected",
             external_id=raw.get("external_id") if isinstance(raw.get("external_id"), str) else None,
             tracking_code=raw.get("tracking_code") if isinstance(raw.get("tracking_code"), str) else None,
-            errors=field_errors(exc),
+            errors=field_errors(exc.errors(include_url=False), whole="(shipment)"),
         )
 
 

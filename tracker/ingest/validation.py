@@ -1,11 +1,14 @@
 """Pure field checks for Brazilian shipment data. Each returns the normalized value or raises
-ValueError with a message that says what was wrong, with the value, and what is expected."""
+ValueError with a message that says what was wrong, with the value, and what is expected; a customer's
+value (e-mail, phone, CEP) shown masked (``tracker.mask``)."""
 
 import csv
 import re
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
+
+from tracker import mask
 
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -26,7 +29,7 @@ def ufs() -> frozenset[str]:
 def cep(value: str) -> str:
     digits = value.replace("-", "").replace(".", "").strip()
     if len(digits) != 8 or not digits.isdigit():
-        raise ValueError(f"CEP {value!r} is not valid: expected 8 digits, e.g. 01310-100 or 01310100")
+        raise ValueError(f"CEP {mask.cep(value)!r} is not valid: expected 8 digits, e.g. 01310-100 or 01310100")
     return digits
 
 
@@ -57,9 +60,8 @@ def nfe_key(value: str) -> str:
 def phone(value: str) -> str:
     compact = _PHONE_PUNCTUATION.sub("", value)
     if not _E164.match(compact):
-        raise ValueError(
-            f"phone {value!r} is not in E.164 format: expected + country code and number, e.g. +5511987654321"
-        )
+        expected = "expected + country code and number, e.g. +5511987654321"
+        raise ValueError(f"phone {mask.phone(value)!r} is not in E.164 format: {expected}")
     return compact
 
 
@@ -68,7 +70,7 @@ def email(value: str) -> str:
     address = value.strip()
     match = _EMAIL.match(address)
     if match is None or len(address) > 254 or len(match["local"]) > 64:
-        raise ValueError(f"email {value!r} is not valid: expected an address such as maria@example.com")
+        raise ValueError(f"email {mask.email(value)!r} is not valid: expected an address such as maria@example.com")
     local, _, domain = address.rpartition("@")
     return f"{local}@{domain.lower()}"
 

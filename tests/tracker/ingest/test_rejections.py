@@ -2,6 +2,8 @@
 expected, it never fails the rest of its batch, and it never echoes a customer's data in clear (answers,
 stored receipts, the import's report)."""
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
 from tests.tracker.ingest.conftest import Erp
+from tracker.clock import SimulatedClock
+from tracker.ingest.csv_import import import_csv
+from tracker.ingest.models import WebhookReceipt
 from tracker.models import Shipment
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -65,3 +70,57 @@ async def test_a_control_character_is_a_422_naming_the_field_on_the_api(
     assert error["field"] == "customer.name"
     assert error["message"] == "expected one line of printable text; found a NUL (U+0000) at character 3"
     assert await stored(sessions) == []
+
+
+CARELESS_CUSTOMER = {
+    "customer": {"name": "Joana Maria " * 20, "email": "joana.maria@example", "phone": "11 98765-4321"},
+    "destination": {"postal_code": "0131-010", "city": "Campi\nnas"},
+}
+IN_CLEAR = ("joana", "Joana Maria", "98765-4321", "0131-010", "Campi")  # (the examples in messages are no one's)
+MASKED = {  # what each rejection shows instead, and what it expects
+    "customer.name": "String should have at most 200 characters; got 'J***'",
+    "customer.email": "email 'j***@example' is not valid: expected an address such as maria@example.com",
+    "customer.phone": "phone '***4321' is not in E.164 format: expected + country code and number, e.g. +5511987654321",
+    "destination.postal_code": "CEP '01***' is not valid: expected 8 digits, e.g. 01310-100 or 01310100",
+    "destination.city": "expected one line of printable text; found a line break (U+000A) at character 6",
+}
+
+
+def in_clear(text: str) -> list[str]:
+    return [value for value in IN_CLEAR if value in text]
+
+
+async def test_rejections_show_a_customers_data_masked_in_answers_and_stored_receipts(
+    erp: Erp, sessions: Sessions
+) -> None:
+    answer = await erp.push([shipment(1, **CARELESS_CUSTOMER)])
+    [result] = answer.json()["results"]
+    assert errors(result) == MASKED
+    assert in_clear(answer.text) == []
+    async with sessions() as session:
+        [receipt] = (await session.scalars(select(WebhookReceipt.response))).all()
+    assert in_clear(json.dumps(receipt)) == [] and receipt == answer.json()
+
+
+async def test_the_api_problem_shows_a_customers_data_masked(erp: Erp, http: httpx.AsyncClient, keys: Headers) -> None:
+    answer = await http.post("/v1/shipments", json=shipment(1, **CARELESS_CUSTOMER), headers=keys["writer"])
+    assert answer.status_code == 422
+    assert {e["field"]: e["message"] for e in answer.json()["errors"]} == MASKED
+    assert in_clear(answer.text) == []
+
+
+CSV_FIELDS = ("customer.email", "customer.phone", "destination.postal_code")
+
+
+async def test_the_import_report_shows_a_customers_data_masked(
+    tmp_path: Path, sessions: Sessions, clock: SimulatedClock, account_id: int
+) -> None:
+    path = tmp_path / "envios.csv"
+    path.write_text(
+        "external_id,carrier,tracking_code,customer_email,customer_phone,destination_postal_code\n"
+        f"P1,correios,{make_code('SS', 1)},joana.maria@example,11 98765-4321,0131-010\n",
+        encoding="utf-8",
+    )
+    report = await import_csv(sessions, clock, path, lambda _: None)
+    [rejected] = report.rejected
+    assert {e.field: e.message for e in rejected.errors} == {k: v for k, v in MASKED.items() if k in CSV_FIELDS}

@@ -20,7 +20,7 @@ def nfe_key(first43: str = VALID_KEY_43) -> str:
 
 def test_cep() -> None:
     assert check.cep("01310-100") == "01310100"
-    with pytest.raises(ValueError, match=r"CEP '0131-100' is not valid: expected 8 digits"):
+    with pytest.raises(ValueError, match=r"CEP '01\*\*\*' is not valid: expected 8 digits"):
         check.cep("0131-100")
 
 
@@ -59,7 +59,7 @@ def test_phone_e164() -> None:
 
 def test_email() -> None:
     assert check.email("Maria@Example.com") == "Maria@example.com"
-    with pytest.raises(ValueError, match="email 'maria@' is not valid"):
+    with pytest.raises(ValueError, match=r"email 'm\*\*\*@' is not valid"):
         check.email("maria@")
 
 
@@ -116,13 +116,16 @@ def test_a_good_shipment_is_accepted_and_normalized() -> None:
         ({"promised_delivery_date": "2026-13-01"}, "promised_delivery_date", "got '2026-13-01'"),
         ({"declared_value": "-5"}, "declared_value", "must be zero or more"),
         ({"shipping_cost": "1.001"}, "shipping_cost", "more than two decimal places"),
-        ({"customer": {"email": "x"}}, "customer.email", "email 'x' is not valid"),
+        ({"customer": {"email": "x"}}, "customer.email", "email 'x***' is not valid"),
         ({"customer": {"phone": "9999"}}, "customer.phone", "E.164"),
         ({"destination": {"postal_code": "1"}}, "destination.postal_code", "expected 8 digits"),
         ({"destination": {"state": "ZZ"}}, "destination.state", "not a Brazilian UF"),
         ({"items": [{"sku": "A", "quantity": 0}]}, "items.0.quantity", "greater than or equal to 1"),
         ({"tracking_code": None}, "tracking_code", "got None"),
         ({"external_id": "x" * 101}, "external_id", "at most 100 characters"),
+        ({"customer": {"email": 5}}, "customer.email", "Input should be a valid string; got '5***'"),  # was a 500
+        ({"destination": {"postal_code": 1310100}}, "destination.postal_code", "valid string; got '13***'"),
+        ({"invoice_key": []}, "invoice_key", "Input should be a valid string; got []"),
         ({"customer": {"name": "Maria\nSilva"}}, "customer.name", "found a line break (U+000A) at character 6"),
         ({"items": [{"sku": "A\x00", "quantity": 1}]}, "items.0.sku", "one line of printable text; found a NUL"),
     ],
