@@ -23,7 +23,7 @@ from carriers.base.registry import get as get_carrier
 from tracker.ingest import validation as check
 from tracker.problems import FieldError, field_errors
 from tracker.shipments import ShipmentOut
-from tracker.text import LINE
+from tracker.text import LINE, line_problem
 
 MAX_BATCH = 1000
 
@@ -184,10 +184,15 @@ def parse_item(index: int, raw: Any) -> tuple[ShipmentIn | None, ItemResult | No
         return None, ItemResult(
             index=index,
             result="rejected",
-            external_id=raw.get("external_id") if isinstance(raw.get("external_id"), str) else None,
-            tracking_code=raw.get("tracking_code") if isinstance(raw.get("tracking_code"), str) else None,
+            external_id=_echo(raw.get("external_id"), 100),
+            tracking_code=_echo(raw.get("tracking_code"), 64),
             errors=field_errors(exc.errors(include_url=False), whole="(shipment)"),
         )
+
+
+def _echo(value: Any, longest: int) -> str | None:
+    """An identity of a rejected item, to echo in its result if it is plausible text (else the index says which)."""
+    return value if isinstance(value, str) and len(value) <= longest and line_problem(value) is None else None
 
 
 class _AllShipments(BaseModel):

@@ -124,3 +124,19 @@ async def test_the_import_report_shows_a_customers_data_masked(
     report = await import_csv(sessions, clock, path, lambda _: None)
     [rejected] = report.rejected
     assert {e.field: e.message for e in rejected.errors} == {k: v for k, v in MASKED.items() if k in CSV_FIELDS}
+
+
+async def test_a_lone_surrogate_is_a_field_error_and_never_echoed(erp: Erp, sessions: Sessions) -> None:
+    items = [b'"external_id": "\\ud800x"', b'"customer": {"name": "\\ud800x"}', b'"order_number": "a\\udfffb"']
+    code = make_code("SS", 1).encode()
+    shipments = b", ".join(b'{"carrier": "correios", "tracking_code": "%s", %s}' % (code, item) for item in items)
+    body = b'{"type": "shipment.upsert", "data": {"shipments": [%s]}}' % shipments
+    answer = await erp.http.post("/v1/webhooks/erp", content=body, headers=erp.signed(body))
+    assert answer.status_code == 202, answer.text
+    results = answer.json()["results"]
+    assert [(r["result"], r["external_id"], list(errors(r))) for r in results] == [
+        ("rejected", None, ["external_id"]),
+        ("rejected", None, ["customer.name"]),
+        ("rejected", None, ["order_number"]),
+    ]
+    assert await stored(sessions) == []
