@@ -65,7 +65,9 @@ class CustomerIn(_In):
     name: Text200 | None = None
     email: Annotated[str, AfterValidator(check.email)] | None = None
     phone: Annotated[str, AfterValidator(check.phone)] | None = None
-    consent: bool | None = Field(default=None, description="The customer agreed to be contacted (LGPD).")
+    consent: bool | None = Field(  # strict: true or false, not 1 or "no"
+        default=None, strict=True, description="The customer agreed to be contacted (LGPD)."
+    )
 
 
 class DestinationIn(_In):
@@ -76,7 +78,7 @@ class DestinationIn(_In):
 
 class ItemIn(_In):
     sku: Text100
-    quantity: int = Field(ge=1, le=100_000)
+    quantity: int = Field(ge=1, le=100_000, strict=True)  # strict: a JSON integer, not true (was 1) nor "2"
     description: Text300 | None = None
 
     def stored(self) -> dict[str, Any]:

@@ -123,6 +123,11 @@ def test_a_good_shipment_is_accepted_and_normalized() -> None:
         ({"items": [{"sku": "A", "quantity": 0}]}, "items.0.quantity", "greater than or equal to 1"),
         ({"tracking_code": None}, "tracking_code", "got None"),
         ({"external_id": "x" * 101}, "external_id", "at most 100 characters"),
+        ({"items": [{"sku": "A", "quantity": True}]}, "items.0.quantity", "valid integer; got True"),  # was 1
+        ({"items": [{"sku": "A", "quantity": 2.0}]}, "items.0.quantity", "valid integer; got 2.0"),
+        ({"items": [{"sku": "A", "quantity": "2"}]}, "items.0.quantity", "valid integer; got '2'"),
+        ({"customer": {"consent": 1}}, "customer.consent", "valid boolean; got 1"),  # was True
+        ({"customer": {"consent": "no"}}, "customer.consent", "valid boolean; got 'no'"),
         ({"customer": {"email": 5}}, "customer.email", "Input should be a valid string; got '5***'"),  # was a 500
         ({"destination": {"postal_code": 1310100}}, "destination.postal_code", "valid string; got '13***'"),
         ({"invoice_key": []}, "invoice_key", "Input should be a valid string; got []"),
@@ -173,7 +178,7 @@ def test_a_wholly_valid_body_is_parsed_in_one_pass_as_item_by_item() -> None:
         | {
             "gift": True,
             "customer": {"cpf": "1", "phone": "+55 (11) 98765-4321"},
-            "items": [{"sku": "A", "quantity": 1.0, "x": 1}],
+            "items": [{"sku": "A", "quantity": 1, "x": 1}],
         },
         {"carrier": "correios", "tracking_code": "SS123456785BR", "customer": None, "items": []},
     ]
@@ -192,6 +197,8 @@ def test_a_wholly_valid_body_is_parsed_in_one_pass_as_item_by_item() -> None:
     [
         _body([GOOD, GOOD | {"tracking_code": "SS123456784BR"}]),  # one bad item: item by item, to say which
         _body([GOOD, "x"]),
+        _body([GOOD | {"items": [{"sku": "A", "quantity": True}]}]),
+        _body([GOOD | {"customer": {"consent": "true"}}]),
         _body([GOOD], kind="order.created"),
         _body([GOOD] * 1001),
         b'{"type": "shipment.upsert", "data": {}}',
