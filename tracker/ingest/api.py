@@ -3,6 +3,7 @@
 import hashlib
 import json
 from collections.abc import Callable, Coroutine, Iterable
+from decimal import Decimal
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -119,11 +120,16 @@ async def _received(request: Request) -> bytes:
             raise ClientDisconnect()
 
 
-def _envelope(body: bytes) -> list[Any]:
+def _json(body: bytes) -> Any:
+    """A JSON body, its numbers with a fraction or an exponent read as exact decimals: money is never rounded."""
     try:
-        payload = json.loads(body)
+        return json.loads(body, parse_float=Decimal)
     except ValueError as exc:
         raise ProblemError(400, "Body is not JSON", str(exc)) from None
+
+
+def _envelope(body: bytes) -> list[Any]:
+    payload = _json(body)
     if not isinstance(payload, dict):
         raise ProblemError(422, "Invalid envelope", f"expected a JSON object, got {type(payload).__name__}")
     errors = []
@@ -142,10 +148,7 @@ def _envelope(body: bytes) -> list[Any]:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await _body(request, _state(request).max_body))
-    except ValueError as exc:
-        raise ProblemError(400, "Body is not JSON", str(exc)) from None
+    body = _json(await _body(request, _state(request).max_body))
     if not isinstance(body, dict):
         raise ProblemError(422, "Invalid shipment", f"expected a JSON object, got {type(body).__name__}")
     return body

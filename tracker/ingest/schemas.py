@@ -1,6 +1,7 @@
 """Pydantic I/O for shipments. Unknown fields are ignored but reported back as warnings."""
 
 import dataclasses
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
@@ -38,6 +39,8 @@ Text300 = Annotated[str, Field(min_length=1, max_length=300, pattern=LINE)]
 
 
 def _money(value: Any, info: ValidationInfo) -> Decimal:
+    if isinstance(value, float) and info.context is not None:  # parsed from JSON by pydantic-core: see parse_all
+        info.context[_FLOATS] = True
     return check.money(value, info.field_name or "amount")  # the error names the field (always set on a model)
 
 
@@ -206,14 +209,25 @@ class _AllValid(BaseModel):
     data: _AllShipments
 
 
+# pydantic-core reads a JSON number with a fraction or an exponent as a float: 1e-400 would be 0, and
+# 129.999999999999999999 would be 130. A float holds any number of up to 15 significant digits exactly, so an
+# amount is taken as parsed unless the body has a number with an exponent or 16 digits or more (text in strings
+# may match too: that body merely takes the exact path).
+_INEXACT = re.compile(rb"[:,\[]\s*-?(?:[0-9.]{17}|[0-9.]*[eE])")
+_FLOATS = "floats"  # the validation context's mark: an amount came as a float
+
+
 def parse_all(body: bytes) -> list[ShipmentIn] | None:
     """A webhook body whose envelope and shipments are all valid, parsed and validated in one pass of
-    pydantic-core (no intermediate Python dicts); None if anything is wrong, and the caller then takes the
-    per-item path (:func:`parse_item`), which rejects exactly the bad items and says why."""
+    pydantic-core (no intermediate Python dicts); None if anything is wrong, or if an amount came as a number a
+    float may not hold exactly, and the caller then takes the per-item path (:func:`parse_item`, on exact
+    decimals), which rejects exactly the bad items and says why."""
+    context: dict[str, bool] = {}
     try:
-        return _AllValid.model_validate_json(body).data.shipments
+        shipments = _AllValid.model_validate_json(body, context=context).data.shipments
     except ValidationError:
         return None
+    return None if context and _INEXACT.search(body) else shipments
 
 
 class ShipmentsData(BaseModel):

@@ -79,15 +79,18 @@ MAX_MONEY = Decimal("9999999999.99")  # the columns hold 12 digits, two of them 
 
 
 def money(value: Decimal | int | float | str, field: str) -> Decimal:
+    """An amount of at most two decimal places. A JSON number comes as an exact ``Decimal`` (a float only when it
+    holds the number exactly: see ``schemas.parse_all``), shown in the messages as written."""
+    shown = str(value) if isinstance(value, Decimal) else repr(value)
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise ValueError(f"{field} {value!r} is not a number: expected an amount such as 129.90") from None
+        raise ValueError(f"{field} {shown} is not a number: expected an amount such as 129.90") from None
     if not amount.is_finite() or amount < 0:
-        raise ValueError(f"{field} {value!r} must be zero or more, e.g. 129.90")
+        raise ValueError(f"{field} {shown} must be zero or more, e.g. 129.90")
     if amount > MAX_MONEY:  # first: quantizing a number this large would overflow the decimal context
-        raise ValueError(f"{field} {value!r} is too large: at most {MAX_MONEY}")
+        raise ValueError(f"{field} {shown} is too large: at most {MAX_MONEY}")
     cents = amount.quantize(_CENTS)
     if amount != cents:
-        raise ValueError(f"{field} {value!r} has more than two decimal places")
+        raise ValueError(f"{field} {shown} has more than two decimal places")
     return cents

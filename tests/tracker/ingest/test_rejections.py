@@ -3,6 +3,7 @@ expected, it never fails the rest of its batch, and it never echoes a customer's
 stored receipts, the import's report)."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,42 @@ async def test_a_lone_surrogate_is_a_field_error_and_never_echoed(erp: Erp, sess
         ("rejected", None, ["order_number"]),
     ]
     assert await stored(sessions) == []
+
+
+def raw_body(*amounts: str) -> bytes:
+    """A webhook body whose shipments' declared values are these JSON number texts, exactly as written."""
+    items = [json.dumps(shipment(n)).replace("}", f', "declared_value": {a}}}', 1) for n, a in enumerate(amounts, 1)]
+    return b'{"type": "shipment.upsert", "data": {"shipments": [%s]}}' % ", ".join(items).encode()
+
+
+async def test_money_that_underflows_or_has_more_than_two_decimals_is_a_field_error(
+    erp: Erp, sessions: Sessions
+) -> None:
+    numbers = {  # as a float: 0.0, 130.0, 0.001 (the only one refused before), 150.0, 9999999999.99, 12
+        "149.9": "created",
+        "1e-400": "rejected",
+        "129.999999999999999999": "rejected",
+        "0.001": "rejected",
+        "1.5E2": "created",
+        "9999999999.989999999": "rejected",
+        "12": "created",
+    }
+    body = raw_body(*numbers)
+    answer = await erp.http.post("/v1/webhooks/erp", content=body, headers=erp.signed(body))
+    results = answer.json()["results"]
+    assert [r["result"] for r in results] == list(numbers.values())
+    for result, number in zip(results, numbers, strict=True):
+        if result["result"] == "rejected":
+            message = f"declared_value {Decimal(number)} has more than two decimal places"  # as written: 1E-400
+            assert errors(result) == {"declared_value": message}
+    async with sessions() as session:
+        values = (await session.scalars(select(Shipment.declared_value).order_by(Shipment.id))).all()
+    assert [str(v) for v in values] == ["149.90", "150.00", "12.00"]
+
+
+async def test_the_api_takes_money_exactly_too(erp: Erp, http: httpx.AsyncClient, keys: Headers) -> None:
+    one = json.dumps(shipment(1)).replace("}", ', "shipping_cost": 1e-400}', 1)
+    headers = keys["writer"] | {"content-type": "application/json"}
+    answer = await http.post("/v1/shipments", content=one, headers=headers)
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["shipping_cost"]
