@@ -76,7 +76,7 @@ async def erp_webhook(request: Request) -> Response:
                 accepted.append(valid(index, shipment, source))
             elif failure is not None:
                 rejected.append(failure)
-    answer, replayed = await state.batcher.submit(webhook_id, accepted, rejected)
+    answer, replayed = await state.batcher.submit(webhook_id, hashlib.sha256(body).hexdigest(), accepted, rejected)
     headers = {"webhook-replayed": "true"} if replayed else None
     return Response(answer, status_code=202, headers=headers, media_type="application/json")
 
@@ -87,7 +87,7 @@ router.add_api_route(
     methods=["POST"],
     status_code=202,
     response_model=IngestResponse,
-    responses=responses(400, 401, 413, 422, 503),
+    responses=responses(400, 401, 409, 413, 422, 503),
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _ENVELOPE_SCHEMA}}}},
     summary="ERP pushes shipments (Standard Webhooks signature)",
     route_class_override=_Direct,
