@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tracker import mask
 
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(
     rf"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*)@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,63}}$"
@@ -26,9 +26,14 @@ def ufs() -> frozenset[str]:
         return frozenset(row["uf"] for row in csv.DictReader(f))
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes ``٣`` and ``３``, which no system downstream reads)."""
+    return text.isascii() and text.isdigit()
+
+
 def cep(value: str) -> str:
     digits = value.replace("-", "").replace(".", "").strip()
-    if len(digits) != 8 or not digits.isdigit():
+    if len(digits) != 8 or not _digits(digits):
         raise ValueError(f"CEP {mask.cep(value)!r} is not valid: expected 8 digits, e.g. 01310-100 or 01310100")
     return digits
 
@@ -49,7 +54,7 @@ def nfe_key_check_digit(first43: str) -> int:
 
 def nfe_key(value: str) -> str:
     digits = re.sub(r"[\s.]", "", value)
-    if len(digits) != 44 or not digits.isdigit():
+    if len(digits) != 44 or not _digits(digits):
         raise ValueError(f"NF-e access key {value!r} is not valid: expected 44 digits")
     expected = nfe_key_check_digit(digits[:43])
     if int(digits[43]) != expected:

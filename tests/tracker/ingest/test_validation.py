@@ -12,6 +12,7 @@ from tracker.ingest import validation as check
 from tracker.ingest.schemas import parse_all, parse_item
 
 VALID_KEY_43 = "3526110123456700019955001000012345100012345"
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def nfe_key(first43: str = VALID_KEY_43) -> str:
@@ -131,6 +132,9 @@ def test_a_good_shipment_is_accepted_and_normalized() -> None:
         ({"customer": {"email": 5}}, "customer.email", "Input should be a valid string; got '5***'"),  # was a 500
         ({"destination": {"postal_code": 1310100}}, "destination.postal_code", "valid string; got '13***'"),
         ({"invoice_key": []}, "invoice_key", "Input should be a valid string; got []"),
+        ({"destination": {"postal_code": "٠١٣١٠١٠٠"}}, "destination.postal_code", "expected 8 digits"),  # Arabic-Indic
+        ({"customer": {"phone": "+55١١987654321"}}, "customer.phone", "E.164"),
+        ({"invoice_key": nfe_key().translate(FULL_WIDTH)}, "invoice_key", "expected 44 digits"),
         ({"customer": {"name": "Maria\nSilva"}}, "customer.name", "found a line break (U+000A) at character 6"),
         ({"items": [{"sku": "A\x00", "quantity": 1}]}, "items.0.sku", "one line of printable text; found a NUL"),
     ],
