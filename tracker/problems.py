@@ -1,5 +1,6 @@
 """Errors as RFC 9457 problem details: one JSON shape for every error the API returns."""
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -8,7 +9,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from tracker.mask import shown
+from tracker.text import LINE, line_problem
+
 MEDIA_TYPE = "application/problem+json"
+_WHERE = ("query", "path", "header", "body")  # FastAPI's first ``loc`` item: where the field was
 
 
 class FieldError(BaseModel):
@@ -30,6 +35,29 @@ class ProblemError(Exception):
     ) -> None:
         super().__init__(detail or title)
         self.problem = Problem(title=title, status=status, detail=detail, errors=errors or [])
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]], whole: str = "(request)") -> list[FieldError]:
+    """Pydantic's errors as ``field: message`` pairs that say what is wrong and what is expected, a value shown
+    masked when it is a customer's (``tracker.mask``); ``whole`` names the field of an error about the whole."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        field = ".".join(loc[1:] if loc and loc[0] in _WHERE else loc) or whole
+        out.append(FieldError(field=field, message=_message(err, field)))
+    return out
+
+
+def _message(err: Mapping[str, Any], field: str) -> str:
+    kind = err.get("type")
+    if kind == "missing":
+        return f"{field} is required"
+    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == LINE:
+        return line_problem(err["input"]) or str(err["msg"])
+    message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    if kind in ("value_error", "assertion_error") or "input" not in err:  # our checks show the value themselves
+        return message
+    return f"{message}; got {shown(field, err['input'])}"
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -54,15 +82,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ())]
-            field = ".".join(loc[1:] if loc and loc[0] in ("query", "path", "header", "body") else loc)
-            message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            if "input" in err and err.get("type") != "missing":
-                message = f"{message}; got {err['input']!r}"
-            errors.append(FieldError(field=field or "(request)", message=message))
-        return problem_response(Problem(title="Invalid request", status=422, errors=errors))
+        return problem_response(Problem(title="Invalid request", status=422, errors=field_errors(exc.errors())))
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:

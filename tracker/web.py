@@ -4,10 +4,12 @@ problem details. Feature routers import this, never each other."""
 
 import base64
 import binascii
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, cast
 
 import pydantic_core
@@ -21,9 +23,10 @@ from starlette.datastructures import QueryParams
 
 from tracker.apikeys import KEY_FORMAT, Principal, authenticate, key_parts
 from tracker.clock import Clock
-from tracker.logs import mask
+from tracker.mask import scrub
 from tracker.problems import FieldError, ProblemError, responses
 from tracker.runtime import Runtime
+from tracker.text import line_problem
 
 __all__ = [
     "MAX_ID",
@@ -121,10 +124,12 @@ def needs(scope: str) -> Any:
     return Depends(_Needs(scope))
 
 
-def read_json(body: bytes) -> Any:
-    """A JSON request body, nested at most ``MAX_JSON_DEPTH`` levels: anything else is a 400 naming the body."""
+def read_json(body: bytes, *, exact: bool = False) -> Any:
+    """A JSON request body, nested at most ``MAX_JSON_DEPTH`` levels: anything else is a 400 naming the body.
+    ``exact``: numbers with a fraction or an exponent are read as exact decimals (money is never rounded)."""
     try:
-        return pydantic_core.from_json(body)
+        parsed = pydantic_core.from_json(body)
+        return json.loads(body, parse_float=Decimal) if exact else parsed
     except ValueError as exc:
         deep = "recursion limit exceeded" in str(exc)
         title = "JSON nested too deeply" if deep else "Body is not JSON"
@@ -142,11 +147,23 @@ def _refuse_unknown(query: QueryParams, declared: frozenset[str]) -> None:
         return
     expected = f"expected one of: {', '.join(sorted(declared))}" if declared else "this route takes no query parameters"
     errors = [
-        FieldError(field=mask(n)[:50], message=f"unknown query parameter (got {mask(query[n])[:50]!r}); {expected}")
+        FieldError(field=scrub(n)[:50], message=f"unknown query parameter (got {scrub(query[n])[:50]!r}); {expected}")
         for n in unknown
     ]
     detail = f"not a query parameter of this route: {', '.join(e.field for e in errors)}"
     raise ProblemError(422, "Unknown query parameter", detail, errors)
+
+
+def _refuse_control(query: QueryParams) -> None:
+    """Every query parameter's value is one line of printable text (``tracker.text``: a NUL is a 500 on
+    PostgreSQL), else the request is a 422 naming each parameter that is not."""
+    errors = [
+        FieldError(field=name, message=problem)
+        for name, value in query.multi_items()
+        if (problem := line_problem(value))
+    ]
+    if errors:
+        raise ProblemError(422, "Invalid request", "a query parameter is not one line of text", errors)
 
 
 def _dependants(dependant: Dependant) -> Iterator[Dependant]:
@@ -158,7 +175,7 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
 class Route(APIRoute):
     """Every API route. The caller's API key is checked first (a caller without one hears 401 before its query or
     body is read); a query parameter the route does not declare is a 422 naming it (a misspelled filter must not
-    return everything); a JSON body is read within :func:`read_json`'s bound. With ``direct``, the endpoint takes
+    return everything), and so is one whose value is not one line of printable text; a JSON body is read within :func:`read_json`'s bound. With ``direct``, the endpoint takes
     the ``Request`` and returns the ``Response`` itself, and FastAPI's request handler (dependency solving,
     parameter parsing, serialization) is skipped; the OpenAPI document still comes from the declarations."""
 
@@ -176,6 +193,7 @@ class Route(APIRoute):
                 await check(request, request.headers.get("authorization"))
             if request.scope["query_string"]:
                 _refuse_unknown(request.query_params, declared)
+                _refuse_control(request.query_params)
             if reads_json and (body := await request.body()):
                 read_json(body)  # FastAPI parses it again, now known to be within bounds
             return await inner(request)

@@ -1,5 +1,7 @@
 """Settings: defaults for the embedded mode, placeholder secrets refused outside development."""
 
+from collections.abc import Iterator
+
 import pytest
 from pydantic import ValidationError
 
@@ -106,3 +108,37 @@ def test_explicit_development_is_told_from_the_default(monkeypatch: pytest.Monke
     monkeypatch.setenv("ZELO_SECRET_KEY", "a-real-secret-value")
     monkeypatch.setenv("ZELO_ENV", "production")
     assert Settings(_env_file=None).placeholder_refusal("0.0.0.0") is None  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def stdlib_logging() -> Iterator[None]:
+    """Uvicorn's own logging set-up (as ``zelo api`` gets it), undone afterwards."""
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+    saved = [(lg, lg.handlers[:], lg.propagate, lg.level) for lg in map(logging.getLogger, names)]
+    logging.config.dictConfig(LOGGING_CONFIG)
+    yield
+    for lg, handlers, propagate, level in saved:
+        lg.handlers[:], lg.propagate, lg.level = handlers, propagate, level
+
+
+@pytest.mark.usefixtures("stdlib_logging")
+def test_server_tracebacks_through_standard_logging_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from tracker.logs import configure
+
+    configure("info", json=True)
+    try:
+        raise ValueError("duplicate key (customer_email)=(maria.silva@example.com), phone +5511987654321")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    logging.getLogger("sqlalchemy.pool").warning("reset failed for joana@example.com")
+    out = capsys.readouterr()
+    logged = out.out + out.err
+    assert "Exception in ASGI application" in logged and "Traceback" in logged and "ValueError" in logged
+    assert "m***@example.com" in logged and "j***@example.com" in logged
+    assert "maria.silva" not in logged and "joana@" not in logged and "5511987654321" not in logged

@@ -67,7 +67,7 @@ async def erp_webhook(request: Request) -> Response:
                 accepted.append(valid(index, shipment, source))
             elif failure is not None:
                 rejected.append(failure)
-    answer, replayed = await state.batcher.submit(webhook_id, accepted, rejected)
+    answer, replayed = await state.batcher.submit(webhook_id, hashlib.sha256(body).hexdigest(), accepted, rejected)
     headers = {"webhook-replayed": "true"} if replayed else None
     return Response(answer, status_code=202, headers=headers, media_type="application/json")
 
@@ -78,7 +78,7 @@ router.add_api_route(
     methods=["POST"],
     status_code=202,
     response_model=IngestResponse,
-    responses=responses(400, 401, 413, 422, 503),
+    responses=responses(400, 401, 409, 413, 422, 503),
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _ENVELOPE_SCHEMA}}}},
     summary="ERP pushes shipments (Standard Webhooks signature)",
     route_class_override=DirectRoute,  # the hot route: its endpoint is called directly
@@ -112,7 +112,7 @@ async def _received(request: Request) -> bytes:
 
 
 def _envelope(body: bytes) -> list[Any]:
-    payload = read_json(body)
+    payload = read_json(body, exact=True)
     if not isinstance(payload, dict):
         raise ProblemError(422, "Invalid envelope", f"expected a JSON object, got {type(payload).__name__}")
     errors = []
@@ -131,7 +131,7 @@ def _envelope(body: bytes) -> list[Any]:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    body = read_json(await _body(request, _state(request).max_body))
+    body = read_json(await _body(request, _state(request).max_body), exact=True)
     if not isinstance(body, dict):
         raise ProblemError(422, "Invalid shipment", f"expected a JSON object, got {type(body).__name__}")
     return body

@@ -3,7 +3,8 @@ after that transaction has committed. Under load this turns N commits into one, 
 2-core machine acknowledge far more durable webhooks per second than one transaction per request.
 
 A ``webhook-id`` seen before is answered with the stored response, from the same transaction that
-would have stored it, so a replay never does the work twice.
+would have stored it, so a replay never does the work twice; the same id with another body (a hash of the
+raw body is kept with the receipt, and read by the same lookup) is refused, as ``Idempotency-Key`` does.
 """
 
 import asyncio
@@ -25,6 +26,7 @@ from tracker.ingest.pg import PgStore
 from tracker.ingest.schemas import ItemResult, ingest_response
 from tracker.ingest.service import Account, IngestStore, Receipt, Valid, decide
 from tracker.ingest.sql import SqlStore
+from tracker.problems import ProblemError
 
 log = structlog.get_logger(__name__)
 LINGER_S = 0.002  # longest a request waits for a busy transaction to end before it starts another
@@ -38,6 +40,7 @@ Answer = tuple[str, bool]  # (response JSON, replayed)
 @dataclass
 class Job:
     receipt_id: str
+    body_hash: str  # SHA-256 of the raw body, hex
     items: list[Valid]
     rejected: list[ItemResult]  # items that failed validation, answered alongside
     done: asyncio.Future[Answer] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -73,11 +76,12 @@ class GroupCommit:
         async with self._pg_store() as store:
             await store.warm()
 
-    async def submit(self, receipt_id: str, items: list[Valid], rejected: list[ItemResult]) -> Answer:
-        """Store one webhook's shipments; returns (response body, replayed) once committed."""
+    async def submit(self, receipt_id: str, body_hash: str, items: list[Valid], rejected: list[ItemResult]) -> Answer:
+        """Store one webhook's shipments; returns (response body, replayed) once committed. Raises a 409
+        :class:`ProblemError` when ``receipt_id`` was answered for another body."""
         if self._collector is None or self._collector.done():
             self._collector = asyncio.create_task(self._collect(), name="ingest-group-commit")
-        job = Job(receipt_id, items, rejected)
+        job = Job(receipt_id, body_hash, items, rejected)
         await self._queue.put(job)
         return await job.done
 
@@ -127,10 +131,14 @@ class GroupCommit:
                 batch[0].done.set_exception(exc)
             return
         for job, answer in zip(batch, answers, strict=True):
-            if not job.done.done():
+            if job.done.done():
+                continue
+            if isinstance(answer, ProblemError):
+                job.done.set_exception(answer)
+            else:
                 job.done.set_result(answer)
 
-    async def _transaction(self, batch: list[Job]) -> list[Answer]:
+    async def _transaction(self, batch: list[Job]) -> list[Answer | ProblemError]:
         """One transaction for the batch; retried on a unique-key race (it then sees the other writer's
         rows) or a deadlock, and on a connection found dead (the engine skips pre-ping: that saves a round trip)."""
         for attempt in range(3):
@@ -188,7 +196,7 @@ class GroupCommit:
             self._accounts = (time.monotonic(), accounts)
         return accounts
 
-    async def _process(self, store: IngestStore, batch: list[Job]) -> list[Answer]:
+    async def _process(self, store: IngestStore, batch: list[Job]) -> list[Answer | ProblemError]:
         """Look up (receipts already answered, stored shipments), decide, store: two steps on the database."""
         now = self._clock.now()
         accounts = await self._accounts_of(store)
@@ -202,16 +210,31 @@ class GroupCommit:
         jobs = list(fresh.values())
         plan = decide([item for job in jobs for item in job.items], found.current, accounts, source="webhook", now=now)
 
-        def receipts() -> list[Receipt]:  # once the new shipments have their ids
+        def receipts() -> dict[str, Receipt]:  # once the new shipments have their ids
             results = iter(plan.results)
-            out = []
+            new = {}
             for job in jobs:
                 mine = [next(results) for _ in job.items]
                 body = ingest_response(sorted(mine + job.rejected, key=lambda r: r.index) if job.rejected else mine)
-                answered[job.receipt_id] = body
-                out.append((job.receipt_id, body))
-            return out
+                new[job.receipt_id] = Receipt(job.body_hash, body)
+            answered.update(new)
+            return new
 
         if jobs:
             await store.store(plan, receipts, now)
-        return [(answered[job.receipt_id], fresh.get(job.receipt_id) is not job) for job in batch]
+        return [_answer(job, answered[job.receipt_id], fresh.get(job.receipt_id) is job) for job in batch]
+
+
+def _answer(job: Job, receipt: Receipt, fresh: bool) -> Answer | ProblemError:
+    """The answer to ``job``: its new receipt, or a replay of the stored one if it is for the same body (or for
+    one that was never hashed)."""
+    if fresh:
+        return receipt.response, False
+    if receipt.body_hash not in (None, job.body_hash):
+        return ProblemError(
+            409,
+            "webhook-id reused",
+            f"webhook-id {job.receipt_id!r} was used with a different body; send new data under a new webhook-id "
+            "(the same body again is answered as before)",
+        )
+    return receipt.response, True

@@ -1,7 +1,8 @@
 """``zelo import FILE.csv``: the same validation and upsert as the webhook, a chunk per transaction.
 
 Columns are the webhook's fields with ``customer_`` and ``destination_`` prefixes for the nested ones;
-``items`` is ``SKU:quantity:description`` entries separated by ``|``. Empty cells count as absent.
+``items`` is ``SKU:quantity:description`` entries separated by ``|`` (a quantity that is not digits is kept as
+text, which the schema's integer check rejects, naming it). Empty cells count as absent.
 """
 
 import csv
@@ -57,7 +58,8 @@ def row_to_shipment(row: dict[str, str | None]) -> dict[str, Any]:
 def _item(entry: str) -> dict[str, Any]:
     sku, _, rest = entry.strip().partition(":")
     quantity, _, description = rest.partition(":")
-    return {"sku": sku, "quantity": quantity or "1", **({"description": description} if description else {})}
+    count: int | str = int(quantity) if quantity.isascii() and quantity.isdigit() else quantity or 1
+    return {"sku": sku, "quantity": count, **({"description": description} if description else {})}
 
 
 def read_chunks(path: Path) -> Iterator[tuple[list[Valid], list[ItemResult]]]:

@@ -10,13 +10,16 @@ from tracker.models import Base, BigId
 
 
 class WebhookReceipt(Base):
-    """One accepted ``webhook-id``: a replay is answered with the stored response (kept ≥ 72 h)."""
+    """One accepted ``webhook-id``: a replay of the same body is answered with the stored response (kept ≥ 72 h);
+    another body under that id is refused. ``body_hash`` is the SHA-256 of the raw body (hex; none on receipts
+    stored before it was kept)."""
 
     __tablename__ = "webhook_receipts"
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
     response: Mapped[dict[str, Any]]
+    body_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class IdempotencyKey(Base):

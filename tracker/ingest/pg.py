@@ -7,10 +7,11 @@ no SQLAlchemy compilation or result processing runs per transaction. The connect
 SQLAlchemy pool (its JSON codec: ``json`` values go in as text and come out decoded).
 
 A group of webhooks takes two round trips when it only creates shipments (the usual case): one
-:data:`LOOKUP` (the webhook-ids already answered, the stored shipments the items may be, and ids for the
-new ones, drawn from the table's sequence) and one :data:`STORE` statement that inserts the shipments
-and the receipts together, atomically and durably (it commits on its own). Updates also need
-``UPDATE``/revision statements, so they run in an explicit transaction with the same :data:`STORE`.
+:data:`LOOKUP` (the webhook-ids already answered, with the hash of the body each was answered for, the stored
+shipments the items may be, and ids for the new ones, drawn from the table's sequence) and one :data:`STORE`
+statement that inserts the shipments and the receipts together, atomically and durably (it commits on its
+own). Updates also need ``UPDATE``/revision statements, so they run in an explicit transaction with the same
+:data:`STORE`.
 The lookup runs outside that transaction, as each statement of a READ COMMITTED transaction would see
 newer rows anyway; a concurrent writer's row still surfaces as a unique violation, and the caller
 retries the whole group.
@@ -60,25 +61,26 @@ def _set(columns: Sequence[str], first: int) -> str:
 
 _cols = ", ".join(f"s.{c}" for c in _MATCHED)
 _none = ", ".join("NULL" for _ in _MATCHED[1:])
+_receipt = ", ".join(("r.response::text", "r.body_hash", *("NULL" for _ in _MATCHED[3:])))  # in text columns' places
 FOUND, SEEN_ID, NEW_ID = 0, 1, 2  # LOOKUP's row kinds
 LOOKUP = (
     f"SELECT 0 AS kind, NULL::text AS receipt, {_cols} FROM unnest($1::text[], $2::text[]) AS u(carrier, code) "  # noqa: S608
     "JOIN shipments s ON s.carrier = u.carrier AND s.tracking_code = u.code "
     f"UNION ALL SELECT 0, NULL, {_cols} FROM shipments s WHERE s.external_id = ANY($3::text[]) "
-    f"UNION ALL SELECT 1, r.id, NULL, {_none.replace('NULL', 'r.response::text', 1)} "
+    f"UNION ALL SELECT 1, r.id, NULL, {_receipt} "
     "FROM webhook_receipts r WHERE r.id = ANY($4::text[]) "
     f"UNION ALL SELECT 2, NULL, nextval(pg_get_serial_sequence('shipments', 'id')), {_none} "
     "FROM generate_series(1, $5::int)"
 )
 _NEW = ("id", *_CREATED)
 _values = ", ".join(f"u.{c}::json" if c == "items" else f"u.{c}" for c in _NEW)
-_arrays = ", ".join(f"${n}::{'bigint' if c == 'id' else _type(c)}[]" for n, c in enumerate(_NEW, start=4))
+_arrays = ", ".join(f"${n}::{'bigint' if c == 'id' else _type(c)}[]" for n, c in enumerate(_NEW, start=5))
 _columns = f"{', '.join(_NEW)}, created_at, updated_at, status, next_poll_at, poll_error_count"
 STORE = (
     f"WITH new AS (INSERT INTO shipments ({_columns}) "  # noqa: S608
     f"SELECT {_values}, $1, $1, 'pending', $1, 0 FROM unnest({_arrays}) AS u({', '.join(_NEW)})) "
-    "INSERT INTO webhook_receipts (id, received_at, response) "
-    "SELECT i, $1, r::json FROM unnest($2::text[], $3::text[]) AS u(i, r)"
+    "INSERT INTO webhook_receipts (id, received_at, body_hash, response) "
+    "SELECT i, $1, h, r::json FROM unnest($2::text[], $3::text[], $4::text[]) AS u(i, h, r)"
 )
 _keep = ", ".join(f"{c} = coalesce({_param(n, c)}, {c})" for n, c in enumerate(COMPARED, start=3))
 UPDATE = f"UPDATE shipments SET updated_at = $2, {_keep} WHERE id = $1"  # noqa: S608  # null: keep the stored value
@@ -127,7 +129,7 @@ class PgStore:
         """Prepare (and plan) the statements on this connection: each run once with no rows."""
         await self.accounts()
         await self.lookup([], [])
-        await self.db.execute(STORE, datetime.now(UTC), [], [], *([] for _ in _NEW))
+        await self.db.execute(STORE, datetime.now(UTC), [], [], [], *([] for _ in _NEW))
 
     async def accounts(self) -> list[Account]:
         return [Account(*row) for row in await self.db.fetch(ACCOUNTS)]
@@ -138,7 +140,7 @@ class PgStore:
         carriers = [i.shipment.carrier for i in items]
         codes = [i.shipment.tracking_code for i in items]
         ext = [i.shipment.external_id for i in items if i.shipment.external_id]
-        seen: dict[str, str] = {}
+        seen: dict[str, Receipt] = {}
         found: dict[int, dict[str, Any]] = {}
         self._new_ids = []
         for row in await self.db.fetch(LOOKUP, carriers, codes, ext, receipt_ids, len(items)):
@@ -146,20 +148,21 @@ class PgStore:
             if kind == FOUND:
                 found[row[2]] = dict(zip(_MATCHED, row[2:], strict=True))
             elif kind == SEEN_ID:
-                seen[row[1]] = row[3]
+                seen[row[1]] = Receipt(body_hash=row[4], response=row[3])
             else:
                 self._new_ids.append(row[2])
         return Found(seen, list(found.values()))
 
-    async def store(self, plan: Plan, receipts: Callable[[], list[Receipt]], now: datetime) -> None:
+    async def store(self, plan: Plan, receipts: Callable[[], dict[str, Receipt]], now: datetime) -> None:
         """One self-committing statement when there are only new rows (the usual case), else a transaction."""
         plan.numbered(self._new_ids)
-        answers = receipts()
+        answered = list(receipts().items())
+        hashes, responses = [r.body_hash for _, r in answered], [r.response for _, r in answered]
         rows = plan.creates
         columns: list[list[Any]] = [[r[c] for r in rows] for c in _NEW]
         columns[_NEW.index("customer_consent")] = [bool(r["customer_consent"]) for r in rows]
         columns[_NEW.index("items")] = [json.dumps(r["items"] or []) for r in rows]
-        store = (STORE, now, [i for i, _ in answers], [body for _, body in answers], *columns)
+        store = (STORE, now, [i for i, _ in answered], hashes, responses, *columns)
         if not (plan.updates or plan.new_codes or plan.revisions):
             await self.db.execute(*store)
             return

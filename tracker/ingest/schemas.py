@@ -1,11 +1,13 @@
 """Pydantic I/O for shipments. Unknown fields are ignored but reported back as warnings."""
 
 import dataclasses
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -20,21 +22,25 @@ from pydantic import (
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
 from tracker.ingest import validation as check
-from tracker.problems import FieldError
+from tracker.problems import FieldError, field_errors
 from tracker.shipments import ShipmentOut
+from tracker.text import LINE, line_problem
 
 MAX_BATCH = 1000
 
 
-Text32 = Annotated[str, Field(min_length=1, max_length=32)]
-Text50 = Annotated[str, Field(min_length=1, max_length=50)]
-Text64 = Annotated[str, Field(min_length=1, max_length=64)]
-Text100 = Annotated[str, Field(min_length=1, max_length=100)]
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
-Text300 = Annotated[str, Field(min_length=1, max_length=300)]
+# Every text field is one line (tracker.text): item descriptions too, as they may end up in a WhatsApp template.
+Text32 = Annotated[str, Field(min_length=1, max_length=32, pattern=LINE)]
+Text50 = Annotated[str, Field(min_length=1, max_length=50, pattern=LINE)]
+Text64 = Annotated[str, Field(min_length=1, max_length=64, pattern=LINE)]
+Text100 = Annotated[str, Field(min_length=1, max_length=100, pattern=LINE)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE)]
+Text300 = Annotated[str, Field(min_length=1, max_length=300, pattern=LINE)]
 
 
 def _money(value: Any, info: ValidationInfo) -> Decimal:
+    if isinstance(value, float) and info.context is not None:  # parsed from JSON by pydantic-core: see parse_all
+        info.context[_FLOATS] = True
     return check.money(value, info.field_name or "amount")  # the error names the field (always set on a model)
 
 
@@ -60,20 +66,22 @@ class _In(BaseModel):
 
 class CustomerIn(_In):
     name: Text200 | None = None
-    email: Annotated[str, BeforeValidator(check.email)] | None = None
-    phone: Annotated[str, BeforeValidator(check.phone)] | None = None
-    consent: bool | None = Field(default=None, description="The customer agreed to be contacted (LGPD).")
+    email: Annotated[str, AfterValidator(check.email)] | None = None
+    phone: Annotated[str, AfterValidator(check.phone)] | None = None
+    consent: bool | None = Field(  # strict: true or false, not 1 or "no"
+        default=None, strict=True, description="The customer agreed to be contacted (LGPD)."
+    )
 
 
 class DestinationIn(_In):
-    postal_code: Annotated[str, BeforeValidator(check.cep)] | None = None
+    postal_code: Annotated[str, AfterValidator(check.cep)] | None = None
     city: Text100 | None = None
-    state: Annotated[str, BeforeValidator(check.uf)] | None = None
+    state: Annotated[str, AfterValidator(check.uf)] | None = None
 
 
 class ItemIn(_In):
     sku: Text100
-    quantity: int = Field(ge=1, le=100_000)
+    quantity: int = Field(ge=1, le=100_000, strict=True)  # strict: a JSON integer, not true (was 1) nor "2"
     description: Text300 | None = None
 
     def stored(self) -> dict[str, Any]:
@@ -93,7 +101,7 @@ class ShipmentIn(_In):
     tracking_code: Text64
     service: Text50 | None = None
     order_number: Text100 | None = None
-    invoice_key: Annotated[str, BeforeValidator(check.nfe_key)] | None = Field(
+    invoice_key: Annotated[str, AfterValidator(check.nfe_key)] | None = Field(
         default=None, description="NF-e access key (44 digits)."
     )
     shipped_at: AwareDatetime | None = None
@@ -170,20 +178,6 @@ class ItemResult:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
-def field_errors(exc: ValidationError) -> list[FieldError]:
-    """Pydantic's errors as ``field: message`` pairs that say what is wrong and what is expected."""
-    out = []
-    for err in exc.errors(include_url=False):
-        field = ".".join(str(p) for p in err["loc"]) or "(shipment)"
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            message = f"{field} is required"
-        elif err["type"] not in ("value_error", "assertion_error") and "input" in err:
-            message = f"{message}; got {err['input']!r}"
-        out.append(FieldError(field=field, message=message))
-    return out
-
-
 def parse_item(index: int, raw: Any) -> tuple[ShipmentIn | None, ItemResult | None]:
     """Validate one shipment; on failure, the ``rejected`` result that says why."""
     if not isinstance(raw, dict):
@@ -195,10 +189,15 @@ def parse_item(index: int, raw: Any) -> tuple[ShipmentIn | None, ItemResult | No
         return None, ItemResult(
             index=index,
             result="rejected",
-            external_id=raw.get("external_id") if isinstance(raw.get("external_id"), str) else None,
-            tracking_code=raw.get("tracking_code") if isinstance(raw.get("tracking_code"), str) else None,
-            errors=field_errors(exc),
+            external_id=_echo(raw.get("external_id"), 100),
+            tracking_code=_echo(raw.get("tracking_code"), 64),
+            errors=field_errors(exc.errors(include_url=False), whole="(shipment)"),
         )
+
+
+def _echo(value: Any, longest: int) -> str | None:
+    """An identity of a rejected item, to echo in its result if it is plausible text (else the index says which)."""
+    return value if isinstance(value, str) and len(value) <= longest and line_problem(value) is None else None
 
 
 class _AllShipments(BaseModel):
@@ -210,14 +209,25 @@ class _AllValid(BaseModel):
     data: _AllShipments
 
 
+# pydantic-core reads a JSON number with a fraction or an exponent as a float: 1e-400 would be 0, and
+# 129.999999999999999999 would be 130. A float holds any number of up to 15 significant digits exactly, so an
+# amount is taken as parsed unless the body has a number with an exponent or 16 digits or more (text in strings
+# may match too: that body merely takes the exact path).
+_INEXACT = re.compile(rb"[:,\[]\s*-?(?:[0-9.]{17}|[0-9.]*[eE])")
+_FLOATS = "floats"  # the validation context's mark: an amount came as a float
+
+
 def parse_all(body: bytes) -> list[ShipmentIn] | None:
     """A webhook body whose envelope and shipments are all valid, parsed and validated in one pass of
-    pydantic-core (no intermediate Python dicts); None if anything is wrong, and the caller then takes the
-    per-item path (:func:`parse_item`), which rejects exactly the bad items and says why."""
+    pydantic-core (no intermediate Python dicts); None if anything is wrong, or if an amount came as a number a
+    float may not hold exactly, and the caller then takes the per-item path (:func:`parse_item`, on exact
+    decimals), which rejects exactly the bad items and says why."""
+    context: dict[str, bool] = {}
     try:
-        return _AllValid.model_validate_json(body).data.shipments
+        shipments = _AllValid.model_validate_json(body, context=context).data.shipments
     except ValidationError:
         return None
+    return None if context and _INEXACT.search(body) else shipments
 
 
 class ShipmentsData(BaseModel):

@@ -100,13 +100,18 @@ class Plan:
                 result.id = new_id
 
 
-Receipt = tuple[str, str]  # (webhook-id, response JSON text)
+class Receipt(NamedTuple):
+    """What a webhook-id was answered: for which body (its SHA-256, hex; None on receipts older than the hashes)
+    and with what response (JSON text)."""
+
+    body_hash: str | None
+    response: str
 
 
 class Found(NamedTuple):
     """What :meth:`IngestStore.lookup` read."""
 
-    answered: dict[str, str]  # webhook-id → stored response (JSON text), for those already answered
+    answered: dict[str, Receipt]  # webhook-id → its receipt, for those already answered
     current: list[dict[str, Any]]  # the stored shipments the items may be, by (carrier, code) or external_id
 
 
@@ -122,9 +127,9 @@ class IngestStore(Protocol):
         """The webhook-ids already answered and the stored shipments ``items`` may be."""
         ...
 
-    async def store(self, plan: Plan, receipts: Callable[[], list[Receipt]], now: datetime) -> None:
-        """Write the plan and the receipts. The receipts' responses hold the new shipments' ids, so the store
-        calls ``receipts()`` once it has given the plan's new rows their ids."""
+    async def store(self, plan: Plan, receipts: Callable[[], dict[str, Receipt]], now: datetime) -> None:
+        """Write the plan and the receipts (by webhook-id). The receipts' responses hold the new shipments' ids, so
+        the store calls ``receipts()`` once it has given the plan's new rows their ids."""
         ...
 
 
@@ -137,7 +142,7 @@ async def upsert(
     if accounts is None:
         accounts = await store.accounts()
     plan = decide(items, (await store.lookup([], items)).current, accounts, source=source, now=now)
-    await store.store(plan, lambda: [], now)  # no webhook receipts
+    await store.store(plan, dict, now)  # no webhook receipts
     return plan.results
 
 

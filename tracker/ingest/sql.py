@@ -22,7 +22,7 @@ _BY_EXTERNAL_ID = select(*_MATCH_COLUMNS).where(_c.external_id.in_(bindparam("ex
 _BY_CODE_OR_EXTERNAL_ID = union_all(_BY_CODE, _BY_EXTERNAL_ID)  # built once: no per-call statement building
 _INSERT = insert(shipments_table).returning(_c.id, _c.carrier, _c.tracking_code)
 _UPDATE = update(shipments_table).where(_c.id == bindparam("_id"))
-_SEEN = select(receipts_table.c.id, receipts_table.c.response).where(
+_SEEN = select(receipts_table.c.id, receipts_table.c.body_hash, receipts_table.c.response).where(
     receipts_table.c.id.in_(bindparam("ids", expanding=True))
 )
 
@@ -40,7 +40,7 @@ class SqlStore:
     async def lookup(self, receipt_ids: list[str], items: Sequence[Valid]) -> Found:
         return Found(await self._seen(receipt_ids) if receipt_ids else {}, await self._matching(items))
 
-    async def store(self, plan: Plan, receipts: Callable[[], list[Receipt]], now: datetime) -> None:
+    async def store(self, plan: Plan, receipts: Callable[[], dict[str, Receipt]], now: datetime) -> None:
         """The plan first: its inserts return the new shipments' ids, which the receipts' responses hold."""
         await self._write(plan, now)
         answers = receipts()
@@ -93,12 +93,14 @@ class SqlStore:
             revisions = [r | {"changes": json.loads(json.dumps(r["changes"], default=str))} for r in plan.revisions]
             await self.db.execute(insert(revisions_table), revisions)
 
-    async def _seen(self, ids: list[str]) -> dict[str, str]:
-        """The stored response (JSON text) of each webhook-id already answered."""
+    async def _seen(self, ids: list[str]) -> dict[str, Receipt]:
+        """The receipt of each webhook-id already answered."""
         rows = await self.db.execute(_SEEN, {"ids": ids})
-        return {row.id: json.dumps(row.response) for row in rows}
+        return {row.id: Receipt(row.body_hash, json.dumps(row.response)) for row in rows}
 
-    async def _record(self, receipts: list[Receipt], now: datetime) -> None:
-        """Store (webhook-id, response JSON text) pairs."""
-        rows = [{"id": i, "received_at": now, "response": json.loads(body)} for i, body in receipts]
+    async def _record(self, receipts: dict[str, Receipt], now: datetime) -> None:
+        rows = [
+            {"id": i, "received_at": now, "body_hash": r.body_hash, "response": json.loads(r.response)}
+            for i, r in receipts.items()
+        ]
         await self.db.execute(insert(receipts_table), rows)

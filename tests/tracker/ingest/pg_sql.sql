@@ -17,8 +17,8 @@ s.destination_city, s.destination_state, s.items
 FROM shipments s
 WHERE s.external_id = ANY($3::text[])
 UNION ALL
-SELECT 1, r.id, NULL, r.response::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 1, r.id, NULL, r.response::text, r.body_hash, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM webhook_receipts r
 WHERE r.id = ANY($4::text[])
 UNION ALL
@@ -35,15 +35,15 @@ SELECT u.id, u.carrier, u.external_id, u.carrier_account_id, u.tracking_code, u.
 u.invoice_key, u.shipped_at, u.promised_delivery_date, u.declared_value, u.shipping_cost, u.customer_name,
 u.customer_email, u.customer_phone, u.customer_consent, u.destination_postal_code, u.destination_city,
 u.destination_state, u.items::json, $1, $1, 'pending', $1, 0
-FROM unnest($4::bigint[], $5::text[], $6::text[], $7::BIGINT[], $8::text[], $9::text[], $10::text[],
-$11::text[], $12::TIMESTAMP WITH TIME ZONE[], $13::DATE[], $14::NUMERIC(12, 2)[], $15::NUMERIC(12, 2)[],
-$16::text[], $17::text[], $18::text[], $19::BOOLEAN[], $20::text[], $21::text[], $22::text[], $23::text[]) AS
+FROM unnest($5::bigint[], $6::text[], $7::text[], $8::BIGINT[], $9::text[], $10::text[], $11::text[],
+$12::text[], $13::TIMESTAMP WITH TIME ZONE[], $14::DATE[], $15::NUMERIC(12, 2)[], $16::NUMERIC(12, 2)[],
+$17::text[], $18::text[], $19::text[], $20::BOOLEAN[], $21::text[], $22::text[], $23::text[], $24::text[]) AS
 u(id, carrier, external_id, carrier_account_id, tracking_code, service, order_number, invoice_key, shipped_at,
 promised_delivery_date, declared_value, shipping_cost, customer_name, customer_email, customer_phone,
 customer_consent, destination_postal_code, destination_city, destination_state, items))
-INSERT INTO webhook_receipts (id, received_at, response)
-SELECT i, $1, r::json
-FROM unnest($2::text[], $3::text[]) AS u(i, r)
+INSERT INTO webhook_receipts (id, received_at, body_hash, response)
+SELECT i, $1, h, r::json
+FROM unnest($2::text[], $3::text[], $4::text[]) AS u(i, h, r)
 
 -- UPDATE
 UPDATE shipments

@@ -33,7 +33,7 @@ def test_rows_map_to_the_webhook_shape() -> None:
         "external_id": "P1",
         "customer": {"email": "a@b.co", "consent": True},
         "destination": {"state": "sp"},
-        "items": [{"sku": "A1", "quantity": "2", "description": "Caneca"}, {"sku": "B2", "quantity": "1"}],
+        "items": [{"sku": "A1", "quantity": 2, "description": "Caneca"}, {"sku": "B2", "quantity": 1}],
         "extra": "x",
     }
 
@@ -47,17 +47,19 @@ async def test_import_reports_bad_lines_and_reimport_is_idempotent(
         f"P2,correios,{make_code('SS', 2)},not-an-email,0,SP,,\n",
         f"P3,correios,{make_code('SS', 3)},,,XX,,1.999\n",
         f"P4,correios,{make_code('SS', 4)},,,,,\n",
+        f"P5,correios,{make_code('SS', 5)},,,,A1:dois,\n",
     )
     progress: list[int] = []
     first = await import_csv(sessions, clock, path, progress.append)
-    assert first.counts == {"created": 2, "updated": 0, "unchanged": 0, "rejected": 2}
-    assert sum(progress) == 4
+    assert first.counts == {"created": 2, "updated": 0, "unchanged": 0, "rejected": 3}
+    assert sum(progress) == 5
     assert [(r.index, [e.field for e in r.errors]) for r in first.rejected] == [
         (3, ["customer.email"]),
         (4, ["declared_value", "destination.state"]),
+        (6, ["items.0.quantity"]),
     ]
     again = await import_csv(sessions, clock, path, progress.append)
-    assert again.counts == {"created": 0, "updated": 0, "unchanged": 2, "rejected": 2}
+    assert again.counts == {"created": 0, "updated": 0, "unchanged": 2, "rejected": 3}
     async with sessions() as session:
         rows = (await session.scalars(select(Shipment).order_by(Shipment.id))).all()
     assert [(r.external_id, r.customer_consent, r.items) for r in rows] == [

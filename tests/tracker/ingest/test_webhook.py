@@ -5,9 +5,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
@@ -52,12 +53,47 @@ async def test_batch_is_created_then_unchanged_when_sent_again(erp: Erp, session
 
 async def test_replayed_webhook_id_is_answered_as_before_without_work(erp: Erp, sessions: Sessions) -> None:
     first = await erp.push([shipment(1)], msg_id="msg_replay")
-    replay = await erp.push([shipment(1, service="PAC")], msg_id="msg_replay")  # same id, new body, re-signed
+    replay = await erp.push([shipment(1)], msg_id="msg_replay")  # the same body again
     assert replay.status_code == 202 and replay.headers["webhook-replayed"] == "true"
     assert replay.json() == first.json()
-    async with sessions() as session:
-        assert (await session.scalars(select(Shipment.service))).all() == [None]
     assert await count(sessions, WebhookReceipt) == 1
+
+
+async def test_a_webhook_id_reused_for_another_body_is_a_conflict(erp: Erp, sessions: Sessions) -> None:
+    await erp.push([shipment(1)], msg_id="msg_reused")
+    other = await erp.push([shipment(1, service="PAC")], msg_id="msg_reused")  # new data, validly signed
+    assert other.status_code == 409 and other.headers["content-type"] == "application/problem+json"
+    assert other.json()["title"] == "webhook-id reused"
+    assert other.json()["detail"] == (
+        "webhook-id 'msg_reused' was used with a different body; send new data under a new webhook-id "
+        "(the same body again is answered as before)"
+    )
+    async with sessions() as session:
+        assert (await session.scalars(select(Shipment.service))).all() == [None]  # nothing of it was stored
+    assert await count(sessions, WebhookReceipt) == 1
+    again = await erp.push([shipment(1)], msg_id="msg_reused")
+    assert again.status_code == 202 and again.headers["webhook-replayed"] == "true"
+
+
+async def test_one_webhook_id_with_two_bodies_at_once_stores_one(erp: Erp, sessions: Sessions) -> None:
+    answers = await asyncio.gather(
+        erp.push([shipment(1, service="SEDEX")], msg_id="msg_twice"),
+        erp.push([shipment(1, service="PAC")], msg_id="msg_twice"),
+    )
+    assert sorted(a.status_code for a in answers) == [202, 409]
+    async with sessions() as session:
+        [service] = (await session.scalars(select(Shipment.service))).all()
+    winner = next(a for a in answers if a.status_code == 202)
+    assert service == ("SEDEX" if winner is answers[0] else "PAC")
+    assert await count(sessions, WebhookReceipt) == 1
+
+
+async def test_a_receipt_stored_without_a_body_hash_still_answers_its_replays(erp: Erp, sessions: Sessions) -> None:
+    first = await erp.push([shipment(1)], msg_id="msg_before_hashes")
+    async with sessions() as session, session.begin():  # as receipts stored before body hashes were
+        await session.execute(update(WebhookReceipt).values(body_hash=None))
+    replay = await erp.push([shipment(1, service="PAC")], msg_id="msg_before_hashes")
+    assert (replay.status_code, replay.json()) == (202, first.json())
 
 
 async def test_the_same_batch_sent_concurrently_leaves_one_row_per_shipment(erp: Erp, sessions: Sessions) -> None:
@@ -241,3 +277,25 @@ async def test_webhooks_survive_postgres_dropping_every_connection(
     answer = await erp.push([shipment(2)])
     assert answer.status_code == 202 and answer.json()["results"][0]["result"] == "created"
     assert await count(sessions) == 2
+
+
+async def test_on_postgres_new_webhooks_take_two_round_trips_and_a_reused_id_one(
+    erp: Erp, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the asyncpg store's statements")
+    await erp.push([shipment(1)], msg_id="msg_first")  # the carrier accounts are read (then cached)
+    sent: list[str] = []
+    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany"):
+        original = getattr(asyncpg.Connection, name)
+
+        async def counted(self: Any, query: str, *args: Any, original: Any = original, **kwargs: Any) -> Any:
+            sent.append(query)
+            return await original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.Connection, name, counted)
+    assert (await erp.push([shipment(2), shipment(3)])).status_code == 202
+    assert sent == [pg.LOOKUP, pg.STORE]
+    sent.clear()
+    assert (await erp.push([shipment(4)], msg_id="msg_first")).status_code == 409  # the hash compared in the lookup
+    assert sent == [pg.LOOKUP]
