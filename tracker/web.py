@@ -175,9 +175,10 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
 class Route(APIRoute):
     """Every API route. The caller's API key is checked first (a caller without one hears 401 before its query or
     body is read); a query parameter the route does not declare is a 422 naming it (a misspelled filter must not
-    return everything), and so is one whose value is not one line of printable text; a JSON body is read within :func:`read_json`'s bound. With ``direct``, the endpoint takes
-    the ``Request`` and returns the ``Response`` itself, and FastAPI's request handler (dependency solving,
-    parameter parsing, serialization) is skipped; the OpenAPI document still comes from the declarations."""
+    return everything), and so is one whose value is not one line of printable text; a JSON body is read within
+    :func:`read_json`'s bound. With ``direct``, the endpoint takes the ``Request`` and returns the ``Response``
+    itself, and FastAPI's request handler (dependency solving, parameter parsing, serialization) is skipped; the
+    OpenAPI document still comes from the declarations."""
 
     direct: ClassVar[bool] = False
 
