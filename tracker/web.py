@@ -4,6 +4,7 @@ problem details. Feature routers import this, never each other."""
 
 import base64
 import binascii
+import contextlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
@@ -126,12 +127,15 @@ def needs(scope: str) -> Any:
 
 def read_json(body: bytes, *, exact: bool = False) -> Any:
     """A JSON request body, nested at most ``MAX_JSON_DEPTH`` levels: anything else is a 400 naming the body.
-    ``exact``: numbers with a fraction or an exponent are read as exact decimals (money is never rounded)."""
+    ``exact``: numbers with a fraction or an exponent are read as exact decimals (money is never rounded), and
+    text the JSON grammar allows but Unicode does not (a lone surrogate) is left for a field's check to refuse."""
     try:
         parsed = pydantic_core.from_json(body)
-        return json.loads(body, parse_float=Decimal) if exact else parsed
     except ValueError as exc:
         deep = "recursion limit exceeded" in str(exc)
+        if exact and not deep:
+            with contextlib.suppress(ValueError):
+                return json.loads(body, parse_float=Decimal)
         title = "JSON nested too deeply" if deep else "Body is not JSON"
         message = (
             f"nested deeper than allowed; expected at most {MAX_JSON_DEPTH} levels of arrays and objects"
@@ -139,6 +143,7 @@ def read_json(body: bytes, *, exact: bool = False) -> Any:
             else f"{exc}; expected a JSON document in UTF-8"
         )
         raise ProblemError(400, title, message, [FieldError(field="(body)", message=message)]) from None
+    return json.loads(body, parse_float=Decimal) if exact else parsed
 
 
 def _refuse_unknown(query: QueryParams, declared: frozenset[str]) -> None:
