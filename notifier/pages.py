@@ -3,17 +3,15 @@
 ``GET/POST /c/{token}`` — the delivery check-in (three answers, a reason, a comment, an optional photo);
 ``GET/POST /optout/{token}`` — stop customer messages to the order's e-mail and phone. Answers are pt-BR
 HTML pages, also for errors (a bad link 404, an expired one 410, a second answer 409), never a traceback.
-Photos (JPEG or PNG by their bytes, up to 5 MB) are saved under ``ZELO_UPLOADS_DIR`` (``./zelo-uploads``)
-with a random name.
+The link is checked (genuine, unexpired, its shipment known, not answered yet) before a byte of the body is
+read; the form is then read as it streams in, bounded (``FORM``: size, parts, files, headers, each field), and
+refused at the first bound it passes. Photos (JPEG or PNG by their bytes, up to 5 MB) are saved under
+``ZELO_UPLOADS_DIR`` (``./zelo-uploads``) with a random name.
 """
 
 import asyncio
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import HTTP
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +20,7 @@ from sqlalchemy import select
 
 from notifier import checkin
 from notifier.checkin import MAX_COMMENT, MAX_PHOTO, REASONS, CheckinError, read_token
+from notifier.form import Form, FormError, Limits, read_form
 from notifier.optout import record_optout
 from notifier.render import page
 from notifier.vocabulary import CheckinAnswer
@@ -34,6 +33,11 @@ router = APIRouter(include_in_schema=False)  # pages for people, not the API's c
 log = structlog.get_logger(__name__)
 MAX_BODY = MAX_PHOTO + 64 * 1024
 TOO_BIG = "A foto é grande demais: envie uma de até 5 MB."
+LABELS = {"answer": "a resposta", "reason": "o problema", "comment": "o comentário", "photo": "a foto"}
+# Four fields, some room for a browser's extras; a comment's 2,000 characters, percent-encoded, fit in a field.
+FORM = Limits(
+    body=MAX_BODY, parts=8, files=1, field=24_000, file=MAX_PHOTO, headers=2048, labels=LABELS, too_big=TOO_BIG
+)
 PROBLEMS = {
     "tampered": (404, "Link inválido", "Este link não é válido. Confira se ele foi copiado inteiro da mensagem."),
     "unknown_shipment": (404, "Pedido não encontrado", "Não encontramos o pedido deste link."),
@@ -48,12 +52,6 @@ HEADERS = {
     "frame-ancestors 'none'; base-uri 'none'",
 }
 _s = shipments_table.c
-
-
-class FormError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def uploads_dir(request: Request) -> Path:
@@ -115,11 +113,13 @@ async def checkin_answer(request: Request, token: str, uploads: Annotated[Path, 
     opened = await _open(request, token, "checkin")
     if isinstance(opened, HTMLResponse):
         return opened
-    rt, shipment_id, order, _ = opened
+    rt, shipment_id, order, done = opened
+    if done:  # before reading a byte of the body
+        return _problem(rt, "already_answered")
     fields: dict[str, str] = {}
     try:
-        body = await _read_body(request)  # parsing 5 MB takes ~150 ms: off the event loop
-        fields, photo = await asyncio.to_thread(_parse_form, request.headers.get("content-type", ""), body)
+        form = await _read_form(request)
+        fields, photo = form.fields, form.files.get("photo")
         answer, reason, comment = _validate(fields, photo)
     except FormError as exc:
         kept = {"selected": fields.get("answer"), "reason": fields.get("reason"), "comment": fields.get("comment")}
@@ -170,42 +170,11 @@ async def optout(request: Request, token: str) -> HTMLResponse:
     return _html(rt, "message", 200, title="Pronto, avisos desativados", paragraphs=paragraphs)
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_form(request: Request) -> Form:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise FormError(413, TOO_BIG)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise FormError(413, TOO_BIG)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | None]:
-    """The form's text fields and the photo's bytes (multipart), or text fields only (urlencoded)."""
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        pairs = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in pairs.items()}, None
-    if not content_type.startswith("multipart/form-data"):
-        raise FormError(415, "O formulário chegou num formato inesperado. Tente enviar de novo.")
-    head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
-    message: Message = BytesParser(policy=HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise FormError(400, "O formulário chegou incompleto. Tente enviar de novo.")
-    fields, photo = {}, None
-    for part in message.walk():
-        name = part.get_param("name", header="content-disposition")
-        if part.is_multipart() or not isinstance(name, str):
-            continue
-        data = part.get_payload(decode=True)
-        data = data if isinstance(data, bytes) else b""
-        if part.get_filename() is not None:
-            photo = (data or None) if name == "photo" else photo  # no file chosen: an empty part
-        else:
-            fields[name] = data.decode("utf-8", "replace")
-    return fields, photo
+    return await read_form(request.headers.get("content-type", ""), request.stream(), FORM)
 
 
 def _validate(fields: dict[str, str], photo: bytes | None) -> tuple[CheckinAnswer, str | None, str | None]:

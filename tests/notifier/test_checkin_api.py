@@ -188,3 +188,88 @@ async def test_opt_out_is_recorded_as_hashes(
     async with engine.connect() as conn:
         stored = repr((await conn.exec_driver_sql("SELECT * FROM notification_optouts")).all())
     assert "example" not in stored.lower() and "98765" not in stored
+
+
+def _multipart(parts: list[tuple[str, bytes]], boundary: str = "zelo-test-boundary") -> tuple[bytes, dict[str, str]]:
+    body = b"".join(
+        b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary.encode(), name.encode(), value)
+        for name, value in parts
+    )
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    return body + b"--%s--\r\n" % boundary.encode(), headers
+
+
+class Body:
+    """A request body in 64 KB chunks that counts how many the app read."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.read = data, 0
+        self.chunks = -(-len(data) // 65536)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.data), 65536):
+            self.read += 1
+            yield self.data[start : start + 65536]
+
+
+async def _stored(sessions: Sessions) -> tuple[list[Checkin], list[Incident]]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Checkin))), list(await session.scalars(select(Incident)))
+
+
+async def test_a_form_of_a_hundred_thousand_parts_is_refused_after_a_few(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions
+) -> None:
+    body, headers = _multipart([("answer", b"not_received")] + [("x", b"1")] * 100_000, boundary="b")
+    assert 5_000_000 < len(body) < 5 * 2**20  # under the size limit: only the count of parts gives it away
+    stream = Body(body)
+    refused = await http.post(_path(links["checkin_not_received"]), content=stream, headers=headers)
+    assert refused.status_code == 400 and "campos demais" in refused.text and "Traceback" not in refused.text
+    assert refused.headers["content-type"].startswith("text/html")
+    assert stream.read <= 2 < stream.chunks  # the parser stopped at the first chunk or two: bounded work
+    assert await _stored(sessions) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("parts", "status", "says"),
+    [
+        ([("answer", b"accepted"), ("comment", "é".encode() * 20_000)], 413, "comentário"),  # one field too big
+        ([("answer", b"bogus"), ("answer", b"accepted")], 200, "Obrigado"),  # a repeated field: the last counts
+    ],
+)
+async def test_form_fields_are_bounded_one_by_one(
+    http: httpx.AsyncClient, links: dict[str, str], parts: list[tuple[str, bytes]], status: int, says: str
+) -> None:
+    body, headers = _multipart(parts)
+    answer = await http.post(_path(links["checkin_accepted"]), content=body, headers=headers)
+    assert answer.status_code == status and says in answer.text
+
+
+async def test_form_files_and_part_headers_are_bounded(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions
+) -> None:
+    path = _path(links["checkin_with_issue"])
+    two = [("photo", ("a.jpg", JPEG, "image/jpeg")), ("other", ("b.jpg", JPEG, "image/jpeg"))]
+    files = await http.post(path, data={"answer": "with_issue"}, files=two)
+    assert files.status_code == 400 and "uma foto" in files.text
+    headers = {"content-type": "multipart/form-data; boundary=b0undary"}
+    for pads in ([3000], [800, 800, 800]):  # one long header line, or several that add up
+        head = b'--b0undary\r\nContent-Disposition: form-data; name="answer"\r\n'
+        head += b"".join(b"X-Pad: %s\r\n" % (b"p" * n) for n in pads) + b"\r\nwith_issue\r\n--b0undary--\r\n"
+        padded = await http.post(path, content=head, headers=headers)
+        assert padded.status_code == 400 and "cabeçalhos de mais de 2048 bytes" in padded.text
+    garbled = await http.post(path, content=b"no boundary here", headers=headers)
+    assert garbled.status_code == 400 and "incompleto" in garbled.text
+    assert await _stored(sessions) == ([], [])
+
+
+async def test_an_answered_link_refuses_a_second_answer_without_reading_it(
+    http: httpx.AsyncClient, links: dict[str, str]
+) -> None:
+    path = _path(links["checkin_accepted"])
+    assert (await http.post(path, data={"answer": "accepted"})).status_code == 200
+    body, headers = _multipart([("answer", b"not_received"), ("comment", b"x" * 300_000)])
+    stream = Body(body)
+    again = await http.post(path, content=stream, headers=headers)
+    assert again.status_code == 409 and "já respondeu" in again.text
+    assert stream.read == 0
