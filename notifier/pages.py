@@ -19,7 +19,16 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from notifier import checkin
-from notifier.checkin import MAX_COMMENT, MAX_PHOTO, REASONS, CheckinError, read_token
+from notifier.checkin import (
+    LIFETIMES,
+    MAX_COMMENT,
+    MAX_PHOTO,
+    MAX_PIXELS,
+    REASONS,
+    CheckinError,
+    PhotoError,
+    read_token,
+)
 from notifier.form import Form, FormError, Limits, read_form
 from notifier.optout import record_optout
 from notifier.render import page
@@ -41,8 +50,13 @@ FORM = Limits(
 PROBLEMS = {
     "tampered": (404, "Link inválido", "Este link não é válido. Confira se ele foi copiado inteiro da mensagem."),
     "unknown_shipment": (404, "Pedido não encontrado", "Não encontramos o pedido deste link."),
-    "expired": (410, "Link expirado", "Este link expirou: ele vale por 14 dias depois do envio da mensagem."),
+    "expired": (410, "Link expirado", "Este link expirou: ele vale por {days} dias depois do envio da mensagem."),
     "already_answered": (409, "Resposta já registrada", "Você já respondeu sobre esta entrega. Obrigado!"),
+}
+PHOTO_PROBLEMS = {
+    "not_an_image": (415, "A foto precisa ser JPEG ou PNG."),
+    "too_big": (413, TOO_BIG),
+    "too_many_pixels": (422, f"A foto tem pixels demais: envie uma de até {MAX_PIXELS // 10**6} megapixels."),
 }
 HEADERS = {
     "Cache-Control": "no-store",
@@ -64,8 +78,9 @@ def _html(rt: Runtime, name: str, status: int, **context: Any) -> HTMLResponse:
     return HTMLResponse(page(name, context, templates_dir=rt.settings.notify_templates_dir), status, HEADERS)
 
 
-def _problem(rt: Runtime, code: str) -> HTMLResponse:
+def _problem(rt: Runtime, code: str, purpose: str = "checkin") -> HTMLResponse:
     status, title, text = PROBLEMS[code]
+    text = text.format(days=LIFETIMES[purpose].days)
     after = "Se precisar falar sobre a entrega, é só responder a mensagem que enviamos."
     log.info("customer_link_refused", code=code)
     return _html(rt, "message", status, title=title, paragraphs=[text, after])
@@ -79,7 +94,7 @@ async def _open(request: Request, token: str, purpose: str) -> tuple[Runtime, in
             token, secret=rt.settings.secret_key.get_secret_value(), now=rt.clock.now(), purpose=purpose
         )
     except CheckinError as exc:
-        return _problem(rt, exc.code)
+        return _problem(rt, exc.code, purpose)
     async with rt.sessions() as session:
         query = select(_s.order_number, _s.external_id, _s.tracking_code).where(_s.id == shipment_id)
         row = (await session.execute(query)).first()
@@ -120,19 +135,19 @@ async def checkin_answer(request: Request, token: str, uploads: Annotated[Path, 
     try:
         form = await _read_form(request)
         fields, photo = form.fields, form.files.get("photo")
-        answer, reason, comment = _validate(fields, photo)
+        answer, reason, comment = _validate(fields)
+        photo_name = await _save(photo, uploads) if photo else None  # Pillow reads it: off the event loop
     except FormError as exc:
         kept = {"selected": fields.get("answer"), "reason": fields.get("reason"), "comment": fields.get("comment")}
         return _form_page(rt, request, order, exc.status, error=str(exc), **kept)
-    photo_path = await asyncio.to_thread(checkin.save_photo, photo, uploads) if photo else None
     try:
         async with rt.sessions() as session, session.begin():
             now = rt.clock.now()
             await checkin.record_answer(
-                session, shipment_id, answer, comment, photo_path, now=now, detector=detector_of(rt), reason=reason
+                session, shipment_id, answer, comment, photo_name, now=now, detector=detector_of(rt), reason=reason
             )
     except BaseException as exc:
-        checkin.discard_photo(photo_path)
+        checkin.discard_photo(photo_name, uploads)
         if isinstance(exc, CheckinError):
             return _problem(rt, exc.code)
         raise
@@ -177,7 +192,14 @@ async def _read_form(request: Request) -> Form:
     return await read_form(request.headers.get("content-type", ""), request.stream(), FORM)
 
 
-def _validate(fields: dict[str, str], photo: bytes | None) -> tuple[CheckinAnswer, str | None, str | None]:
+async def _save(photo: bytes, uploads: Path) -> str:
+    try:
+        return await asyncio.to_thread(checkin.save_photo, photo, uploads)
+    except PhotoError as exc:
+        raise FormError(*PHOTO_PROBLEMS[exc.code]) from None
+
+
+def _validate(fields: dict[str, str]) -> tuple[CheckinAnswer, str | None, str | None]:
     try:
         answer = CheckinAnswer(fields.get("answer", ""))
     except ValueError:
@@ -188,8 +210,4 @@ def _validate(fields: dict[str, str], photo: bytes | None) -> tuple[CheckinAnswe
     comment = fields.get("comment", "").strip()
     if len(comment) > MAX_COMMENT:
         raise FormError(422, f"O comentário passa de {MAX_COMMENT} caracteres: resuma um pouco, por favor.")
-    if photo is not None and len(photo) > MAX_PHOTO:
-        raise FormError(413, TOO_BIG)
-    if photo is not None and checkin.photo_suffix(photo) is None:
-        raise FormError(415, "A foto precisa ser JPEG ou PNG.")
     return answer, reason, comment or None

@@ -117,7 +117,7 @@ def test_the_facts_each_message_promises(context: dict[str, Any]) -> None:
         assert "https://zelo.example/c/" in checkin.text and f"?answer={answer}" in checkin.text
         assert f"?answer={answer}" in (checkin.html or "")
     assert "Entregue e aceito" in checkin.text and "Entregue com ressalva" in checkin.text
-    assert "Não recebi" in checkin.text
+    assert "Não recebi" in checkin.text and "Os links valem por 14 dias." in checkin.text
 
 
 def test_context_names_and_links() -> None:
