@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import structlog
 
-from notifier.channels.base import Outgoing, PermanentFailure, Sent, TemporaryFailure
+from notifier.channels.base import Handed, Outgoing, PermanentFailure, Sent, TemporaryFailure, unrecorded
 from tracker.signatures import parse_secrets, sign
 
 log = structlog.get_logger(__name__)
@@ -39,7 +39,7 @@ class OpsWebhookChannel:
         self._key = parse_secrets(secret)[0]
         self._clock = clock
 
-    async def send(self, message: Outgoing) -> Sent:
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
         body = json.dumps(slack_body(message), ensure_ascii=False, separators=(",", ":")).encode()
         stamp = int(self._clock())
         headers = {
@@ -48,6 +48,7 @@ class OpsWebhookChannel:
             "webhook-timestamp": str(stamp),
             "webhook-signature": sign(self._key, message.idempotency_key, stamp, body),
         }
+        await handed()
         try:
             response = await self._http.post(self._url, content=body, headers=headers)
         except httpx.TransportError as exc:

@@ -8,7 +8,16 @@ from typing import Any
 import httpx
 import structlog
 
-from notifier.channels.base import ChannelError, Outgoing, PermanentFailure, Sent, TemporaryFailure, mask_address
+from notifier.channels.base import (
+    ChannelError,
+    Handed,
+    Outgoing,
+    PermanentFailure,
+    Sent,
+    TemporaryFailure,
+    mask_address,
+    unrecorded,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -61,8 +70,9 @@ class WhatsAppChannel:
             "template": template,
         }
 
-    async def send(self, message: Outgoing) -> Sent:
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
         body = self.body(message)
+        await handed()
         try:
             response = await self._http.post(self._url, json=body, headers=self._headers)
         except httpx.TimeoutException as exc:
