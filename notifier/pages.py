@@ -5,8 +5,9 @@
 HTML pages, also for errors (a bad link 404, an expired one 410, a second answer 409), never a traceback.
 The link is checked (genuine, unexpired, its shipment known, not answered yet) before a byte of the body is
 read; the form is then read as it streams in, bounded (``FORM``: size, parts, files, headers, each field), and
-refused at the first bound it passes. Photos (JPEG or PNG by their bytes, up to 5 MB) are saved under
-``ZELO_UPLOADS_DIR`` (``./zelo-uploads``) with a random name.
+refused at the first bound it passes. Photos (JPEG or PNG as Pillow reads and verifies them, up to 5 MB and
+50 megapixels) are saved under ``ZELO_UPLOADS_DIR`` (``./zelo-uploads``) by a random name, which is all the
+check-in and its incident keep of them.
 """
 
 import asyncio
