@@ -91,10 +91,10 @@ class _Reader:
             if self.files > self.limits.files:
                 raise FormError(400, f"Envie só uma foto: o formulário aceita até {self.limits.files} arquivo.")
 
-    def field_name(self, data: bytes, start: int, end: int) -> None:
-        self.name += data[start:end].decode("utf-8", "replace")  # URL-encoded: percent-escapes are decoded after
-        if len(self.name) > self.limits.headers:
-            raise FormError(400, f"Um campo do formulário tem nome de mais de {self.limits.headers} caracteres.")
+    def field_name(self, data: bytes, start: int, end: int) -> None:  # URL-encoded: decoded at the field's end
+        self.head_name += data[start:end]
+        if len(self.head_name) > self.limits.headers:
+            raise FormError(400, f"Um campo do formulário tem nome de mais de {self.limits.headers} bytes.")
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         self.data += data[start:end]
@@ -113,8 +113,9 @@ class _Reader:
             self.form.fields[self.name] = self.data.decode("utf-8", "replace")
 
     def end_urlencoded(self) -> None:
-        self.name = unquote_plus(self.name)
-        self.data = bytearray(unquote_plus(self.data.decode("utf-8", "replace")).encode())
+        self.name = unquote_plus(self.head_name.decode("ascii", "replace"))
+        self.data = bytearray(unquote_plus(self.data.decode("ascii", "replace")).encode())
+        self.head_name.clear()
         self.end()
 
 

@@ -360,3 +360,13 @@ async def test_an_expired_link_says_how_long_links_of_its_kind_last(
     clock.advance(timedelta(days=351))
     optout = await http.get(links["optout"])
     assert optout.status_code == 410 and "365 dias" in optout.text and "14 dias" not in optout.text
+
+
+async def test_a_url_encoded_answer_keeps_its_words(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions
+) -> None:
+    said = "Caixa amassada & faltou a capa — ção 100%+"
+    sent = await http.post(_path(links["checkin_with_issue"]), data={"answer": "with_issue", "comment": said})
+    assert sent.status_code == 200, sent.text
+    [checkin], [incident] = await _stored(sessions)
+    assert checkin.comment == said and incident.kind == "damaged"
