@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row, func, select, text
 
 from bench.support import bench_account, free_port, pg_database
-from notifier.channels.base import Outgoing, Sent
+from notifier.channels.base import Handed, Outgoing, Sent, unrecorded
 from notifier.channels.email import EmailChannel
 from notifier.dispatcher import Dispatcher
 from notifier.models import Notification
@@ -54,9 +54,9 @@ class Timed:
         self.started: dict[int, float] = {}
         self.latencies: list[float] = []
 
-    async def send(self, message: Outgoing) -> Sent:
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
         self.started[message.notification_id] = time.perf_counter()
-        sent = await self.inner.send(message)
+        sent = await self.inner.send(message, handed)
         self.latencies.append(time.perf_counter() - self.started.pop(message.notification_id))
         return sent
 

@@ -1,13 +1,17 @@
-"""HTTP routes for the outbox: what went out (or waits, or failed) and a resend of a failed message."""
+"""HTTP routes for the outbox: what went out (or waits, or failed) and a resend of a failed message; the
+photo a customer sent with the check-in that opened an incident."""
 
+import pathlib
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.models import Notification, NotificationAttempt
+from notifier.checkin import photo_file
+from notifier.models import Checkin, Notification, NotificationAttempt
 from notifier.schemas import NotificationOut, NotificationPage
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
 from tracker.shipments import Part
@@ -15,6 +19,12 @@ from tracker.web import MAX_ID, Principal, ProblemError, Route, fetch_page, need
 
 router = APIRouter(route_class=Route)
 RESENDABLE = frozenset({NotificationStatus.FAILED.value, NotificationStatus.UNCERTAIN.value})
+PHOTO_TYPES = {".jpg": "image/jpeg", ".png": "image/png"}
+PHOTO_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+PHOTO_HEADERS |= {"Content-Security-Policy": "default-src 'none'"}
+PHOTO_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The photo", "content": {media: {} for media in PHOTO_TYPES.values()}}
+}
 
 
 @router.get("/v1/notifications", response_model=NotificationPage, responses=responses(401, 403, 422))
@@ -77,6 +87,26 @@ async def resend(
     async with rt.sessions() as session:
         fresh = await session.get(Notification, notification_id)
         return NotificationOut.model_validate(fresh)
+
+
+@router.get(
+    "/v1/incidents/{incident_id}/photo",
+    response_class=FileResponse,
+    responses=PHOTO_RESPONSE | responses(401, 403, 404, 422),
+    summary="The photo the customer sent with the check-in that opened the incident",
+)
+async def incident_photo(
+    request: Request,
+    incident_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    who: Annotated[Principal, needs("read")],
+) -> FileResponse:
+    rt = runtime(request)
+    async with rt.sessions() as session:
+        name = await session.scalar(select(Checkin.photo_path).where(Checkin.incident_id == incident_id))
+    path = photo_file(name, pathlib.Path(rt.settings.uploads_dir))
+    if path is None:
+        raise ProblemError(404, "Photo not found", f"incident {incident_id} has no check-in photo")
+    return FileResponse(path, media_type=PHOTO_TYPES[path.suffix], headers=PHOTO_HEADERS)
 
 
 async def _notifications(session: AsyncSession, shipment_id: int) -> Iterable[Notification]:

@@ -9,6 +9,7 @@ and tells the detector's listeners (the outbox: ops alerts, the customer's ackno
 import base64
 import hashlib
 import hmac
+import io
 import re
 import secrets
 import struct
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,17 +34,28 @@ log = structlog.get_logger(__name__)
 VALID_FOR = timedelta(days=14)
 OPTOUT_VALID_FOR = timedelta(days=365)  # an unsubscribe link must keep working long after the message
 PURPOSES = {"checkin": 1, "optout": 2}
+LIFETIMES = {"checkin": VALID_FOR, "optout": OPTOUT_VALID_FOR}  # how long a link of each purpose lasts
 REASONS = {"damaged": "Avaria (produto ou embalagem danificados)", "wrong_items": "Itens errados ou faltando"}
 REASONS |= {"other": "Outro"}
 MAX_COMMENT = 2000
 MAX_PHOTO = 5 * 1024 * 1024
-PHOTO_TYPES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png"}  # by their first bytes
+MAX_PIXELS = 50_000_000  # a phone's largest photos; more, in 5 MB, is a decompression bomb
+PHOTO_TYPES = {"JPEG": ".jpg", "PNG": ".png"}  # as Pillow reads them
+_PHOTO_NAME = re.compile(r"[0-9a-f]{32}\.(?:jpg|png)")  # what save_photo names them
 _VERSION = 1
 _PAYLOAD = struct.Struct(">BBQI")  # version, purpose, shipment id, expiry (Unix seconds)
 _MAC = 16
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,80}")
 _DAMAGE = re.compile(r"avari|danific|quebr|amass|rasg|molhad|estragad|trinc|rachad|violad|furad|damage|broken")
 _s = shipments_table.c
+
+
+class PhotoError(ValueError):
+    """``not_an_image`` (no JPEG or PNG that opens and verifies), ``too_big`` or ``too_many_pixels``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class CheckinError(Exception):
@@ -86,11 +99,11 @@ def read_token(token: str, *, secret: str, now: datetime, purpose: str = "checki
 
 
 def checkin_links(shipment_id: int, *, settings: Settings, now: datetime) -> dict[str, str]:
-    """``checkin_<answer>`` for each answer (valid 14 days) and ``optout``, as absolute URLs."""
+    """``checkin_<answer>`` for each answer and ``optout``, as absolute URLs, each lasting its ``LIFETIMES``."""
     secret, base = settings.secret_key.get_secret_value(), settings.public_base_url.rstrip("/")
-    token = make_token(shipment_id, secret=secret, expires_at=now + VALID_FOR)
+    token = make_token(shipment_id, secret=secret, expires_at=now + LIFETIMES["checkin"])
     links = {f"checkin_{a.value}": f"{base}/c/{token}?answer={a.value}" for a in CheckinAnswer}
-    optout = make_token(shipment_id, secret=secret, expires_at=now + OPTOUT_VALID_FOR, purpose="optout")
+    optout = make_token(shipment_id, secret=secret, expires_at=now + LIFETIMES["optout"], purpose="optout")
     return links | {"optout": f"{base}/optout/{optout}"}
 
 
@@ -110,26 +123,49 @@ def incident_kind(answer: CheckinAnswer, reason: str | None, comment: str | None
     return Kind.DAMAGED if reason == "damaged" or says_damaged(comment) else Kind.DIVERGENCE
 
 
-def photo_suffix(data: bytes) -> str | None:
-    """``.jpg`` or ``.png`` from the bytes themselves (never the client's name or type); None otherwise."""
-    return next((suffix for magic, suffix in PHOTO_TYPES.items() if data.startswith(magic)), None)
+def photo_suffix(data: bytes) -> str:
+    """``.jpg`` or ``.png``: the type Pillow reads from the bytes (never the client's name or type), after
+    checking the pixel count in the header and verifying the file's structure, without decoding it."""
+    if len(data) > MAX_PHOTO:
+        raise PhotoError("too_big", f"expected a photo of at most {MAX_PHOTO} bytes, got {len(data)}")
+    too_many = PhotoError("too_many_pixels", f"expected a photo of at most {MAX_PIXELS:,} pixels")
+    try:
+        with Image.open(io.BytesIO(data), formats=list(PHOTO_TYPES)) as image:
+            kind, (width, height) = str(image.format), image.size
+            if width * height > MAX_PIXELS:
+                raise too_many
+            image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_many from None
+    except PhotoError:
+        raise
+    except Exception as exc:  # Pillow raises what the broken file provokes: OSError, SyntaxError, ValueError...
+        raise PhotoError("not_an_image", f"expected a JPEG or PNG photo ({type(exc).__name__})") from None
+    return PHOTO_TYPES[kind]
 
 
 def save_photo(data: bytes, folder: Path) -> str:
-    """Write a JPEG or PNG under a random name (never the client's) in ``folder``; its path."""
-    suffix = photo_suffix(data)
-    if suffix is None or len(data) > MAX_PHOTO:
-        raise ValueError(f"expected a JPEG or PNG photo of at most {MAX_PHOTO} bytes")
+    """Check a photo (:func:`photo_suffix`) and write it in ``folder`` under a random name (never the
+    client's); that name, which is how the check-in refers to it."""
+    name = f"{secrets.token_hex(16)}{photo_suffix(data)}"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{secrets.token_hex(16)}{suffix}"
-    with path.open("xb") as f:
+    with (folder / name).open("xb") as f:
         f.write(data)
-    return str(path)
+    return name
 
 
-def discard_photo(path: str | None) -> None:
-    if path:
-        Path(path).unlink(missing_ok=True)
+def photo_file(name: str | None, folder: Path) -> Path | None:
+    """The file of a saved photo, if ``name`` is one :func:`save_photo` gives and it is still in ``folder``;
+    never a path outside it."""
+    if name is None or not _PHOTO_NAME.fullmatch(name):
+        return None
+    path = folder / name
+    return path if path.is_file() else None
+
+
+def discard_photo(name: str | None, folder: Path) -> None:
+    if (path := photo_file(name, folder)) is not None:
+        path.unlink(missing_ok=True)
 
 
 async def answered(session: AsyncSession, shipment_id: int) -> Checkin | None:
@@ -142,7 +178,7 @@ async def record_answer(
     shipment_id: int,
     answer: CheckinAnswer,
     comment: str | None,
-    photo_path: str | None,
+    photo_path: str | None,  # the photo's name under the uploads folder (save_photo)
     *,
     now: datetime,
     detector: Detector,

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifier.checkin import LIFETIMES
 from notifier.vocabulary import Trigger
 from tracker.calendar import timezone_of
 from tracker.config import Settings
@@ -64,6 +65,7 @@ def message_context(
         "tracking_link": settings.tracking_url.replace("{code}", quote(code, safe="")),
         "carrier": CARRIERS.get(str(shipment.get("carrier")), str(shipment.get("carrier") or "").title()),
         "reminder": False,
+        "checkin_valid_days": LIFETIMES["checkin"].days,  # what the check-in's links say of themselves
     }
     context |= dict(facts)
     context |= {

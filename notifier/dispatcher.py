@@ -1,34 +1,41 @@
 """The dispatcher: delivers the outbox, with retries, and records every attempt.
 
-A batch is claimed (``sending``, with a lease) and committed *before* anything is sent. After the sends,
-one transaction records each outcome. A dispatcher killed in between leaves rows ``sending`` past their
-lease; the next run resends them only on channels whose receiver dedupes on the idempotency key (the ops
-webhook's ``webhook-id``), and marks the others ``uncertain`` — never sent twice, shown to ops, who can
-resend by hand. Policy is applied at send time: opt-outs, quiet hours in the destination's time zone (the
-message waits), a daily cap per shipment, and a rate per channel (a message that would wait for its slot
-more than a second is put back). Ops e-mails of one round go out as one digest. A message that fails for
-good on a channel with a fallback (WhatsApp → the wa.me queue) is queued there, once.
+A batch is claimed (``sending``, with a lease) and committed *before* anything is sent. At the last moment
+before a message leaves, the channel calls ``handed`` (the e-mail channel while it sends the envelope, before
+DATA), and one statement marks the row handed (``handed_at``), only while this run's claim still holds it: a
+dispatcher that stalled past its lease sends nothing another run may have taken. After the sends, one
+transaction records each outcome. A dispatcher killed in between leaves rows ``sending`` past their lease;
+the next run sends again those never handed, resends the handed ones only on channels whose receiver dedupes
+on the idempotency key (the ops webhook's ``webhook-id``), and marks the other handed ones ``uncertain`` —
+never sent twice, shown to ops, who can resend by hand. Policy is applied at send time: opt-outs, quiet hours
+in the destination's time zone (the message waits), a daily cap per shipment and local day of the
+destination (messages sent, or queued for wa.me, that day: one rule within a batch and across batches), and
+a rate per channel (a message that would wait for its slot more than a second is put back). Ops e-mails of
+one round go out as one digest. A message that fails for good on a channel with a fallback (WhatsApp → the
+wa.me queue) is queued there, once.
 """
 
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import Row, and_, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifier.channels.base import ChannelError, Outgoing, PermanentFailure, Port, Sent, TemporaryFailure
 from notifier.config import Policy, load_policy
+from notifier.handoff import HELD, Handoff, Lost
+from notifier.holds import quiet_until, sent_today_of
 from notifier.models import attempts_table, notifications_table, optouts_table
 from notifier.outbox import queue_row
 from notifier.ratelimit import RateLimit
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
-from tracker.calendar import timezone_of
 from tracker.clock import Clock
 from tracker.db import insert_skipping_duplicates
 from tracker.models import shipments_table
@@ -39,7 +46,7 @@ OptOuts = Callable[[Row[Any], Row[Any]], Sequence[str]]  # (notification, shipme
 Digest = Callable[[Sequence[Outgoing]], Outgoing]  # one message for a round of ops messages
 _n, _s = notifications_table.c, shipments_table.c
 OPS = frozenset({Channel.OPS_EMAIL.value, Channel.OPS_WEBHOOK.value})
-_UPDATE = update(notifications_table).where(_n.id == bindparam("_id"))
+_UPDATE = update(notifications_table).where(_n.id == bindparam("_id"), *HELD)
 # Failures after which the channel surely did not take the message: only these are handed to its fallback
 # (a timeout, an outage or a crash may hide a delivery; a number without WhatsApp fails on wa.me too).
 HANDED_ON = frozenset(
@@ -48,7 +55,7 @@ HANDED_ON = frozenset(
 
 
 class Result(NamedTuple):
-    values: dict[str, Any]  # the notification's new columns
+    values: dict[str, Any] | None  # the notification's new columns; None: the row is no longer this run's
     attempt: dict[str, Any] | None = None  # the attempt to record, when a send was tried
     fallback: dict[str, Any] | None = None  # a notification to queue on the fallback channel
 
@@ -107,22 +114,27 @@ class Dispatcher:
         return report
 
     async def _recover(self, now: datetime, report: DispatchReport) -> None:
-        """Rows left ``sending`` by a dispatcher that died mid-batch."""
+        """Rows left ``sending`` by a dispatcher that died mid-batch: those never handed go out again."""
         async with self.sessions() as session, session.begin():
             stale = (
                 await session.execute(
-                    select(_n.id, _n.channel)
+                    select(_n.id, _n.channel, _n.due_at, _n.attempts, _n.handed_at)
                     .where(_n.status == NotificationStatus.SENDING.value, _n.due_at <= now)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
             rows, attempts = [], []
             for row in stale:
+                held = {"_id": row.id, "_lease": row.due_at, "due_at": now}
+                if row.handed_at is None:  # never tried: its claim was not an attempt
+                    rows.append(held | {"status": NotificationStatus.PENDING.value, "attempts": row.attempts - 1})
+                    report.outcomes[(row.channel, "requeued")] += 1
+                    continue
                 port = self.channels.get(Channel(row.channel))
                 again = port is not None and port.supports_idempotency
                 outcome = NotificationStatus.PENDING if again else NotificationStatus.UNCERTAIN
                 reason = None if again else "the dispatcher stopped during the send: it may have gone out; not resent"
-                rows.append({"_id": row.id, "status": outcome.value, "due_at": now, "reason": reason})
+                rows.append(held | {"status": outcome.value, "reason": reason, "attempts": row.attempts})
                 attempts.append(_attempt(row.id, now, "uncertain", "dispatcher_lost", reason or "resent with its key"))
                 report.outcomes[(row.channel, "resent" if again else "uncertain")] += 1
             await _write(session, rows, attempts)
@@ -140,7 +152,12 @@ class Dispatcher:
                 await session.execute(
                     update(notifications_table)
                     .where(_n.id.in_(due.scalar_subquery()))
-                    .values(status=NotificationStatus.SENDING.value, due_at=now + self.lease, attempts=_n.attempts + 1)
+                    .values(
+                        status=NotificationStatus.SENDING.value,
+                        due_at=now + self.lease,
+                        attempts=_n.attempts + 1,
+                        handed_at=None,
+                    )
                     .returning(*notifications_table.c)
                 )
             ).all()
@@ -165,8 +182,7 @@ class Dispatcher:
                 if hashes
                 else set()
             )
-            sent_today = await self._sent_today(session, claimed, now)
-        gate = asyncio.Semaphore(self.concurrency)
+            sent_today = await sent_today_of(session, [s for _, s in claimed], now, OPS)
         rounds: dict[str, list[tuple[Row[Any], Row[Any]]]] = {}
         alone = []
         for n, s in claimed:
@@ -174,19 +190,23 @@ class Dispatcher:
                 rounds.setdefault(n.channel, []).append((n, s))
             else:
                 alone.append((n, s))
-        results = dict(
-            zip(
-                [n.id for n, _ in alone],
-                await asyncio.gather(*(self._one(n, s, now, opted_out, sent_today, gate) for n, s in alone)),
-                strict=True,
+        async with self._handoff() as handoff:
+            results = dict(
+                zip(
+                    [n.id for n, _ in alone],
+                    await asyncio.gather(*(self._one(n, s, now, opted_out, sent_today, handoff) for n, s in alone)),
+                    strict=True,
+                )
             )
-        )
-        for group in rounds.values():
-            results |= await self._round(group, now, gate)
+            for group in rounds.values():
+                results |= await self._round(group, now, handoff)
         rows, attempts, fallbacks = [], [], []
         for n, _ in claimed:
             result = results[n.id]
-            rows.append({"_id": n.id, **result.values})
+            if result.values is None:
+                report.outcomes[(n.channel, "lost")] += 1
+                continue
+            rows.append({"_id": n.id, "_lease": n.due_at, **result.values})
             attempts += [result.attempt] if result.attempt else []
             fallbacks += [result.fallback] if result.fallback else []
             report.outcomes[(n.channel, result.values["status"])] += 1
@@ -200,7 +220,7 @@ class Dispatcher:
         customer = n.channel not in OPS
         if customer and opted_out.intersection(self.optout_hashes(n, s)):
             return self._put_back(n, now, "suppressed", "the customer opted out")
-        wait = _quiet_until(self.policy.quiet_hours.get(Channel(n.channel)), now, s.destination_state)
+        wait = quiet_until(self.policy.quiet_hours.get(Channel(n.channel)), now, s.destination_state)
         if wait is not None:
             return self._put_back(n, wait, "pending")
         if customer and sent_today[s.id] >= self.policy.daily_cap:
@@ -217,21 +237,21 @@ class Dispatcher:
         now: datetime,
         opted_out: set[str],
         sent_today: Counter[int],
-        gate: asyncio.Semaphore,
+        handoff: Handoff,
     ) -> Result:
         if held := self._held(n, s, now, opted_out, sent_today):
             return held
         try:
             message = await self.compose(n, s, now)
             if isinstance(message, str):  # wa_link: queued for a person to click and send
-                return Result(_values(now, status="queued", link=message, attempts=n.attempts))
-            sent = await self._send(Channel(n.channel), message, gate)
+                return Result(_values(now, status="queued", link=message, attempts=n.attempts, handed_at=now))
+            sent = await self._send(Channel(n.channel), message, [n], handoff)
         except Exception as exc:
             return self._failed(n, now, exc)
         return _sent(n, now, sent)
 
     async def _round(
-        self, group: list[tuple[Row[Any], Row[Any]]], now: datetime, gate: asyncio.Semaphore
+        self, group: list[tuple[Row[Any], Row[Any]]], now: datetime, handoff: Handoff
     ) -> dict[int, Result]:
         """One digest for the ops messages of a round; each row shares the digest's fate."""
         assert self.digest is not None
@@ -250,7 +270,8 @@ class Dispatcher:
                 results[n.id] = self._failed(n, now, exc)
         if parts:
             try:
-                sent = await self._send(Channel(group[0][0].channel), self.digest([m for _, m in parts]), gate)
+                digest = self.digest([m for _, m in parts])
+                sent = await self._send(Channel(group[0][0].channel), digest, [n for n, _ in parts], handoff)
             except Exception as exc:  # one fate for the round: retried together while any row has tries left
                 retry = isinstance(exc, TemporaryFailure) and min(n.attempts for n, _ in parts) < self.max_attempts
                 due = self._next_try(max(n.attempts for n, _ in parts), getattr(exc, "retry_after", None), now)
@@ -258,15 +279,23 @@ class Dispatcher:
             results |= {n.id: _sent(n, now, sent) for n, _ in parts}
         return results
 
-    async def _send(self, channel: Channel, message: Outgoing, gate: asyncio.Semaphore) -> Sent:
+    async def _send(self, channel: Channel, message: Outgoing, rows: Sequence[Row[Any]], handoff: Handoff) -> Sent:
+        """Hand ``message`` (the one of ``rows``) to its channel, once the rate and the channel allow."""
         port = self.channels.get(channel)
         if port is None:
             raise PermanentFailure("channel_not_configured", f"no {channel.value} channel is configured")
         limit = self.limits.get(channel)
         if limit is not None and (wait := await limit.acquire()) is not None:
             raise _Later(self.clock.now() + timedelta(seconds=wait))
-        async with gate:
-            return await port.send(message)
+        async with handoff.gate:
+            return await port.send(message, lambda: handoff.mark(rows))
+
+    @asynccontextmanager
+    async def _handoff(self) -> AsyncIterator[Handoff]:
+        engine: AsyncEngine = self.sessions.kw["bind"]
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield Handoff(autocommit, self.clock, asyncio.Semaphore(self.concurrency))
 
     def _failed(
         self, n: Row[Any], now: datetime, exc: Exception, *, retry: bool | None = None, due: datetime | None = None
@@ -275,6 +304,8 @@ class Dispatcher:
         the channel surely did not take goes to its fallback."""
         if isinstance(exc, _Later):
             return self._put_back(n, exc.until, "pending")
+        if isinstance(exc, Lost):
+            return Result(None)
         if retry is None:
             retry = isinstance(exc, TemporaryFailure) and n.attempts < self.max_attempts
         if isinstance(exc, ChannelError):
@@ -304,32 +335,6 @@ class Dispatcher:
         if retry_after is not None:
             delay = max(delay, timedelta(seconds=retry_after))
         return now + delay
-
-    async def _sent_today(
-        self, session: AsyncSession, claimed: list[tuple[Row[Any], Row[Any]]], now: datetime
-    ) -> Counter[int]:
-        since = now - timedelta(hours=24)
-        ids = list({s.id for _, s in claimed})
-        query = (
-            select(_n.shipment_id, func.count())
-            .where(and_(_n.shipment_id.in_(ids), _n.status == "sent", _n.sent_at >= since, _n.channel.not_in(OPS)))
-            .group_by(_n.shipment_id)
-        )
-        return Counter({sid: n for sid, n in await session.execute(query)})
-
-
-def _quiet_until(window: tuple[time, time] | None, now: datetime, uf: str | None) -> datetime | None:
-    """The end of the quiet hours when ``now`` falls within them (destination's local time), else None."""
-    if window is None:
-        return None
-    start, end = window
-    local = now.astimezone(timezone_of(uf))
-    t = local.time()
-    quiet = start <= t or t < end if start > end else start <= t < end
-    if not quiet:
-        return None
-    day = local.date() + timedelta(days=1) if start > end and t >= start else local.date()
-    return datetime.combine(day, end, local.tzinfo)
 
 
 def _values(due: datetime, *, status: str, attempts: int, **columns: Any) -> dict[str, Any]:

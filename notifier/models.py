@@ -26,6 +26,7 @@ class Notification(Base):
     facts: Mapped[dict[str, Any]]  # what the message says (dates, incident evidence), frozen at trigger time
     created_at: Mapped[datetime]
     due_at: Mapped[datetime]  # not before (quiet hours, check-in delay, back-off); while sending: the lease
+    handed_at: Mapped[datetime | None]  # when this try went to its channel (or the wa.me queue); unset: not yet
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     provider_id: Mapped[str | None] = mapped_column(String(200))

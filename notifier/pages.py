@@ -3,17 +3,16 @@
 ``GET/POST /c/{token}`` — the delivery check-in (three answers, a reason, a comment, an optional photo);
 ``GET/POST /optout/{token}`` — stop customer messages to the order's e-mail and phone. Answers are pt-BR
 HTML pages, also for errors (a bad link 404, an expired one 410, a second answer 409), never a traceback.
-Photos (JPEG or PNG by their bytes, up to 5 MB) are saved under ``ZELO_UPLOADS_DIR`` (``./zelo-uploads``)
-with a random name.
+The link is checked (genuine, unexpired, its shipment known, not answered yet) before a byte of the body is
+read; the form is then read as it streams in, bounded (``FORM``: size, parts, files, headers, each field), and
+refused at the first bound it passes. Photos (JPEG or PNG as Pillow reads and verifies them, up to 5 MB and
+50 megapixels) are saved under ``ZELO_UPLOADS_DIR`` (``./zelo-uploads``) by a random name, which is all the
+check-in and its incident keep of them.
 """
 
 import asyncio
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import HTTP
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -21,7 +20,17 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from notifier import checkin
-from notifier.checkin import MAX_COMMENT, MAX_PHOTO, REASONS, CheckinError, read_token
+from notifier.checkin import (
+    LIFETIMES,
+    MAX_COMMENT,
+    MAX_PHOTO,
+    MAX_PIXELS,
+    REASONS,
+    CheckinError,
+    PhotoError,
+    read_token,
+)
+from notifier.form import Form, FormError, Limits, read_form
 from notifier.optout import record_optout
 from notifier.render import page
 from notifier.vocabulary import CheckinAnswer
@@ -34,11 +43,21 @@ router = APIRouter(include_in_schema=False)  # pages for people, not the API's c
 log = structlog.get_logger(__name__)
 MAX_BODY = MAX_PHOTO + 64 * 1024
 TOO_BIG = "A foto é grande demais: envie uma de até 5 MB."
+LABELS = {"answer": "a resposta", "reason": "o problema", "comment": "o comentário", "photo": "a foto"}
+# Four fields, some room for a browser's extras; a comment's 2,000 characters, percent-encoded, fit in a field.
+FORM = Limits(
+    body=MAX_BODY, parts=8, files=1, field=24_000, file=MAX_PHOTO, headers=2048, labels=LABELS, too_big=TOO_BIG
+)
 PROBLEMS = {
     "tampered": (404, "Link inválido", "Este link não é válido. Confira se ele foi copiado inteiro da mensagem."),
     "unknown_shipment": (404, "Pedido não encontrado", "Não encontramos o pedido deste link."),
-    "expired": (410, "Link expirado", "Este link expirou: ele vale por 14 dias depois do envio da mensagem."),
+    "expired": (410, "Link expirado", "Este link expirou: ele vale por {days} dias depois do envio da mensagem."),
     "already_answered": (409, "Resposta já registrada", "Você já respondeu sobre esta entrega. Obrigado!"),
+}
+PHOTO_PROBLEMS = {
+    "not_an_image": (415, "A foto precisa ser JPEG ou PNG."),
+    "too_big": (413, TOO_BIG),
+    "too_many_pixels": (422, f"A foto tem pixels demais: envie uma de até {MAX_PIXELS // 10**6} megapixels."),
 }
 HEADERS = {
     "Cache-Control": "no-store",
@@ -48,12 +67,6 @@ HEADERS = {
     "frame-ancestors 'none'; base-uri 'none'",
 }
 _s = shipments_table.c
-
-
-class FormError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def uploads_dir(request: Request) -> Path:
@@ -66,8 +79,9 @@ def _html(rt: Runtime, name: str, status: int, **context: Any) -> HTMLResponse:
     return HTMLResponse(page(name, context, templates_dir=rt.settings.notify_templates_dir), status, HEADERS)
 
 
-def _problem(rt: Runtime, code: str) -> HTMLResponse:
+def _problem(rt: Runtime, code: str, purpose: str = "checkin") -> HTMLResponse:
     status, title, text = PROBLEMS[code]
+    text = text.format(days=LIFETIMES[purpose].days)
     after = "Se precisar falar sobre a entrega, é só responder a mensagem que enviamos."
     log.info("customer_link_refused", code=code)
     return _html(rt, "message", status, title=title, paragraphs=[text, after])
@@ -81,7 +95,7 @@ async def _open(request: Request, token: str, purpose: str) -> tuple[Runtime, in
             token, secret=rt.settings.secret_key.get_secret_value(), now=rt.clock.now(), purpose=purpose
         )
     except CheckinError as exc:
-        return _problem(rt, exc.code)
+        return _problem(rt, exc.code, purpose)
     async with rt.sessions() as session:
         query = select(_s.order_number, _s.external_id, _s.tracking_code).where(_s.id == shipment_id)
         row = (await session.execute(query)).first()
@@ -115,24 +129,26 @@ async def checkin_answer(request: Request, token: str, uploads: Annotated[Path, 
     opened = await _open(request, token, "checkin")
     if isinstance(opened, HTMLResponse):
         return opened
-    rt, shipment_id, order, _ = opened
+    rt, shipment_id, order, done = opened
+    if done:  # before reading a byte of the body
+        return _problem(rt, "already_answered")
     fields: dict[str, str] = {}
     try:
-        body = await _read_body(request)  # parsing 5 MB takes ~150 ms: off the event loop
-        fields, photo = await asyncio.to_thread(_parse_form, request.headers.get("content-type", ""), body)
-        answer, reason, comment = _validate(fields, photo)
+        form = await _read_form(request)
+        fields, photo = form.fields, form.files.get("photo")
+        answer, reason, comment = _validate(fields)
+        photo_name = await _save(photo, uploads) if photo else None  # Pillow reads it: off the event loop
     except FormError as exc:
         kept = {"selected": fields.get("answer"), "reason": fields.get("reason"), "comment": fields.get("comment")}
         return _form_page(rt, request, order, exc.status, error=str(exc), **kept)
-    photo_path = await asyncio.to_thread(checkin.save_photo, photo, uploads) if photo else None
     try:
         async with rt.sessions() as session, session.begin():
             now = rt.clock.now()
             await checkin.record_answer(
-                session, shipment_id, answer, comment, photo_path, now=now, detector=detector_of(rt), reason=reason
+                session, shipment_id, answer, comment, photo_name, now=now, detector=detector_of(rt), reason=reason
             )
     except BaseException as exc:
-        checkin.discard_photo(photo_path)
+        checkin.discard_photo(photo_name, uploads)
         if isinstance(exc, CheckinError):
             return _problem(rt, exc.code)
         raise
@@ -170,45 +186,21 @@ async def optout(request: Request, token: str) -> HTMLResponse:
     return _html(rt, "message", 200, title="Pronto, avisos desativados", paragraphs=paragraphs)
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_form(request: Request) -> Form:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise FormError(413, TOO_BIG)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise FormError(413, TOO_BIG)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_form(request.headers.get("content-type", ""), request.stream(), FORM)
 
 
-def _parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | None]:
-    """The form's text fields and the photo's bytes (multipart), or text fields only (urlencoded)."""
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        pairs = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in pairs.items()}, None
-    if not content_type.startswith("multipart/form-data"):
-        raise FormError(415, "O formulário chegou num formato inesperado. Tente enviar de novo.")
-    head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
-    message: Message = BytesParser(policy=HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise FormError(400, "O formulário chegou incompleto. Tente enviar de novo.")
-    fields, photo = {}, None
-    for part in message.walk():
-        name = part.get_param("name", header="content-disposition")
-        if part.is_multipart() or not isinstance(name, str):
-            continue
-        data = part.get_payload(decode=True)
-        data = data if isinstance(data, bytes) else b""
-        if part.get_filename() is not None:
-            photo = (data or None) if name == "photo" else photo  # no file chosen: an empty part
-        else:
-            fields[name] = data.decode("utf-8", "replace")
-    return fields, photo
+async def _save(photo: bytes, uploads: Path) -> str:
+    try:
+        return await asyncio.to_thread(checkin.save_photo, photo, uploads)
+    except PhotoError as exc:
+        raise FormError(*PHOTO_PROBLEMS[exc.code]) from None
 
 
-def _validate(fields: dict[str, str], photo: bytes | None) -> tuple[CheckinAnswer, str | None, str | None]:
+def _validate(fields: dict[str, str]) -> tuple[CheckinAnswer, str | None, str | None]:
     try:
         answer = CheckinAnswer(fields.get("answer", ""))
     except ValueError:
@@ -219,8 +211,4 @@ def _validate(fields: dict[str, str], photo: bytes | None) -> tuple[CheckinAnswe
     comment = fields.get("comment", "").strip()
     if len(comment) > MAX_COMMENT:
         raise FormError(422, f"O comentário passa de {MAX_COMMENT} caracteres: resuma um pouco, por favor.")
-    if photo is not None and len(photo) > MAX_PHOTO:
-        raise FormError(413, TOO_BIG)
-    if photo is not None and checkin.photo_suffix(photo) is None:
-        raise FormError(415, "A foto precisa ser JPEG ou PNG.")
     return answer, reason, comment or None

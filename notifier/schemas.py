@@ -18,6 +18,7 @@ class NotificationOut(BaseModel):
     created_at: datetime
     due_at: datetime
     attempts: int
+    handed_at: datetime | None  # when the last try went to its channel (or the wa.me queue)
     sent_at: datetime | None
     provider_id: str | None
     reason: str | None

@@ -1,9 +1,14 @@
 """What every delivery channel speaks: an ``Outgoing`` message in, a ``Sent`` receipt or a
 ``ChannelError`` out. A ``TemporaryFailure`` may be retried as is (later, ``retry_after`` seconds at the
 earliest when the peer said so); a ``PermanentFailure`` never is. ``supports_idempotency`` tells the
-dispatcher whether a resend with the same ``idempotency_key`` is deduplicated by the receiver."""
+dispatcher whether a resend with the same ``idempotency_key`` is deduplicated by the receiver.
+
+A channel awaits ``handed()`` once, at the last moment before the message leaves (built, its connection
+in hand): the dispatcher records there that the message may have gone out. When ``handed()`` raises, the
+channel sends nothing and lets the error through."""
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,13 +57,20 @@ class PermanentFailure(ChannelError):
     """Never retry as is: bad address, SMTP 5xx, invalid number, rejected template, bad credentials."""
 
 
+Handed = Callable[[], Awaitable[None]]
+
+
+async def unrecorded() -> None:
+    """``handed`` for a send nobody records (a test, a preview)."""
+
+
 class Port(Protocol):
     """A delivery channel's sending end (``notifier.vocabulary.Channel`` names the channels)."""
 
     name: str  # "email", "whatsapp", "ops_webhook"
     supports_idempotency: bool  # True when the receiver dedupes a resend on the idempotency key
 
-    async def send(self, message: Outgoing) -> Sent: ...
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent: ...
 
     async def aclose(self) -> None: ...
 

@@ -1,9 +1,11 @@
 """E-mail over SMTP (aiosmtplib). ``smtp://``, ``smtp+starttls://`` or ``smtps://``, with optional
 ``user:password@``. Connections are kept open and reused (a small pool, one by default); a connection the
 server dropped while idle is reopened once before the send fails. SMTP has no idempotency: the stable
-``Message-ID`` only lets the recipient's client thread or hide duplicates."""
+``Message-ID`` only lets the recipient's client thread or hide duplicates. ``handed()`` runs while the
+envelope (MAIL, RCPT) is sent, and the message itself (DATA) leaves only once it is done."""
 
 import asyncio
+import contextlib
 import hashlib
 import re
 from email.header import Header
@@ -11,12 +13,14 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate
+from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
 
 import aiosmtplib
 import structlog
+from aiosmtplib.typing import Default
 
-from notifier.channels.base import Outgoing, PermanentFailure, Sent, TemporaryFailure, mask_address
+from notifier.channels.base import Handed, Outgoing, PermanentFailure, Sent, TemporaryFailure, mask_address, unrecorded
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +60,30 @@ def build_message(message: Outgoing, sender: str) -> Message:
     return mail
 
 
+class _Client(aiosmtplib.SMTP):
+    """An SMTP connection whose DATA waits for ``handing``, the record that the message leaves (started with
+    MAIL, so the two overlap); when the record fails, the envelope is reset and nothing is sent."""
+
+    handing: "asyncio.Future[None] | None" = None
+
+    async def data(
+        self,
+        message: str | bytes,
+        /,
+        *,
+        timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109 -- aiosmtplib's signature
+    ) -> aiosmtplib.SMTPResponse:
+        if self.handing is not None:
+            handing, self.handing = self.handing, None
+            try:
+                await handing
+            except Exception:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await self.rset()
+                raise
+        return await super().data(message, timeout=timeout)
+
+
 class EmailChannel:
     name = "email"
     supports_idempotency = False
@@ -70,7 +98,7 @@ class EmailChannel:
         self.sender = sender
         self.server = f"{url.hostname}:{url.port or default_port}"
         self._clients = [
-            aiosmtplib.SMTP(
+            _Client(
                 hostname=url.hostname,
                 port=url.port or default_port,
                 username=unquote(url.username) if url.username else None,
@@ -81,30 +109,41 @@ class EmailChannel:
             )
             for _ in range(pool_size)
         ]
-        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        self._idle: asyncio.Queue[_Client] = asyncio.Queue()
         for client in self._clients:
             self._idle.put_nowait(client)
 
-    async def send(self, message: Outgoing) -> Sent:
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
         try:
             mail = build_message(message, self.sender)
         except ValueError as exc:  # a CR/LF in a header: never let it through
             raise PermanentFailure("smtp_rejected", f"message cannot be built: {mask_address(str(exc))}") from exc
         client = await self._idle.get()  # waits while every connection is busy: sends serialize per connection
         try:
-            response = await self._send(client, mail, message)
+            response = await self._send(client, mail, message, handed)
         finally:
             self._idle.put_nowait(client)
         found = _QUEUE_ID.search(response)
         log.debug("email_sent", to=mask_address(message.to), notification_id=message.notification_id)
         return Sent(provider_id=found.group(1) if found else str(mail["Message-ID"]))
 
-    async def _send(self, client: aiosmtplib.SMTP, mail: Message, message: Outgoing) -> str:
+    async def _send(self, client: _Client, mail: Message, message: Outgoing, handed: Handed) -> str:
+        try:
+            return await self._transmit(client, mail, message, handed)
+        finally:
+            if (pending := client.handing) is not None:  # the envelope failed before DATA: nothing left
+                client.handing = None
+                with contextlib.suppress(Exception):
+                    await pending
+
+    async def _transmit(self, client: _Client, mail: Message, message: Outgoing, handed: Handed) -> str:
         reused = client.is_connected
         for attempt in (1, 2):
             try:
                 if not client.is_connected:
                     await self._connect(client)
+                if attempt == 1:
+                    client.handing = asyncio.ensure_future(handed())
                 _refused, response = await client.send_message(mail, sender=self.sender, recipients=[message.to])
                 return response
             except aiosmtplib.SMTPServerDisconnected as exc:
@@ -128,7 +167,7 @@ class EmailChannel:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    async def _connect(client: aiosmtplib.SMTP) -> None:
+    async def _connect(client: _Client) -> None:
         try:
             await client.connect()  # greeting, EHLO, STARTTLS and AUTH as configured
         except BaseException:

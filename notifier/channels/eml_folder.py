@@ -3,7 +3,7 @@ what customers would receive. Each file opens in any mail client."""
 
 from pathlib import Path
 
-from notifier.channels.base import Outgoing, Sent
+from notifier.channels.base import Handed, Outgoing, Sent, unrecorded
 from notifier.channels.email import build_message
 
 
@@ -15,7 +15,8 @@ class EmlFolderChannel:
         self.folder, self.sender = folder, sender
         folder.mkdir(parents=True, exist_ok=True)
 
-    async def send(self, message: Outgoing) -> Sent:
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
+        await handed()
         path = self.folder / f"{message.notification_id:06d}.eml"
         path.write_bytes(build_message(message, self.sender).as_bytes())
         return Sent(provider_id=path.name)

@@ -1,8 +1,11 @@
 """Ops alerts to a generic webhook: Slack-compatible JSON (``text`` plus one section block), signed per
 Standard Webhooks (``webhook-id`` is the idempotency key, so a receiver that dedupes on it never shows
-an alert twice however often it is resent)."""
+an alert twice however often it is resent). Alerts carry what customers and the ERP wrote (a check-in's
+comment, an order number): every text is escaped as Slack asks (``&``, ``<``, ``>``), so none becomes a
+mention (``<!channel>``) or a disguised link (``<https://…|label>``)."""
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,20 +13,32 @@ from typing import Any
 import httpx
 import structlog
 
-from notifier.channels.base import Outgoing, PermanentFailure, Sent, TemporaryFailure
+from notifier.channels.base import Handed, Outgoing, PermanentFailure, Sent, TemporaryFailure, unrecorded
 from tracker.signatures import parse_secrets, sign
 
 log = structlog.get_logger(__name__)
 
 SLACK_SECTION_LIMIT = 3000  # characters of mrkdwn a Slack section block takes
+SLACK_HEADER_LIMIT = 150
+_HALF_ENTITY = re.compile(r"&[a-z]{0,3}$")
+
+
+def slack_text(text: str, limit: int | None = None) -> str:
+    """``text`` shown as it is: Slack's three control characters as entities, cut to ``limit`` characters
+    (with "…") never inside an entity."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if limit is None or len(escaped) <= limit:
+        return escaped
+    return _HALF_ENTITY.sub("", escaped[: limit - 1]) + "…"
 
 
 def slack_body(message: Outgoing) -> dict[str, Any]:
-    section = {"type": "section", "text": {"type": "mrkdwn", "text": message.text[:SLACK_SECTION_LIMIT]}}
-    blocks: list[dict[str, Any]] = [section]
+    section = {"type": "mrkdwn", "text": slack_text(message.text, SLACK_SECTION_LIMIT)}
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": section}]
     if message.subject:
-        blocks.insert(0, {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}})
-    return {"text": message.text, "blocks": blocks, **(message.payload or {})}
+        header = {"type": "plain_text", "text": slack_text(message.subject, SLACK_HEADER_LIMIT)}
+        blocks.insert(0, {"type": "header", "text": header})
+    return {"text": slack_text(message.text), "blocks": blocks, **(message.payload or {})}
 
 
 class OpsWebhookChannel:
@@ -39,7 +54,7 @@ class OpsWebhookChannel:
         self._key = parse_secrets(secret)[0]
         self._clock = clock
 
-    async def send(self, message: Outgoing) -> Sent:
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
         body = json.dumps(slack_body(message), ensure_ascii=False, separators=(",", ":")).encode()
         stamp = int(self._clock())
         headers = {
@@ -48,6 +63,7 @@ class OpsWebhookChannel:
             "webhook-timestamp": str(stamp),
             "webhook-signature": sign(self._key, message.idempotency_key, stamp, body),
         }
+        await handed()
         try:
             response = await self._http.post(self._url, content=body, headers=headers)
         except httpx.TransportError as exc:

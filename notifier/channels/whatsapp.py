@@ -1,6 +1,7 @@
 """WhatsApp Cloud API: approved template messages only (``POST /{phone_number_id}/messages``), which may
 be sent outside the 24-hour customer-service window. Graph errors are mapped by ``error.code`` first,
-then by HTTP status. The Cloud API offers no idempotency key, so a resend may deliver twice."""
+then by HTTP status. The Cloud API offers no idempotency key, so a resend may deliver twice. Template
+parameters are made into what WhatsApp takes (one line, no run of spaces, not empty, bounded)."""
 
 import re
 from typing import Any
@@ -8,11 +9,21 @@ from typing import Any
 import httpx
 import structlog
 
-from notifier.channels.base import ChannelError, Outgoing, PermanentFailure, Sent, TemporaryFailure, mask_address
+from notifier.channels.base import (
+    ChannelError,
+    Handed,
+    Outgoing,
+    PermanentFailure,
+    Sent,
+    TemporaryFailure,
+    mask_address,
+    unrecorded,
+)
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_RETRY_AFTER = 60.0
+PARAM_LIMIT = 200  # characters per parameter: three of them and the text stay within a body's 1,024
 _PHONE = re.compile(r"\+?\d[\d ()-]{8,}\d")  # a number echoed back in an error text
 RATE_LIMITED = frozenset({4, 80007, 130429, 131048, 131056})  # app, account, throughput, spam, pair limits
 UNAVAILABLE = frozenset({1, 2, 131000, 131016})  # unknown/service errors, overloaded
@@ -20,6 +31,15 @@ OUTSIDE_WINDOW = frozenset({131047})  # more than 24 h since the customer last w
 AUTH = frozenset({0, 3, 10, 190, *range(200, 300)})  # token expired or revoked, missing permission
 NOT_ON_WHATSAPP = frozenset({131026})  # the number cannot receive WhatsApp messages
 REJECTED = frozenset({100, 131008, 131009, 131051, 132000, 132001, 132005, 132007, 132012})
+
+
+def template_param(value: str, limit: int = PARAM_LIMIT) -> str:
+    """``value`` as WhatsApp takes a template parameter: newlines, tabs and runs of spaces (it refuses more
+    than four) as one space, at most ``limit`` characters (with "…"), never empty."""
+    flat = " ".join(value.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return flat or "-"
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -51,7 +71,7 @@ class WhatsAppChannel:
             raise PermanentFailure("whatsapp_rejected", "WhatsApp needs an approved template name to send")
         template: dict[str, Any] = {"name": message.template, "language": {"code": message.language}}
         if message.template_params:
-            parameters = [{"type": "text", "text": p} for p in message.template_params]
+            parameters = [{"type": "text", "text": template_param(p)} for p in message.template_params]
             template["components"] = [{"type": "body", "parameters": parameters}]
         return {
             "messaging_product": "whatsapp",
@@ -61,8 +81,9 @@ class WhatsAppChannel:
             "template": template,
         }
 
-    async def send(self, message: Outgoing) -> Sent:
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
         body = self.body(message)
+        await handed()
         try:
             response = await self._http.post(self._url, json=body, headers=self._headers)
         except httpx.TimeoutException as exc:

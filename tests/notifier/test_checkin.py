@@ -2,12 +2,14 @@
 with the customer's words; opt-outs kept as keyed hashes."""
 
 import base64
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifier.checkin import (
     CheckinError,
@@ -21,11 +23,14 @@ from notifier.checkin import (
 from notifier.models import Checkin
 from notifier.optout import address_hash
 from notifier.vocabulary import CheckinAnswer
+from tests.conftest import PG_DATABASE, PG_SERVER, _pg_admin
 from tests.support import correios_account
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
+from tracker.db import make_engine, make_sessionmaker
 from tracker.detector.models import Incident, IncidentChange
 from tracker.detector.service import Detector
+from tracker.migrate import upgrade
 from tracker.models import Shipment
 from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
@@ -33,6 +38,7 @@ from tracker.vocabulary import Kind
 
 Sessions = async_sessionmaker[AsyncSession]
 SECRET = "link-secret"
+PHOTO = "3f2a9c0d1e4b5a6978c0d1e2f3a4b5c6.jpg"  # a photo's name under the uploads folder
 
 
 def test_a_token_names_its_shipment_until_it_expires(clock: SimulatedClock) -> None:
@@ -154,7 +160,7 @@ async def test_an_issue_opens_an_incident_with_the_customers_words(
     sid = await shipment(sessions, vault, clock)
     async with sessions() as session, session.begin():
         row = await record_answer(
-            session, sid, answer, comment, "zelo-uploads/abc.jpg", now=clock.now(), detector=Detector(), reason=reason
+            session, sid, answer, comment, PHOTO, now=clock.now(), detector=Detector(), reason=reason
         )
     async with sessions() as session:
         incident = await session.get(Incident, row.incident_id)
@@ -164,8 +170,46 @@ async def test_an_issue_opens_an_incident_with_the_customers_words(
         assert (said["answer"], said["comment"], said["photo"], said["reason"]) == (
             answer.value,
             comment,
-            "zelo-uploads/abc.jpg",
+            PHOTO,
             reason,
         )
         actions = [c.action for c in await session.scalars(select(IncidentChange))]
         assert actions == ["opened"]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An empty database of its own, for a migration to be run step by step."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+        yield engine
+        await engine.dispose()
+        return
+    name = f"{PG_DATABASE}_fresh"
+    await _pg_admin(f"DROP DATABASE IF EXISTS {name}")
+    await _pg_admin(f"CREATE DATABASE {name}")
+    engine = make_engine(f"{PG_SERVER}/{name}")
+    yield engine
+    await engine.dispose()
+    await _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def test_the_migration_keeps_only_the_name_of_photos_stored_by_path(
+    fresh_engine: AsyncEngine, vault: Vault, clock: SimulatedClock
+) -> None:
+    await upgrade(fresh_engine, "0004")
+    sessions = make_sessionmaker(fresh_engine)
+    sid = await shipment(sessions, vault, clock)
+    name = PHOTO
+    async with sessions() as session, session.begin():
+        row = await record_answer(
+            session, sid, CheckinAnswer.NOT_RECEIVED, "nada", f"/srv/zelo/zelo-uploads/{name}", now=clock.now(),
+            detector=Detector(),
+        )  # fmt: skip
+    await upgrade(fresh_engine)
+    async with sessions() as session:
+        checkin = await session.get(Checkin, row.id)
+        incident = await session.get(Incident, row.incident_id)
+    assert checkin is not None and checkin.photo_path == name
+    assert incident is not None and incident.evidence["checkin"]["photo"] == name
+    assert incident.evidence["checkin"]["comment"] == "nada"

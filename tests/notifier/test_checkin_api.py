@@ -1,14 +1,18 @@
 """The customer's pages on SQLite and PostgreSQL: the check-in form, an answer with a photo opening an
 incident with the customer's words, the error pages (bad link, expired, answered twice), the opt-out."""
 
+import io
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
@@ -26,7 +30,25 @@ from zelo.app import create_app
 
 Sessions = async_sessionmaker[AsyncSession]
 SECRET = "pages-secret"
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
+
+
+def _image(kind: str, size: tuple[int, int] = (8, 6)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, kind)
+    return out.getvalue()
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` × ``height`` pixels, with a few bytes of image data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+
+
+JPEG, PNG = _image("JPEG"), _image("PNG")
 EMAIL, PHONE = "Ana.Souza@Example.com", "+5511987654321"
 
 
@@ -113,11 +135,11 @@ async def test_an_answer_with_a_photo_opens_an_incident_with_the_customers_words
     async with sessions() as session:
         checkin = await session.scalar(select(Checkin))
         assert checkin is not None and checkin.answer == "not_received" and checkin.comment == comment
-        assert checkin.photo_path == str(saved[0])
+        assert checkin.photo_path == saved[0].name  # relative to the uploads folder: no server path
         incident = await session.get(Incident, checkin.incident_id)
         assert incident is not None and incident.kind == "not_received" and incident.severity == "critical"
         assert incident.evidence["checkin"]["comment"] == comment
-        assert incident.evidence["checkin"]["photo"] == str(saved[0])
+        assert incident.evidence["checkin"]["photo"] == saved[0].name and str(uploads) not in repr(incident.evidence)
     logged = repr(logs)
     assert "ninguém" not in logged and EMAIL.lower() not in logged.lower() and PHONE not in logged
 
@@ -188,3 +210,163 @@ async def test_opt_out_is_recorded_as_hashes(
     async with engine.connect() as conn:
         stored = repr((await conn.exec_driver_sql("SELECT * FROM notification_optouts")).all())
     assert "example" not in stored.lower() and "98765" not in stored
+
+
+def _multipart(parts: list[tuple[str, bytes]], boundary: str = "zelo-test-boundary") -> tuple[bytes, dict[str, str]]:
+    body = b"".join(
+        b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary.encode(), name.encode(), value)
+        for name, value in parts
+    )
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    return body + b"--%s--\r\n" % boundary.encode(), headers
+
+
+class Body:
+    """A request body in 64 KB chunks that counts how many the app read."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.read = data, 0
+        self.chunks = -(-len(data) // 65536)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.data), 65536):
+            self.read += 1
+            yield self.data[start : start + 65536]
+
+
+async def _stored(sessions: Sessions) -> tuple[list[Checkin], list[Incident]]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Checkin))), list(await session.scalars(select(Incident)))
+
+
+async def test_a_form_of_a_hundred_thousand_parts_is_refused_after_a_few(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions
+) -> None:
+    body, headers = _multipart([("answer", b"not_received")] + [("x", b"1")] * 100_000, boundary="b")
+    assert 5_000_000 < len(body) < 5 * 2**20  # under the size limit: only the count of parts gives it away
+    stream = Body(body)
+    refused = await http.post(_path(links["checkin_not_received"]), content=stream, headers=headers)
+    assert refused.status_code == 400 and "campos demais" in refused.text and "Traceback" not in refused.text
+    assert refused.headers["content-type"].startswith("text/html")
+    assert stream.read <= 2 < stream.chunks  # the parser stopped at the first chunk or two: bounded work
+    assert await _stored(sessions) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("parts", "status", "says"),
+    [
+        ([("answer", b"accepted"), ("comment", "é".encode() * 20_000)], 413, "comentário"),  # one field too big
+        ([("answer", b"bogus"), ("answer", b"accepted")], 200, "Obrigado"),  # a repeated field: the last counts
+    ],
+)
+async def test_form_fields_are_bounded_one_by_one(
+    http: httpx.AsyncClient, links: dict[str, str], parts: list[tuple[str, bytes]], status: int, says: str
+) -> None:
+    body, headers = _multipart(parts)
+    answer = await http.post(_path(links["checkin_accepted"]), content=body, headers=headers)
+    assert answer.status_code == status and says in answer.text
+
+
+async def test_form_files_and_part_headers_are_bounded(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions
+) -> None:
+    path = _path(links["checkin_with_issue"])
+    two = [("photo", ("a.jpg", JPEG, "image/jpeg")), ("other", ("b.jpg", JPEG, "image/jpeg"))]
+    files = await http.post(path, data={"answer": "with_issue"}, files=two)
+    assert files.status_code == 400 and "uma foto" in files.text
+    headers = {"content-type": "multipart/form-data; boundary=b0undary"}
+    for pads in ([3000], [800, 800, 800]):  # one long header line, or several that add up
+        head = b'--b0undary\r\nContent-Disposition: form-data; name="answer"\r\n'
+        head += b"".join(b"X-Pad: %s\r\n" % (b"p" * n) for n in pads) + b"\r\nwith_issue\r\n--b0undary--\r\n"
+        padded = await http.post(path, content=head, headers=headers)
+        assert padded.status_code == 400 and "cabeçalhos de mais de 2048 bytes" in padded.text
+    garbled = await http.post(path, content=b"no boundary here", headers=headers)
+    assert garbled.status_code == 400 and "incompleto" in garbled.text
+    assert await _stored(sessions) == ([], [])
+
+
+async def test_an_answered_link_refuses_a_second_answer_without_reading_it(
+    http: httpx.AsyncClient, links: dict[str, str]
+) -> None:
+    path = _path(links["checkin_accepted"])
+    assert (await http.post(path, data={"answer": "accepted"})).status_code == 200
+    body, headers = _multipart([("answer", b"not_received"), ("comment", b"x" * 300_000)])
+    stream = Body(body)
+    again = await http.post(path, content=stream, headers=headers)
+    assert again.status_code == 409 and "já respondeu" in again.text
+    assert stream.read == 0
+
+
+@pytest.mark.parametrize(
+    ("photo", "status", "says"),
+    [
+        (b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40, 415, "JPEG ou PNG"),  # the magic bytes, then no JPEG
+        (PNG[:40], 415, "JPEG ou PNG"),  # cut short
+        (_image("GIF"), 415, "JPEG ou PNG"),
+        (_png_claiming(9000, 9000), 422, "50 megapixels"),  # 81 million pixels in a few bytes
+        (_png_claiming(30000, 30000), 422, "50 megapixels"),  # a decompression bomb by Pillow's own measure
+    ],
+    ids=["magic-bytes-only", "cut-short", "gif", "81-megapixels", "900-megapixels"],
+)
+async def test_a_photo_must_be_a_real_jpeg_or_png_of_sane_dimensions(
+    http: httpx.AsyncClient,
+    links: dict[str, str],
+    sessions: Sessions,
+    uploads: Path,
+    photo: bytes,
+    status: int,
+    says: str,
+) -> None:
+    files = {"photo": ("a.png", photo, "image/png")}
+    sent = await http.post(_path(links["checkin_with_issue"]), data={"answer": "with_issue"}, files=files)
+    assert sent.status_code == status and says in sent.text and "Traceback" not in sent.text
+    assert _files(uploads) == [] and await _stored(sessions) == ([], [])
+
+
+async def test_ops_fetch_the_photo_of_an_incident_with_a_read_key(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions, uploads: Path, keys: dict[str, dict[str, str]]
+) -> None:
+    sent = await http.post(
+        _path(links["checkin_with_issue"]),
+        data={"answer": "with_issue", "reason": "damaged"},
+        files={"photo": ("caixa.png", PNG, "image/png")},
+    )
+    assert sent.status_code == 200, sent.text
+    async with sessions() as session:
+        checkin = await session.scalar(select(Checkin))
+    assert checkin is not None and checkin.incident_id is not None
+    route = f"/v1/incidents/{checkin.incident_id}/photo"
+    photo = await http.get(route, headers=keys["reader"])
+    assert photo.status_code == 200 and photo.content == PNG
+    assert photo.headers["content-type"] == "image/png" and photo.headers["x-content-type-options"] == "nosniff"
+    assert (await http.get(route)).status_code == 401
+    assert (await http.get(f"/v1/incidents/{checkin.incident_id + 1}/photo", headers=keys["reader"])).status_code == 404
+    (uploads.parent / "outside.png").write_bytes(PNG)
+    for stored in ("../outside.png", str(uploads.parent / "outside.png"), "missing.png"):
+        async with sessions() as session, session.begin():
+            await session.execute(update(Checkin).values(photo_path=stored))
+        refused = await http.get(route, headers=keys["reader"])
+        assert refused.status_code == 404 and refused.headers["content-type"] == "application/problem+json"
+        assert str(uploads) not in refused.text
+
+
+async def test_an_expired_link_says_how_long_links_of_its_kind_last(
+    http: httpx.AsyncClient, links: dict[str, str], clock: SimulatedClock
+) -> None:
+    clock.advance(timedelta(days=15))
+    checkin = await http.get(links["checkin_accepted"])
+    assert checkin.status_code == 410 and "14 dias" in checkin.text
+    assert (await http.get(links["optout"])).status_code == 200  # an opt-out link lasts longer
+    clock.advance(timedelta(days=351))
+    optout = await http.get(links["optout"])
+    assert optout.status_code == 410 and "365 dias" in optout.text and "14 dias" not in optout.text
+
+
+async def test_a_url_encoded_answer_keeps_its_words(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions
+) -> None:
+    said = "Caixa amassada & faltou a capa — ção 100%+"
+    sent = await http.post(_path(links["checkin_with_issue"]), data={"answer": "with_issue", "comment": said})
+    assert sent.status_code == 200, sent.text
+    [checkin], [incident] = await _stored(sessions)
+    assert checkin.comment == said and incident.kind == "damaged"

@@ -1,10 +1,13 @@
 """The dispatcher on SQLite and PostgreSQL: sends once, retries with back-off, survives being killed between
 the send and the record without sending twice, waits out quiet hours, honours opt-outs and the daily cap."""
 
+import asyncio
+import contextlib
 import random
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +17,11 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
-from notifier.channels.base import Outgoing, PermanentFailure, Sent, TemporaryFailure
+from notifier.channels.base import Handed, Outgoing, PermanentFailure, Sent, TemporaryFailure, unrecorded
 from notifier.channels.email import EmailChannel
 from notifier.compose import make_digest
-from notifier.dispatcher import Dispatcher
+from notifier.config import load_policy
+from notifier.dispatcher import Dispatcher, DispatchReport
 from notifier.models import Notification, NotificationAttempt, OptOut
 from notifier.ratelimit import RateLimit
 from notifier.vocabulary import Channel
@@ -58,9 +62,10 @@ class Fake:
     def __init__(self, name: str, *, idempotent: bool = False, fail: Exception | None = None) -> None:
         self.name, self.supports_idempotency, self.fail, self.sent = name, idempotent, fail, []
 
-    async def send(self, message: Outgoing) -> Sent:
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
         if self.fail is not None:
             raise self.fail
+        await handed()
         self.sent.append(message)
         return Sent(f"id-{len(self.sent)}")
 
@@ -78,7 +83,9 @@ def hashes(n: Row[Any], s: Row[Any]) -> list[str]:
     return [f"h:{s.customer_email}" if n.channel == "email" else f"h:{s.customer_phone}"]
 
 
-async def queue(sessions: Sessions, vault: Vault, now: datetime, channel: str, n: int = 1, uf: str = "SP") -> None:
+async def queue(
+    sessions: Sessions, vault: Vault, now: datetime, channel: str, n: int = 1, uf: str = "SP", key: str = "k"
+) -> None:
     async with sessions() as session, session.begin():
         account = await session.scalar(select(CarrierAccount.id)) or await correios_account(
             session, vault, name="main", now=now
@@ -89,7 +96,7 @@ async def queue(sessions: Sessions, vault: Vault, now: datetime, channel: str, n
         for i in range(n):
             session.add(
                 Notification(
-                    dedupe_key=f"k{i}:{channel}",
+                    dedupe_key=f"{key}{i}:{channel}",
                     shipment_id=sid,
                     trigger="posted",
                     channel=channel,
@@ -102,9 +109,10 @@ async def queue(sessions: Sessions, vault: Vault, now: datetime, channel: str, n
             )
 
 
-def dispatcher(sessions: Sessions, clock: SimulatedClock, **channels: Any) -> Dispatcher:
+def dispatcher(sessions: Sessions, clock: SimulatedClock, cap: int | None = None, **channels: Any) -> Dispatcher:
     ports = {Channel(k): v for k, v in channels.items()}
-    return Dispatcher(sessions, clock, ports, compose, hashes, rng=random.Random(1))
+    policy = load_policy() if cap is None else replace(load_policy(), daily_cap=cap)
+    return Dispatcher(sessions, clock, ports, compose, hashes, policy=policy, rng=random.Random(1))
 
 
 async def rows(sessions: Sessions) -> list[Notification]:
@@ -167,6 +175,8 @@ async def test_killed_between_send_and_record_never_sends_twice(
     d = dispatcher(sessions, clock, email=email, ops_webhook=hook)
     claimed = await d._claim(clock.now())  # the batch is claimed and sent ... and the process dies here
     for n, s in claimed:
+        async with d._handoff() as handoff:
+            await handoff.mark([n])
         await (email if n.channel == "email" else hook).send(await compose(n, s, clock.now()))  # type: ignore[arg-type]
     clock.advance(timedelta(minutes=5))  # past the lease
     report = await d.run_once()
@@ -311,3 +321,98 @@ async def test_a_channel_rate_waits_for_its_slot_or_puts_the_message_back(
     [later] = [r for r in await rows(sessions) if r.status == "pending"]
     assert later.attempts == 0 and later.due_at == clock.now() + timedelta(seconds=1.5)
     assert len(hook.sent) == 4 and len(await attempts(sessions)) == 4
+
+
+class Stuck(Fake):
+    """A channel that takes the first message and never comes back: the process is killed meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__("email")
+        self.taken, self.holding = asyncio.Event(), []
+        self.connection = asyncio.Lock()  # one message at a time, as one SMTP connection
+
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
+        await self.connection.acquire()
+        await handed()
+        self.holding.append(message)
+        self.taken.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_killed_mid_batch_only_the_message_in_the_channels_hands_is_uncertain(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    await queue(sessions, vault, clock.now(), "email", n=8)
+    stuck = Stuck()
+    run = asyncio.create_task(dispatcher(sessions, clock, 10, email=stuck).run_once())
+    await asyncio.wait_for(stuck.taken.wait(), 10)
+    run.cancel()  # killed during the first send: nothing after it runs
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    [handed] = stuck.holding
+    assert {r.status for r in await rows(sessions)} == {"sending"}
+    clock.advance(timedelta(seconds=30))  # within the lease: nobody touches them
+    email = Fake("email")
+    assert (await dispatcher(sessions, clock, 10, email=email).run_once()).total("sent") == 0
+    clock.advance(timedelta(minutes=5))  # past the lease
+    report = await dispatcher(sessions, clock, 10, email=email).run_once()
+    await dispatcher(sessions, clock, 10, email=email).run_once()
+    assert sorted(m.notification_id for m in email.sent) == sorted(
+        r.id for r in await rows(sessions) if r.id != handed.notification_id
+    )  # the seven never tried: each sent once
+    found = {r.id: r for r in await rows(sessions)}
+    assert found.pop(handed.notification_id).status == "uncertain"
+    assert {(r.status, r.attempts) for r in found.values()} == {("sent", 1)}
+    assert report.outcomes[("email", "uncertain")] == 1 and report.outcomes[("email", "requeued")] == 7
+    assert Counter(a for a, _ in await attempts(sessions)) == {"sent": 7, "uncertain": 1}
+
+
+async def test_a_dispatcher_whose_lease_ran_out_sends_nothing_it_no_longer_holds(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    await queue(sessions, vault, clock.now(), "email", n=2)
+    slow = dispatcher(sessions, clock, 10, email=Fake("email"))
+    claimed = await slow._claim(clock.now())  # claimed, then the process stalls past its lease
+    clock.advance(timedelta(minutes=5))
+    other = Fake("email")
+    assert (await dispatcher(sessions, clock, 10, email=other).run_once()).total("sent") == 2
+    late = Fake("email")
+    slow.channels = {Channel.EMAIL: late}
+    report = DispatchReport()
+    await slow._deliver(claimed, report)  # wakes up: both rows are someone else's now
+    assert late.sent == [] and report.total("lost") == 2
+    assert {(r.status, r.attempts) for r in await rows(sessions)} == {("sent", 1)}
+
+
+async def test_the_daily_cap_counts_the_local_day_of_the_destination(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    clock.set(datetime(2026, 11, 3, 1, 30, tzinfo=UTC))  # 22:30 on the 2nd in São Paulo
+    await queue(sessions, vault, clock.now(), "email", n=3)
+    email = Fake("email")
+    assert (await dispatcher(sessions, clock, email=email).run_once()).total("sent") == 3
+    clock.set(datetime(2026, 11, 3, 2, 30, tzinfo=UTC))  # 23:30 there, another UTC day: still the 2nd
+    await queue(sessions, vault, clock.now(), "email", key="b")
+    assert (await dispatcher(sessions, clock, email=email).run_once()).total("suppressed") == 1
+    clock.set(datetime(2026, 11, 3, 3, 30, tzinfo=UTC))  # 00:30 on the 3rd there, two hours after the first
+    await queue(sessions, vault, clock.now(), "email", key="c")
+    assert (await dispatcher(sessions, clock, email=email).run_once()).total("sent") == 1
+
+
+async def test_wa_me_links_count_toward_the_cap_across_batches_as_within_one(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    await queue(sessions, vault, clock.now(), "wa_link", n=3)
+    assert (await dispatcher(sessions, clock).run_once()).total("queued") == 3
+    clock.advance(timedelta(hours=1))
+    await queue(sessions, vault, clock.now(), "email")
+    email = Fake("email")
+    assert (await dispatcher(sessions, clock, email=email).run_once()).total("suppressed") == 1
+    assert email.sent == []
+    async with sessions() as session, session.begin():  # those links were never sent after all
+        await session.execute(update(Notification).where(Notification.channel == "wa_link").values(status="failed"))
+    await queue(sessions, vault, clock.now(), "wa_link", key="b")  # a link and e-mails in one batch: three
+    await queue(sessions, vault, clock.now(), "email", n=2, key="b")
+    report = await dispatcher(sessions, clock, email=email).run_once()
+    assert (report.total("sent"), report.total("queued"), report.total("suppressed")) == (2, 1, 0)

@@ -1,6 +1,7 @@
 """Templates: every message renders on every channel with the store, the order and the tracking link; a
 store's own template wins; a fact the template needs and the context lacks fails naming it."""
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -8,9 +9,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from notifier.channels.base import Outgoing
+from notifier.channels.ops_webhook import slack_body
 from notifier.checkin import checkin_links
 from notifier.context import message_context
-from notifier.render import RenderError, render
+from notifier.render import RenderError, page, render
 from notifier.vocabulary import Channel, Trigger
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
@@ -117,7 +120,7 @@ def test_the_facts_each_message_promises(context: dict[str, Any]) -> None:
         assert "https://zelo.example/c/" in checkin.text and f"?answer={answer}" in checkin.text
         assert f"?answer={answer}" in (checkin.html or "")
     assert "Entregue e aceito" in checkin.text and "Entregue com ressalva" in checkin.text
-    assert "Não recebi" in checkin.text
+    assert "Não recebi" in checkin.text and "Os links valem por 14 dias." in checkin.text
 
 
 def test_context_names_and_links() -> None:
@@ -177,3 +180,29 @@ def test_a_missing_fact_fails_with_its_name(context: dict[str, Any], tmp_path: P
 def _links(context: dict[str, Any]) -> dict[str, str]:
     keys = ("checkin_accepted", "checkin_with_issue", "checkin_not_received", "optout")
     return {k: context[k] for k in keys}
+
+
+def test_a_customers_comment_reaches_the_ops_webhook_as_text(clock: SimulatedClock) -> None:
+    said = "<!channel> <https://evil.example|Clique aqui>"
+    facts = FACTS | {"kind": "not_received", "evidence": {"source": "checkin", "checkin": {"comment": said}}}
+    links = checkin_links(7, settings=SETTINGS, now=clock.now())
+    context = message_context(SHIPMENT | {"order_number": "PED-<!here>"}, facts, settings=SETTINGS, links=links)
+    out = render(Trigger.OPS_INCIDENT, Channel.OPS_WEBHOOK, context)
+    assert said in out.text  # the ops e-mail is plain text: shown as written
+    body = json.dumps(slack_body(Outgoing(1, "k", "", out.subject, out.text)))
+    assert "&lt;!channel&gt; &lt;https://evil.example|Clique aqui&gt;" in body and "PED-&lt;!here&gt;" in body
+    assert "<!" not in body and "<https" not in body
+
+
+def test_a_stores_own_html_and_pages_are_escaped_too(tmp_path: Path, context: dict[str, Any]) -> None:
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "posted.j2").write_text(
+        "{% block subject %}Oi{% endblock %}{% block text %}{{ customer_first_name }}{% endblock %}"
+        "{% block html %}<p>{{ customer_first_name }}</p>{% endblock %}"
+    )
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "message.j2").write_text("<h1>{{ title }}</h1>")
+    ctx = context | {"customer_first_name": "<script>x</script>"}
+    mine = render(Trigger.POSTED, Channel.EMAIL, ctx, templates_dir=str(tmp_path))
+    assert mine.html == "<p>&lt;script&gt;x&lt;/script&gt;</p>" and mine.text == "<script>x</script>"
+    assert page("message", {"title": "<b>"}, templates_dir=str(tmp_path)) == "<h1>&lt;b&gt;</h1>"

@@ -162,3 +162,31 @@ def test_url_schemes_pick_tls_and_default_ports() -> None:
     assert EmailChannel("smtps://u:p%40ss@mail.example", "a@b.example").server == "mail.example:465"
     assert EmailChannel("smtp+starttls://mail.example", "a@b.example").server == "mail.example:587"
     assert EmailChannel("smtp://mail.example", "a@b.example").server == "mail.example:25"
+
+
+async def test_the_message_leaves_only_once_it_is_recorded_as_handed(smtp_server) -> None:
+    channel = EmailChannel(smtp_server.url, "avisos@zelo.example")
+    seen: list[int] = []
+
+    async def handed() -> None:  # runs while MAIL and RCPT go out: DATA has not started
+        await asyncio.sleep(0.05)
+        seen.append(len(smtp_server.handler.received))
+
+    async def refused() -> None:
+        raise TemporaryFailure("handoff_failed", "the dispatcher could not record it")
+
+    try:
+        await channel.send(outgoing(1), handed)
+        with pytest.raises(TemporaryFailure, match="could not record"):
+            await channel.send(outgoing(2), refused)
+        with pytest.raises(PermanentFailure):  # refused at RCPT: the record was made, nothing left
+            await channel.send(outgoing(4, to="bounce@example.com"), handed)
+        await channel.send(outgoing(5))  # the connection is still good: the envelopes were reset
+    finally:
+        await channel.aclose()
+    assert seen == [0, 1]
+    assert [r.message["Message-ID"] for r in smtp_server.handler.received] == [
+        message_id("42:out_for_delivery:1"),
+        message_id("42:out_for_delivery:5"),
+    ]
+    assert smtp_server.connections == 1

@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from notifier.channels.base import Outgoing, PermanentFailure, TemporaryFailure
-from notifier.channels.ops_webhook import OpsWebhookChannel
+from notifier.channels.ops_webhook import SLACK_SECTION_LIMIT, OpsWebhookChannel, slack_body
 from tracker.signatures import parse_secrets, verify
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -98,3 +98,20 @@ async def test_failures(channel: OpsWebhookChannel, response: Any, expected: tup
 
     assert caught.value.code == code
     assert getattr(caught.value, "retry_after", None) == retry_after
+
+
+def test_untrusted_text_reaches_slack_as_text_never_as_markup() -> None:
+    said = "<!channel> <https://evil.example|Clique aqui> & <@U123>"
+    body = slack_body(outgoing(subject=f"Pedido <!here> {said}", text=f"Comentário: {said}"))
+    escaped = "&lt;!channel&gt; &lt;https://evil.example|Clique aqui&gt; &amp; &lt;@U123&gt;"
+    assert body["text"] == f"Comentário: {escaped}"
+    assert body["blocks"][1]["text"]["text"] == f"Comentário: {escaped}"
+    assert body["blocks"][0]["text"]["text"] == f"Pedido &lt;!here&gt; {escaped}"
+    assert "<" not in json.dumps(body) and ">" not in json.dumps(body)
+
+
+def test_a_long_text_is_cut_within_slacks_limits_and_never_inside_an_entity() -> None:
+    body = slack_body(outgoing(subject="<" * 200, text="x" * 2997 + "<<<<"))
+    section, header = body["blocks"][1]["text"]["text"], body["blocks"][0]["text"]["text"]
+    assert len(section) <= SLACK_SECTION_LIMIT and section.endswith("x…")
+    assert len(header) <= 150 and header.endswith("&lt;…")

@@ -158,3 +158,14 @@ async def test_a_message_without_template_is_refused_before_any_request(channel:
 def test_the_channel_promises_no_idempotency() -> None:
     assert WhatsAppChannel.supports_idempotency is False
     assert WhatsAppChannel.name == "whatsapp"
+
+
+def test_template_parameters_are_made_acceptable_to_whatsapp() -> None:
+    params = ("Joana\nMaria\tda   Silva", "PED     1" + "9" * 300, "")
+    body = WhatsAppChannel(httpx.AsyncClient(), phone_number_id="1", token="t").body(outgoing(template_params=params))
+    texts = [p["text"] for p in body["template"]["components"][0]["parameters"]]
+    assert texts[0] == "Joana Maria da Silva"  # no newline, no tab, no run of more than four spaces
+    assert texts[1].startswith("PED 1999") and len(texts[1]) == 200 and texts[1].endswith("…")
+    assert texts[2] == "-"  # an empty parameter is refused
+    for text in texts:
+        assert "\n" not in text and "\t" not in text and "     " not in text
