@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.datastructures import QueryParams
+from starlette.requests import ClientDisconnect
 
 from tracker.apikeys import KEY_FORMAT, Principal, authenticate, key_parts
 from tracker.clock import Clock
@@ -42,6 +43,7 @@ __all__ = [
     "encode_cursor",
     "fetch_page",
     "needs",
+    "read_body",
     "read_json",
     "responses",
     "runtime",
@@ -125,6 +127,31 @@ def needs(scope: str) -> Any:
     return Depends(_Needs(scope))
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, read once and at most ``limit`` bytes: one declared or received larger is a 413
+    (never held whole). ``Request.body()`` returns it from then on."""
+    if hasattr(request, "_body"):  # read already
+        return request._body
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ProblemError(413, "Body too large", f"{declared} bytes; at most {limit} bytes")
+    chunks, size = [], 0
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ProblemError(413, "Body too large", f"more than {limit} bytes; at most {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body  # what Starlette's Request.body() keeps: FastAPI reads the body again from there
+    return body
+
+
 def read_json(body: bytes, *, exact: bool = False) -> Any:
     """A JSON request body, nested at most ``MAX_JSON_DEPTH`` levels: anything else is a 400 naming the body.
     ``exact``: numbers with a fraction or an exponent are read as exact decimals (money is never rounded), and
@@ -200,7 +227,7 @@ class Route(APIRoute):
             if request.scope["query_string"]:
                 _refuse_unknown(request.query_params, declared)
                 _refuse_control(request.query_params)
-            if reads_json and (body := await request.body()):
+            if reads_json and (body := await read_body(request, runtime(request).settings.max_body_bytes)):
                 read_json(body)  # FastAPI parses it again, now known to be within bounds
             return await inner(request)
 

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import ClientDisconnect
 
 from tracker.ingest.models import IdempotencyKey, ShipmentRevision
 from tracker.ingest.schemas import (
@@ -30,7 +29,18 @@ from tracker.ingest.state import IngestState
 from tracker.models import Shipment
 from tracker.shipments import Part, ShipmentOut
 from tracker.signatures import MalformedHeader, SignatureError, verify
-from tracker.web import DirectRoute, FieldError, Principal, ProblemError, Route, needs, read_json, responses, runtime
+from tracker.web import (
+    DirectRoute,
+    FieldError,
+    Principal,
+    ProblemError,
+    Route,
+    needs,
+    read_body,
+    read_json,
+    responses,
+    runtime,
+)
 
 router = APIRouter(route_class=Route)
 _SHIPMENT_SCHEMA = ShipmentIn.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -46,7 +56,7 @@ async def erp_webhook(request: Request) -> Response:
     state = _state(request)
     if not state.webhook_keys:
         raise ProblemError(503, "ERP webhook not configured", "set ZELO_ERP_WEBHOOK_SECRETS to the whsec_ secret(s)")
-    body = await _body(request, state.max_body, direct=True)
+    body = await read_body(request, state.max_body)
     try:
         webhook_id = verify(state.webhook_keys, request.headers, body, runtime(request).clock.now())
     except MalformedHeader as exc:
@@ -85,32 +95,6 @@ router.add_api_route(
 )
 
 
-async def _body(request: Request, limit: int, *, direct: bool = False) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ProblemError(
-            413, "Body too large", f"{declared} bytes; at most {limit} bytes (up to {MAX_BATCH} shipments)"
-        )
-    body = await (_received(request) if direct else request.body())
-    if len(body) > limit:
-        raise ProblemError(413, "Body too large", f"{len(body)} bytes; at most {limit} bytes")
-    return body
-
-
-async def _received(request: Request) -> bytes:
-    """The body as ``request.body()`` reads it (a client gone raises ClientDisconnect), without the cost of its
-    async generator and context manager. Only for a route that reads the body once, itself."""
-    chunks = []
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        elif message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-
-
 def _envelope(body: bytes) -> list[Any]:
     payload = read_json(body, exact=True)
     if not isinstance(payload, dict):
@@ -131,7 +115,7 @@ def _envelope(body: bytes) -> list[Any]:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    body = read_json(await _body(request, _state(request).max_body), exact=True)
+    body = read_json(await read_body(request, _state(request).max_body), exact=True)
     if not isinstance(body, dict):
         raise ProblemError(422, "Invalid shipment", f"expected a JSON object, got {type(body).__name__}")
     return body

@@ -164,3 +164,24 @@ def test_every_api_route_is_a_zelo_route() -> None:
     routes = [r for router in features.routers() for r in router.routes]
     api = [r for r in routes if isinstance(r, APIRoute) and r.include_in_schema]
     assert len(api) == 9 and all(isinstance(r, Route) for r in api), [r.path for r in api]
+
+
+async def test_every_json_body_is_bounded_in_size_declared_or_not(
+    erp: Erp, http: httpx.AsyncClient, keys: Headers
+) -> None:
+    """A body past ``ZELO_MAX_BODY_BYTES`` is a 413 on every route that reads one, also when it is sent in
+    chunks without a Content-Length (it is never held whole)."""
+    big = b'{"note": "' + b"x" * 6_000_000 + b'"}'
+
+    async def chunks() -> Any:
+        for i in range(0, len(big), 65536):
+            yield big[i : i + 65536]
+
+    headers = keys["writer"] | {"content-type": "application/json"}
+    for content in (big, chunks()):
+        for method, path in (("PATCH", "/v1/incidents/1"), ("POST", "/v1/shipments")):
+            answer = await http.request(method, path, content=content, headers=headers)
+            assert answer.status_code == 413, (method, path, answer.text)
+            assert "at most 5000000 bytes" in answer.json()["detail"]
+            if not isinstance(content, bytes):
+                content = chunks()
