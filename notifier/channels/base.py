@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tracker import mask
+
 _ADDRESS = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
 
 
@@ -77,7 +79,6 @@ class Port(Protocol):
 
 def mask_address(address: str) -> str:
     """``joana@example.com`` → ``j***@example.com``; a phone keeps its last 4 digits only."""
-    if "@" in address:
+    if "@" in address:  # also inside a display form, ``Ops <ops@loja.example>``
         return _ADDRESS.sub(r"\1***@\2", address)
-    digits = re.sub(r"\D", "", address)
-    return "***" + digits[-4:] if len(digits) > 4 else "***"
+    return mask.phone(address)
