@@ -5,6 +5,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import claims.models  # noqa: F401  (registers the claim tables)
 import notifier.models  # noqa: F401  (registers the notification tables)
 import tracker.detector.models  # registers the incident tables
 import tracker.ingest.models  # noqa: F401  (registers the ingest tables)

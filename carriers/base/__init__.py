@@ -1,6 +1,7 @@
 """The carrier-neutral base: vocabulary, results, errors, adapter protocol and registry."""
 
-from carriers.base.adapter import AccountConfig, CarrierSpec, Now, Sleep, Tracker
+from carriers.base.adapter import AccountConfig, CarrierSpec, MakeFiler, Now, Sleep, Tracker
+from carriers.base.claims import Answer, ClaimFiler, ClaimRequest, Filing, Manifestation, Outcome
 from carriers.base.errors import (
     AuthFailed,
     CarrierError,
@@ -16,14 +17,21 @@ from carriers.base.vocabulary import Reason, Status
 
 __all__ = [
     "AccountConfig",
+    "Answer",
     "AuthFailed",
     "CarrierError",
     "CarrierSpec",
     "CarrierUnavailable",
+    "ClaimFiler",
+    "ClaimRequest",
     "ContractError",
+    "Filing",
+    "MakeFiler",
     "MalformedResponse",
+    "Manifestation",
     "NotSupported",
     "Now",
+    "Outcome",
     "RateLimited",
     "Reason",
     "ResultError",

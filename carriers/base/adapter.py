@@ -5,12 +5,13 @@ exposes one :class:`CarrierSpec` through the ``zelo.carriers`` entry-point group
 """
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
 
+from carriers.base.claims import ClaimFiler
 from carriers.base.errors import NotSupported
 from carriers.base.results import TrackingResult
 
@@ -39,6 +40,9 @@ class Tracker(Protocol):
         ...
 
 
+MakeFiler = Callable[[AccountConfig, httpx.AsyncClient, Now, Sleep], ClaimFiler]
+
+
 def _no_webhook(payload: Any) -> list[TrackingResult]:
     raise NotSupported("webhook", carrier="?")
 
@@ -55,3 +59,10 @@ class CarrierSpec:
     credential_fields: tuple[str, ...]
     default_base_url: str
     parse_webhook: Callable[[Any], list[TrackingResult]] = _no_webhook
+    filers: Mapping[str, MakeFiler] = field(default_factory=dict)  # claim filers by name (claims/policies.toml)
+
+    def filer(self, name: str) -> MakeFiler:
+        """The claim filer ``name`` this carrier offers; :class:`NotSupported` when it offers none by that name."""
+        if name not in self.filers:
+            raise NotSupported(f"claim filer {name}", carrier=self.name)
+        return self.filers[name]

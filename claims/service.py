@@ -1,0 +1,211 @@
+"""Claims from incidents: candidates opened in the detector's transaction, reassessed on every change of
+their parcel, withdrawn when a lost parcel turns up, expired (loudly) if a window ever closes unfiled.
+
+:class:`Claims` is the feature's front door; :meth:`Claims.__call__` is the detector listener the
+composition root registers, and :meth:`Claims.reassess` is what the deadline watch and every person's
+action call to bring a claim's window, amount and status up to date.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carriers.base import Status
+from claims.assess import Assessment, ParcelFacts, assess
+from claims.models import Claim, ClaimChange
+from claims.policy import Policies, load_policies
+from claims.vocabulary import NOT_FILED, ClaimStatus, check_move
+from claims.windows import ParcelDates
+from tracker.calendar import BusinessCalendar
+from tracker.models import Shipment, TrackingEvent
+from tracker.signals import Moved, Raised
+from tracker.vocabulary import Kind
+
+ZELO = "zelo"
+_RAISING = frozenset({"opened", "reopened", "escalated"})
+_FOUND = frozenset(Status) - {Status.LOST, Status.PENDING}  # a lost parcel seen again: it turned up
+_LOSS = frozenset({Kind.LOST.value})
+_ATTEMPT = (Status.DELIVERED.value, Status.DELIVERY_FAILED.value, Status.AWAITING_PICKUP.value)
+
+
+@dataclass
+class Claims:
+    policies: Policies = field(default_factory=load_policies)
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+
+    async def __call__(self, session: AsyncSession, raised: list[Raised], moved: list[Moved], now: datetime) -> None:
+        """The detector's listener: claimable incidents open candidates, parcels that moved are reassessed."""
+        claimable = [r for r in raised if r.action in _RAISING and self.policies.claimable(r.kind)]
+        touched = {m.shipment_id for m in moved} | {r.shipment_id for r in claimable}
+        if not touched:
+            return
+        facts = await parcel_facts(session, touched)
+        existing = await _claims_of(session, touched)
+        for r in claimable:
+            if r.shipment_id in facts:
+                await self._open(session, r, facts[r.shipment_id], existing, now)
+        found = {m.shipment_id for m in moved if m.previous is Status.LOST and m.status in _FOUND}
+        for claim in existing.values():
+            if claim.shipment_id in found and claim.kind in _LOSS and claim.status in _WITHDRAWABLE:
+                move(
+                    session,
+                    claim,
+                    ClaimStatus.WITHDRAWN,
+                    now,
+                    note="the parcel turned up: the carrier scanned it again",
+                )
+            elif claim.shipment_id in facts:
+                self._reassess(session, claim, facts[claim.shipment_id], now)
+
+    async def _open(
+        self,
+        session: AsyncSession,
+        r: Raised,
+        facts: tuple[str, ParcelFacts],
+        existing: dict[tuple[int, str], Claim],
+        now: datetime,
+    ) -> None:
+        carrier, parcel = facts
+        claimable = self.policies.claimable(r.kind)
+        assert claimable is not None
+        key = (r.shipment_id, claimable.claim.value)
+        if key in existing:  # one claim per (shipment, claim type), ever: a second incident joins the first
+            return
+        policy = self.policies.for_shipment(carrier, parcel.service)
+        a = assess(parcel, claimable, policy, self.calendar, now)
+        claim = Claim(
+            shipment_id=r.shipment_id,
+            incident_id=r.incident_id,
+            claim_type=claimable.claim.value,
+            kind=r.kind.value,
+            carrier=carrier,
+            status=ClaimStatus.CANDIDATE.value,
+            motivo=claimable.motivo,
+            manifestation=claimable.manifestation.value,
+            filer=policy.filer,
+            filing=policy.filing,
+            opens_at=a.window.opens_at,
+            closes_at=a.window.closes_at,
+            missing=a.missing,
+            amount_claimed=a.amount.value,
+            amount_rule=a.amount.rule,
+            attempts=0,
+            reactivations=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(claim)
+        await session.flush()
+        session.add(_change(claim.id, now, "opened", None, ClaimStatus.CANDIDATE, f"from incident {r.kind}"))
+        existing[key] = claim
+        self._settle(session, claim, a, now)
+
+    async def reassess(self, session: AsyncSession, claim_ids: Iterable[int], now: datetime) -> list[Claim]:
+        """Bring unfiled claims up to date with their parcel and the clock; the claims, as they now stand."""
+        claims = list(await session.scalars(select(Claim).where(Claim.id.in_(list(claim_ids))).with_for_update()))
+        facts = await parcel_facts(session, {c.shipment_id for c in claims})
+        for claim in claims:
+            if claim.shipment_id in facts:
+                self._reassess(session, claim, facts[claim.shipment_id], now)
+        return claims
+
+    def _reassess(self, session: AsyncSession, claim: Claim, facts: tuple[str, ParcelFacts], now: datetime) -> None:
+        if ClaimStatus(claim.status) not in NOT_FILED:
+            return
+        carrier, parcel = facts
+        claimable = self.policies.claimable(claim.kind)
+        if claimable is None:
+            return
+        a = assess(parcel, claimable, self.policies.for_shipment(carrier, parcel.service), self.calendar, now)
+        claim.opens_at, claim.closes_at, claim.missing = a.window.opens_at, a.window.closes_at, a.missing
+        claim.amount_claimed, claim.amount_rule = a.amount.value, a.amount.rule
+        self._settle(session, claim, a, now)
+
+    def _settle(self, session: AsyncSession, claim: Claim, a: Assessment, now: datetime) -> None:
+        """candidate ⇄ ready as the evidence and the window allow; expired once the window closed unfiled."""
+        status = ClaimStatus(claim.status)
+        if status is ClaimStatus.FILING:
+            return  # a filer holds it; its answer decides
+        if a.window.expired(now):
+            move(session, claim, ClaimStatus.EXPIRED, now, note=f"window closed {a.window.closes_at:%d/%m/%Y} unfiled")
+        elif a.on_time:
+            move(session, claim, ClaimStatus.WITHDRAWN, now, note="first attempt or pickup on time (Correios 530)")
+        elif a.missing or a.window.too_early(now):
+            if status is not ClaimStatus.CANDIDATE:
+                move(session, claim, ClaimStatus.CANDIDATE, now, note=_why_waiting(a))
+        elif status is ClaimStatus.CANDIDATE:
+            move(session, claim, ClaimStatus.READY, now, note="evidence complete, window open")
+
+
+_WITHDRAWABLE = frozenset(
+    {ClaimStatus.CANDIDATE, ClaimStatus.READY, ClaimStatus.FILING, ClaimStatus.FILED}
+)  # a loss claim already approved is settled with the carrier, not withdrawn
+
+
+def _why_waiting(a: Assessment) -> str:
+    if a.missing:
+        return f"evidence missing: {', '.join(a.missing)}"
+    return f"too early: the window opens {a.window.opens_at:%d/%m/%Y}"
+
+
+def move(
+    session: AsyncSession, claim: Claim, to: ClaimStatus, now: datetime, *, actor: str = ZELO, note: str | None = None
+) -> None:
+    """Move ``claim`` to ``to`` (checked against the lifecycle) and write the move to its audit trail."""
+    current = ClaimStatus(claim.status)
+    check_move(current, to)
+    claim.status, claim.updated_at = to.value, now
+    session.add(_change(claim.id, now, to.value, current, to, note, actor))
+
+
+def _change(
+    claim_id: int,
+    at: datetime,
+    action: str,
+    before: ClaimStatus | None,
+    after: ClaimStatus | None,
+    note: str | None,
+    actor: str = ZELO,
+) -> ClaimChange:
+    return ClaimChange(
+        claim_id=claim_id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=before.value if before else None,
+        to_status=after.value if after else None,
+        note=note,
+    )
+
+
+async def _claims_of(session: AsyncSession, shipment_ids: set[int]) -> dict[tuple[int, str], Claim]:
+    query = select(Claim).where(Claim.shipment_id.in_(shipment_ids)).with_for_update()
+    return {(c.shipment_id, c.claim_type): c for c in await session.scalars(query)}
+
+
+async def parcel_facts(session: AsyncSession, shipment_ids: set[int]) -> dict[int, tuple[str, ParcelFacts]]:
+    """Each shipment's carrier and the facts its claims are assessed on."""
+    if not shipment_ids:
+        return {}
+    e = TrackingEvent
+    first_attempt = (
+        select(func.min(e.occurred_at))
+        .where(e.shipment_id == Shipment.id, e.status.in_(_ATTEMPT), e.voided.is_(False))
+        .scalar_subquery()
+    )
+    query = select(Shipment, first_attempt).where(Shipment.id.in_(shipment_ids))
+    out: dict[int, tuple[str, ParcelFacts]] = {}
+    for s, attempt in (await session.execute(query)).all():
+        dates = ParcelDates(
+            expected=s.carrier_expected_delivery or s.original_promise_date or s.promised_delivery_date,
+            delivered_at=s.delivered_at,
+            first_attempt_at=attempt,
+            posted_at=s.posted_at,
+            uf=s.destination_state,
+        )
+        facts = ParcelFacts(dates, s.service, s.shipping_cost, s.declared_value, s.customer_name, s.invoice_key)
+        out[s.id] = (s.carrier, facts)
+    return out
