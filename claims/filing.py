@@ -1,0 +1,257 @@
+"""Filing: hand ready claims to their filer in batches and record what the carrier answered.
+
+Two transactions around the carrier call. The first moves each claim to ``filing`` (with a lease, like the
+poller's); the second records each answer. A process killed between the carrier's answer and the second
+commit leaves the claim in ``filing``; once the lease passes it is filed again and the carrier answers
+"already registered" (Correios 900) with the protocol it holds, so the parcel has exactly one claim at the
+carrier. Filers classify every answer: filed, refused for good, retry later, or fall back to another filer.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from carriers.base import ClaimFiler, ClaimRequest, Filing, Manifestation, Outcome
+from claims.lifecycle import Actions, ClaimError
+from claims.models import Claim, ClaimFiling
+from claims.service import Claims, move
+from claims.vocabulary import ClaimStatus
+from tracker.models import Shipment
+
+log = logging.getLogger(__name__)
+MANUAL = "manual"  # filed by a person: the packet, then "filed with protocol N"
+LEASE = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+class FilerSource(Protocol):
+    """Where the filers come from: the filer ``name`` of ``carrier``, on the claim's carrier account."""
+
+    async def filer(self, name: str, carrier: str, account_id: int | None) -> ClaimFiler: ...
+
+
+@dataclass
+class FilingReport:
+    filed: int = 0
+    refused: int = 0
+    retried: int = 0
+    fell_back: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Filer:
+    sessions: async_sessionmaker[AsyncSession]
+    claims: Claims
+    source: FilerSource
+    reply_email: str  # where the carrier answers (Correios' emailResposta)
+    chunk: int = 500
+
+    async def file_due(self, now: datetime) -> FilingReport:
+        """File every claim that is ready (and approved where its policy asks), plus those whose filing lease
+        passed; what happened."""
+        report = FilingReport()
+        taken = await self._take(now)
+        groups: dict[tuple[str, str, int | None], list[tuple[Claim, Shipment]]] = defaultdict(list)
+        for claim, shipment in taken:
+            groups[(claim.filer, claim.carrier, shipment.carrier_account_id)].append((claim, shipment))
+        for (name, carrier, account_id), batch in groups.items():
+            try:
+                filer = await self.source.filer(name, carrier, account_id)
+            except Exception as e:  # no such filer for this carrier: a person files it
+                answers = [Filing(c.id, Outcome.FALL_BACK, reason=str(e)) for c, _ in batch]
+            else:
+                answers = await self._call(filer, [self._request(c, s) for c, s in batch])
+            await self._record(answers, name, now, report)
+        return report
+
+    async def _take(self, now: datetime) -> list[tuple[Claim, Shipment]]:
+        c = Claim
+        due = or_(
+            and_(
+                c.status == ClaimStatus.READY.value,
+                c.filer != MANUAL,
+                or_(c.filing == "auto", c.approved_at.is_not(None)),
+                or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
+                c.opens_at <= now,
+            ),
+            and_(c.status == ClaimStatus.FILING.value, c.updated_at <= now - LEASE),
+        )
+        query = select(Claim, Shipment).join(Shipment, Shipment.id == Claim.shipment_id).where(due)
+        query = query.order_by(Claim.closes_at).limit(self.chunk).with_for_update(of=Claim, skip_locked=True)
+        async with self.sessions() as session, session.begin():
+            rows = [(claim, shipment) for claim, shipment in (await session.execute(query)).all()]
+            for claim, _ in rows:
+                if claim.status == ClaimStatus.FILING.value:
+                    claim.updated_at = now  # a new lease: the last filer died before recording its answer
+                else:
+                    move(session, claim, ClaimStatus.FILING, now, note=f"handed to {claim.filer}")
+                claim.attempts += 1
+        return rows
+
+    def _request(self, claim: Claim, shipment: Shipment) -> ClaimRequest:
+        return ClaimRequest(
+            claim_id=claim.id,
+            tracking_code=shipment.tracking_code,
+            motivo=claim.motivo,
+            manifestation=Manifestation(claim.manifestation),
+            packaging="C",
+            addressee_name=shipment.customer_name or "",
+            reply_email=self.reply_email,
+            note=f"{claim.claim_type} {shipment.tracking_code}: {claim.amount_rule}",
+        )
+
+    async def _call(self, filer: ClaimFiler, requests: Sequence[ClaimRequest]) -> list[Filing]:
+        answers: list[Filing] = []
+        for start in range(0, len(requests), max(1, filer.batch_limit)):
+            batch = requests[start : start + filer.batch_limit]
+            try:
+                got = {a.claim_id: a for a in await filer.file(batch)}
+            except Exception as e:  # a transport fault: nothing is known to be filed, try again later
+                log.warning("claim filer %s failed for %d claims: %s", filer.name, len(batch), e)
+                got = {}
+                reason = f"{type(e).__name__}: {e}"
+            else:
+                reason = "the filer gave no answer for this claim"
+            answers += [got.get(r.claim_id) or Filing(r.claim_id, Outcome.RETRY, reason=reason) for r in batch]
+        return answers
+
+    async def _record(self, answers: list[Filing], filer: str, now: datetime, report: FilingReport) -> None:
+        async with self.sessions() as session, session.begin():
+            claims = {
+                c.id: c
+                for c in await session.scalars(
+                    select(Claim).where(Claim.id.in_([a.claim_id for a in answers])).with_for_update()
+                )
+            }
+            for a in answers:
+                claim = claims.get(a.claim_id)
+                if claim is None or claim.status != ClaimStatus.FILING.value:
+                    continue  # withdrawn meanwhile, or recorded by another process
+                session.add(
+                    ClaimFiling(
+                        claim_id=claim.id, at=now, filer=filer, operation="file", outcome=a.outcome.value,
+                        protocol=a.protocol, code=a.code, reason=a.reason,
+                    )
+                )  # fmt: skip
+                self._apply(session, claim, a, now, report)
+
+    def _apply(self, session: AsyncSession, claim: Claim, a: Filing, now: datetime, report: FilingReport) -> None:
+        if a.outcome in (Outcome.FILED, Outcome.ALREADY_FILED):
+            policy = self.claims.policies.for_shipment(claim.carrier, None)
+            claim.protocol, claim.filed_at = a.protocol, now
+            claim.answer_due_at = _answer_due(self.claims, now, policy.answer_business_days)
+            claim.next_attempt_at = None
+            move(session, claim, ClaimStatus.FILED, now, note=f"protocol {a.protocol} ({a.outcome})")
+            report.filed += 1
+        elif a.outcome is Outcome.REFUSED:
+            claim.refusal_code, claim.refusal_reason = a.code, a.reason
+            move(session, claim, ClaimStatus.REFUSED, now, note=f"carrier code {a.code}: {a.reason}")
+            report.refused += 1
+        elif a.outcome is Outcome.FALL_BACK:
+            note = f"{claim.filer} cannot file it ({a.code or '-'}: {a.reason}); a person files it from the packet"
+            claim.filer = MANUAL
+            move(session, claim, ClaimStatus.READY, now, note=note)
+            report.fell_back += 1
+        else:
+            claim.next_attempt_at = now + min(MAX_BACKOFF, timedelta(minutes=2 ** min(claim.attempts, 12)))
+            move(
+                session,
+                claim,
+                ClaimStatus.READY,
+                now,
+                note=f"retry after {claim.next_attempt_at:%d/%m %H:%M}: {a.reason}",
+            )
+            report.retried += 1
+
+
+def _answer_due(claims: Claims, now: datetime, business_days: int) -> datetime:
+    day = claims.calendar.add_business_days(now.date(), business_days)
+    return datetime.combine(day, now.timetz())
+
+
+@dataclass
+class Follower:
+    """Reads the carrier's answers to filed claims (``acompanha``) and moves them: verdict, then payment."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    actions: Actions
+    source: FilerSource
+    chunk: int = 500
+
+    async def follow(self, now: datetime, claim_ids: Sequence[int] | None = None) -> int:
+        """Follow every filed claim (or those given); how many moved."""
+        waiting = (ClaimStatus.FILED.value, ClaimStatus.ANSWERED.value, ClaimStatus.APPROVED.value,
+                   ClaimStatus.PARTIALLY_APPROVED.value)  # fmt: skip
+        query = (
+            select(Claim.id, Claim.filer, Claim.carrier, Claim.protocol, Shipment.carrier_account_id)
+            .join(Shipment, Shipment.id == Claim.shipment_id)
+            .where(Claim.status.in_(waiting), Claim.protocol.is_not(None), Claim.filer != MANUAL)
+            .order_by(Claim.id)
+        )
+        if claim_ids is not None:
+            query = query.where(Claim.id.in_(list(claim_ids)))
+        async with self.sessions() as session:
+            rows = (await session.execute(query)).all()
+        groups: dict[tuple[str, str, int | None], dict[str, int]] = defaultdict(dict)
+        for r in rows:
+            groups[(r.filer, r.carrier, r.carrier_account_id)][r.protocol] = r.id
+        moved = 0
+        for (name, carrier, account_id), by_protocol in groups.items():
+            try:
+                filer = await self.source.filer(name, carrier, account_id)
+                protocols = list(by_protocol)
+                answers = []
+                for start in range(0, len(protocols), max(1, filer.batch_limit)):
+                    answers += await filer.follow(protocols[start : start + filer.batch_limit])
+            except Exception as e:  # the carrier is down: the next round asks again
+                log.warning("following %d claims with %s failed: %s", len(by_protocol), name, e)
+                continue
+            async with self.sessions() as session, session.begin():
+                for answer in answers:
+                    claim_id = by_protocol.get(answer.protocol)
+                    claim = await session.get(Claim, claim_id, with_for_update=True) if claim_id else None
+                    if claim is not None and self.actions.apply_answer(session, claim, answer, now):
+                        moved += 1
+        return moved
+
+    async def reactivate(self, claim_id: int, reason: str, *, actor: str, now: datetime) -> Claim:
+        """Reopen a denied claim with the store's reason, once (the policy's ``reactivations``)."""
+        if not reason.strip():
+            raise ClaimError("reason", "a reactivation needs the store's reason")
+        async with self.sessions() as session:
+            claim = await session.get(Claim, claim_id)
+            shipment = await session.get(Shipment, claim.shipment_id) if claim else None
+        if claim is None or shipment is None:
+            raise LookupError(f"no claim {claim_id}")
+        policy = self.actions.claims.policies.for_shipment(claim.carrier, shipment.service)
+        if claim.status != ClaimStatus.DENIED.value:
+            raise ClaimError("status", f"claim {claim_id} is {claim.status}: only a denied claim is reactivated")
+        if claim.reactivations >= policy.reactivations:
+            raise ClaimError("status", f"claim {claim_id} was reactivated {claim.reactivations} time(s) already")
+        answer = Filing(claim_id, Outcome.FILED, claim.protocol, reason="reactivated by hand")
+        if claim.filer != MANUAL and claim.protocol:
+            filer = await self.source.filer(claim.filer, claim.carrier, shipment.carrier_account_id)
+            answer = await filer.reactivate(claim.protocol, claim_id, reason)
+        async with self.sessions() as session, session.begin():
+            claim = await session.get(Claim, claim_id, with_for_update=True)
+            assert claim is not None
+            session.add(
+                ClaimFiling(
+                    claim_id=claim_id, at=now, filer=claim.filer, operation="reactivate", outcome=answer.outcome.value,
+                    protocol=answer.protocol, code=answer.code, reason=answer.reason,
+                )
+            )  # fmt: skip
+            if answer.outcome not in (Outcome.FILED, Outcome.ALREADY_FILED):
+                raise ClaimError("status", f"the carrier would not reactivate it ({answer.code}: {answer.reason})")
+            claim.reactivations += 1
+            claim.answered_at = claim.answer_message = None
+            claim.answer_due_at = _answer_due(self.actions.claims, now, policy.answer_business_days)
+            move(session, claim, ClaimStatus.FILED, now, actor=actor, note=f"reactivated: {reason}")
+            return claim
