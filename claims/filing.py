@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.base import ClaimFiler, ClaimRequest, Filing, Manifestation, Outcome
+from claims.deadlines import AlertSink, ClaimAlert, alert_for
 from claims.lifecycle import Actions, ClaimError
 from claims.models import Claim, ClaimFiling
 from claims.service import Claims, move
@@ -51,6 +52,7 @@ class Filer:
     claims: Claims
     source: FilerSource
     reply_email: str  # where the carrier answers (Correios' emailResposta)
+    alert: AlertSink | None = None  # a refusal alerts ops at once
     chunk: int = 500
 
     async def file_due(self, now: datetime) -> FilingReport:
@@ -123,6 +125,7 @@ class Filer:
         return answers
 
     async def _record(self, answers: list[Filing], filer: str, now: datetime, report: FilingReport) -> None:
+        refusals: list[ClaimAlert] = []
         async with self.sessions() as session, session.begin():
             claims = {
                 c.id: c
@@ -141,6 +144,10 @@ class Filer:
                     )
                 )  # fmt: skip
                 self._apply(session, claim, a, now, report)
+                if a.outcome is Outcome.REFUSED:
+                    refusals.append(alert_for(claim, "refused", "high", "refused", code=a.code, reason=a.reason))
+            if refusals and self.alert is not None:
+                await self.alert(session, refusals, now)
 
     def _apply(self, session: AsyncSession, claim: Claim, a: Filing, now: datetime, report: FilingReport) -> None:
         if a.outcome in (Outcome.FILED, Outcome.ALREADY_FILED):

@@ -20,6 +20,7 @@ class Claim(Base):
         UniqueConstraint("shipment_id", "claim_type", name="uq_claims_shipment_type"),
         Index("ix_claims_status_closes", "status", "closes_at"),
         Index("ix_claims_protocol", "protocol"),
+        Index("ix_claims_status_answer_due", "status", "answer_due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -62,6 +62,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.create_index('ix_claims_protocol', ['protocol'], unique=False)
+        batch_op.create_index('ix_claims_status_answer_due', ['status', 'answer_due_at'], unique=False)
         batch_op.create_index('ix_claims_status_closes', ['status', 'closes_at'], unique=False)
 
     op.create_table('claim_changes',
@@ -110,6 +111,7 @@ def downgrade() -> None:
     op.drop_table('claim_changes')
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.drop_index('ix_claims_status_closes')
+        batch_op.drop_index('ix_claims_status_answer_due')
         batch_op.drop_index('ix_claims_protocol')
 
     op.drop_table('claims')
