@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from claims.models import Claim
+from claims.models import claim_changes_table, claims_table
 from claims.service import Claims
 from claims.vocabulary import ClaimStatus
 from claims.windows import business_days_left
@@ -52,7 +52,9 @@ class WatchReport:
     closest: list[tuple[int, int]] = field(default_factory=list)  # (claim id, business days left), soonest first
 
 
-def alert_for(claim: Claim, event: str, severity: str, key: str, **facts: Any) -> ClaimAlert:
+def alert_for(claim: Any, event: str, severity: str, key: str, **facts: Any) -> ClaimAlert:
+    """An alert about ``claim`` (a Claim, or a row with its id, shipment_id, type, kind, status, protocol,
+    closes_at and amount_claimed)."""
     base = {
         "claim_id": claim.id,
         "claim_type": claim.claim_type,
@@ -67,43 +69,60 @@ def alert_for(claim: Claim, event: str, severity: str, key: str, **facts: Any) -
 
 
 async def watch(session: AsyncSession, claims: Claims, alert: AlertSink, now: datetime) -> WatchReport:
-    """One pass of the watch in the caller's transaction."""
+    """One pass of the watch in the caller's transaction: set-based, so it costs what changed, not what is open.
+
+    Only time moves a claim here: the parcel's own changes are assessed when they happen (the detector's
+    listener), and the amount of a delay that still grows is assessed again when the claim is filed.
+    """
     report = WatchReport()
     alerts: list[ClaimAlert] = []
-    c = Claim
-    # windows that closed unfiled, and candidates whose window opened: the service decides, claim by claim
-    due = select(c.id, c.status).where(
-        ((c.status.in_(_UNFILED[:2])) & (c.closes_at < now))
-        | ((c.status == ClaimStatus.CANDIDATE.value) & (c.opens_at <= now))
-    )
-    before: dict[int, str] = {i: s for i, s in (await session.execute(due)).all()}
-    ids = list(before)
-    for start in range(0, len(ids), _CHUNK):
-        for claim in await claims.reassess(session, ids[start : start + _CHUNK], now):
-            if claim.status == before[claim.id]:
-                continue
-            if claim.status == ClaimStatus.EXPIRED.value:
-                report.expired += 1
-                alerts.append(alert_for(claim, "expired", "critical", "expired"))
-            elif claim.status == ClaimStatus.READY.value:
-                report.ready += 1
-    closing = select(Claim).where(c.status.in_(_UNFILED), c.closes_at >= now, c.closes_at <= now + _LOOKAHEAD)
-    for claim in await session.scalars(closing.order_by(c.closes_at)):
-        left = business_days_left(now, claim.closes_at, claims.calendar)
-        report.closest.append((claim.id, left))
+    c = claims_table.c
+    unfiled = c.status.in_(_UNFILED[:2])
+    expired = await _move_all(session, unfiled & (c.closes_at < now), ClaimStatus.EXPIRED, now, "window closed unfiled")
+    report.expired = len(expired)
+    alerts += [alert_for(r, "expired", "critical", "expired") for r in expired]
+    opened = (c.status == ClaimStatus.CANDIDATE.value) & (c.opens_at <= now) & (cast(c.missing, String) == "[]")
+    report.ready = len(await _move_all(session, opened, ClaimStatus.READY, now, "the window opened"))
+    closing = select(*_COLUMNS).where(c.status.in_(_UNFILED), c.closes_at >= now, c.closes_at <= now + _LOOKAHEAD)
+    for r in await session.execute(closing.order_by(c.closes_at)):
+        left = business_days_left(now, r.closes_at, claims.calendar)
+        report.closest.append((r.id, left))
         for days in sorted(WARN_DAYS):
             if left <= days:
                 severity = "critical" if days == min(WARN_DAYS) else "high"
-                alerts.append(alert_for(claim, "closing", severity, f"closing:{days}", business_days_left=left))
+                alerts.append(alert_for(r, "closing", severity, f"closing:{days}", business_days_left=left))
                 break  # the nearest threshold crossed; the farther one, if missed, is moot
-    overdue = select(Claim).where(c.status == ClaimStatus.FILED.value, c.answer_due_at < now, c.answered_at.is_(None))
-    for claim in await session.scalars(overdue):
-        assert claim.answer_due_at is not None
-        alerts.append(
-            alert_for(claim, "answer_overdue", "medium", f"answer_overdue:{claim.answer_due_at.isoformat()}",
-                      answer_due_at=claim.answer_due_at.isoformat())
-        )  # fmt: skip
+    overdue = select(*_COLUMNS, c.answer_due_at).where(
+        c.status == ClaimStatus.FILED.value, c.answer_due_at < now, c.answered_at.is_(None)
+    )
+    for r in await session.execute(overdue):
+        due = r.answer_due_at.isoformat()
+        alerts.append(alert_for(r, "answer_overdue", "medium", f"answer_overdue:{due}", answer_due_at=due))
     if alerts:
         report.alerts = await alert(session, alerts, now)
     report.closest = report.closest[:10]
     return report
+
+
+_COLUMNS = tuple(
+    claims_table.c[name]
+    for name in ("id", "shipment_id", "claim_type", "kind", "status", "protocol", "closes_at", "amount_claimed")
+)
+
+
+async def _move_all(session: AsyncSession, where: Any, to: ClaimStatus, now: datetime, note: str) -> list[Any]:
+    """Move every claim ``where`` says to ``to`` in one statement, with its audit rows; the claims moved."""
+    moved = (
+        await session.execute(
+            update(claims_table).where(where).values(status=to.value, updated_at=now).returning(*_COLUMNS)
+        )
+    ).all()
+    if moved:
+        before = {ClaimStatus.EXPIRED: None, ClaimStatus.READY: ClaimStatus.CANDIDATE.value}[to]
+        rows = [
+            {"claim_id": r.id, "at": now, "actor": "zelo", "action": to.value, "from_status": before,
+             "to_status": to.value, "note": note}
+            for r in moved
+        ]  # fmt: skip
+        await session.execute(insert(claim_changes_table), rows)
+    return list(moved)

@@ -89,6 +89,9 @@ class Filer:
         query = query.order_by(Claim.closes_at).limit(self.chunk).with_for_update(of=Claim, skip_locked=True)
         async with self.sessions() as session, session.begin():
             rows = [(claim, shipment) for claim, shipment in (await session.execute(query)).all()]
+            # the amount of a delay grows while the parcel is out: assess each once more before it is filed
+            await self.claims.reassess(session, [c.id for c, _ in rows if c.status == ClaimStatus.READY.value], now)
+            rows = [(c, s) for c, s in rows if c.status in (ClaimStatus.READY.value, ClaimStatus.FILING.value)]
             for claim, _ in rows:
                 if claim.status == ClaimStatus.FILING.value:
                     claim.updated_at = now  # a new lease: the last filer died before recording its answer

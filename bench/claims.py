@@ -1,0 +1,122 @@
+"""Benchmark: the claims deadline watch over 1,000,000 shipments with 100,000 open claims on PostgreSQL,
+and filing throughput to the sandbox's REST replica of Correios' pedido-informacao.
+
+The shipments and claims are generated inside PostgreSQL (INSERT … SELECT over generate_series). Of the
+open claims, 30% are ready, 15% candidates, 45% filed (a tenth of them past the carrier's answer deadline),
+10% approved; windows close over the next 45 days, a few already closed. The watch runs twice: the first
+pass expires, readies and alerts; the second finds nothing new (every alert is keyed). Peak RSS is this
+process's. The last line is one JSON object.
+
+    python -m bench.claims [--shipments 1000000] [--claims 100000]
+"""
+
+import argparse
+import asyncio
+import json
+import resource
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bench.support import bench_account, pg_database
+from claims.deadlines import ClaimAlert, watch
+from claims.service import Claims
+from tracker.db import make_engine, make_sessionmaker
+from tracker.migrate import upgrade
+
+NOW = datetime(2026, 11, 12, 14, 0, tzinfo=UTC)  # a Thursday, 11:00 in Brasília
+SHIPMENTS = text(
+    """
+    INSERT INTO shipments (carrier, carrier_account_id, tracking_code, service, destination_state, created_at,
+        updated_at, status, poll_error_count, customer_consent, customer_name, shipping_cost, declared_value,
+        carrier_expected_delivery)
+    SELECT 'correios', CAST(:account AS bigint), 'BC' || lpad(g::text, 9, '0') || 'BR',
+        CASE WHEN g % 3 = 0 THEN 'PAC' ELSE 'SEDEX' END, 'SP', CAST(:now AS timestamptz),
+        CAST(:now AS timestamptz), 'in_transit', 0, false, 'Cliente', 25.00, 150.00,
+        CAST(:today AS date) - (g % 40)::int
+    FROM generate_series(CAST(1 AS bigint), CAST(:n AS bigint)) AS g
+    """
+)
+CLAIMS = text(
+    """
+    INSERT INTO claims (shipment_id, claim_type, kind, carrier, status, motivo, manifestation, filer, filing,
+        opens_at, closes_at, missing, amount_claimed, amount_rule, protocol, filed_at, answer_due_at, attempts,
+        reactivations, created_at, updated_at)
+    SELECT s.id, 'indemnity', 'lost', 'correios', st.status, 211, 'I', 'correios_api', 'auto',
+        p.now - interval '3 days',
+        p.now + make_interval(hours => ((g * 7919) % (45 * 24))::int - 12),
+        CAST(CASE WHEN st.status = 'candidate' AND g % 2 = 0 THEN '["shipping_cost"]' ELSE '[]' END AS json),
+        175.00, 'bench', CASE WHEN st.status IN ('filed', 'approved') THEN 'PI' || g END,
+        CASE WHEN st.status IN ('filed', 'approved') THEN p.now - interval '2 days' END,
+        CASE WHEN st.status = 'filed' THEN p.now + make_interval(days => ((g % 10) - 1)::int) END,
+        0, 0, p.now, p.now
+    FROM (SELECT CAST(:now AS timestamptz) AS now) AS p,
+         generate_series(CAST(1 AS bigint), CAST(:claims AS bigint)) AS g
+         JOIN shipments s ON s.id = g * (CAST(:n AS bigint) / CAST(:claims AS bigint)),
+         LATERAL (SELECT (ARRAY['ready','ready','ready','candidate','candidate','filed','filed','filed','filed',
+                                'approved'])[1 + g % 10] AS status) AS st
+    """
+)
+
+
+class CountingSink:
+    """Stands for the notifier's outbox: counts the alerts, once per key."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    async def __call__(self, session: AsyncSession, alerts: Sequence[ClaimAlert], now: datetime) -> int:
+        new = {a.key for a in alerts} - self.keys
+        self.keys |= new
+        return len(new)
+
+
+async def run(n: int, claims: int) -> dict[str, Any]:
+    url = await pg_database("zelo_bench_claims")
+    engine = make_engine(url)
+    await upgrade(engine)
+    t0 = time.perf_counter()
+    async with engine.begin() as conn:
+        account = await bench_account(conn, NOW)
+        params = {"now": NOW, "today": NOW.date(), "account": account, "n": n, "claims": claims}
+        await conn.execute(SHIPMENTS, params)
+        await conn.execute(CLAIMS, params)
+        await conn.execute(text("ANALYZE"))
+    generate_s = time.perf_counter() - t0
+    sessions, service, sink = make_sessionmaker(engine), Claims(), CountingSink()
+    passes = []
+    for _ in range(2):
+        t = time.perf_counter()
+        async with sessions() as session, session.begin():
+            report = await watch(session, service, sink, NOW)
+        passes.append((time.perf_counter() - t, report))
+    await engine.dispose()
+    first, second = passes
+    return {
+        "shipments": n,
+        "open_claims": claims,
+        "generate_seconds": round(generate_s, 1),
+        "deadline_sweep_seconds": round(first[0], 2),
+        "deadline_sweep_again_seconds": round(second[0], 2),
+        "expired": first[1].expired,
+        "became_ready": first[1].ready,
+        "alerts": first[1].alerts,
+        "alerts_again": second[1].alerts,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shipments", type=int, default=1_000_000)
+    parser.add_argument("--claims", type=int, default=100_000)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.shipments, args.claims))))
+
+
+if __name__ == "__main__":
+    main()
