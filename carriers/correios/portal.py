@@ -55,6 +55,10 @@ E_MAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 Launch = Callable[[], AbstractAsyncContextManager["Browser"]]
 
 
+class ChromiumMissing(FileNotFoundError):
+    """No Chromium where the filer looks: a person files until ``make chromium`` has run."""
+
+
 class _Stop(Exception):
     """This claim ends here, with this filing."""
 
@@ -81,7 +85,7 @@ async def system_chromium() -> AsyncIterator["Browser"]:
 
     path = chromium_path()
     if not os.access(path, os.X_OK):
-        raise FileNotFoundError(f"no Chromium at {path} (ZELO_CHROMIUM_PATH): `make chromium` installs it")
+        raise ChromiumMissing(f"no Chromium at {path} (ZELO_CHROMIUM_PATH): `make chromium` installs it")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=path, headless=True)
         try:
@@ -120,21 +124,24 @@ class PortalFiler:
         try:
             async with self.launch() as browser:
                 context = await browser.new_context(locale="pt-BR")
-                context.set_default_timeout(self.timeout_ms)
-                page = await context.new_page()
-                for r in requests:
-                    if not browser.is_connected():
-                        break
-                    try:
-                        filings[r.claim_id] = await self._file_one(page, r)
-                    except _Stop as stop:
-                        filings[r.claim_id] = stop.filing
-                    except Error as e:  # a timeout or a crashed page: nothing is known to be filed
-                        filings[r.claim_id] = Filing(r.claim_id, Outcome.RETRY, reason=_fault(e, r))
-                        await page.close()
-                        page = await context.new_page()
-                await context.close()
-        except FileNotFoundError as e:
+                try:
+                    context.set_default_timeout(self.timeout_ms)
+                    page = await context.new_page()
+                    for r in requests:
+                        if not browser.is_connected():
+                            break
+                        try:
+                            filings[r.claim_id] = await self._file_one(page, r)
+                        except _Stop as stop:
+                            filings[r.claim_id] = stop.filing
+                        except Error as e:  # a timeout or a crashed page, maybe after submitting: filing again
+                            # is safe, the portal answers "já existe" with the protocol
+                            filings[r.claim_id] = Filing(r.claim_id, Outcome.RETRY, reason=_fault(e, r))
+                            await page.close()
+                            page = await context.new_page()
+                finally:
+                    await context.close()
+        except ChromiumMissing as e:
             return [Filing(r.claim_id, Outcome.FALL_BACK, reason=str(e)) for r in requests]
         except Error as e:  # the browser died or would not start
             reason = _fault(e, None)
