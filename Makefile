@@ -3,8 +3,11 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTHON ?= python3
+# The Correios portal filer (and its tests) drive the system Chromium: Debian's, never a Playwright download.
+CHROMIUM := /usr/bin/chromium
+SUDO  := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: demo test lint bench services wrk clean
+.PHONY: demo test lint bench services wrk chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-demo: $(STAMP)
+demo: $(STAMP) chromium
 	$(BIN)/zelo demo
 
 lint: $(STAMP)
@@ -20,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) services lint
+test: $(STAMP) services chromium lint
 	$(BIN)/pytest
 
 bench: $(STAMP) services wrk
@@ -31,6 +34,10 @@ bench: $(STAMP) services wrk
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+chromium:
+	@test -x $(CHROMIUM) || ($(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 services:
 	@bash .ci/services

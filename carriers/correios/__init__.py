@@ -3,6 +3,7 @@
 from carriers.base import CarrierSpec
 from carriers.correios.client import CorreiosClient
 from carriers.correios.parse import parse
+from carriers.correios.portal import PortalFiler
 from carriers.correios.s10 import check_code
 
 PRODUCTION_URL = "https://api.correios.com.br"
@@ -16,6 +17,7 @@ SPEC = CarrierSpec(
     check_code=check_code,
     credential_fields=("user", "access_code", "posting_card"),
     default_base_url=PRODUCTION_URL,
+    filers={"correios_portal": PortalFiler},
 )
 
 __all__ = ["HOMOLOGATION_URL", "PRODUCTION_URL", "SPEC", "CorreiosClient"]
