@@ -116,7 +116,7 @@ class EmailFiler:
         mail["Message-ID"] = mid
         mail.set_content(text)
         attachment = packet.pdf(e, packet.photo_of(e, self.uploads_dir))
-        mail.add_attachment(attachment, maintype="application", subtype="pdf", filename=f"reclamacao-{e.reference}.pdf")
+        mail.add_attachment(attachment, maintype="application", subtype="pdf", filename=packet.filename(e, ".pdf"))
         return mail
 
     async def _send(self, claim_id: int, mail: EmailMessage, mid: str) -> Filing:

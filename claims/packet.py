@@ -5,6 +5,7 @@ with fpdf2 (pure Python: no browser, no system library). :func:`letter` is the c
 """
 
 import base64
+import re
 import tomllib
 import unicodedata
 from collections.abc import Sequence
@@ -66,6 +67,11 @@ def when(value: datetime | date | None) -> str:
     if isinstance(value, datetime):
         return f"{value.astimezone(CARRIER_ZONE):%d/%m/%Y %H:%M}"
     return f"{value:%d/%m/%Y}"
+
+
+def filename(e: Evidence, suffix: str) -> str:
+    """``reclamacao-ZELO-12.pdf``: the packet's file name, safe in a header and on any disk."""
+    return "reclamacao-" + re.sub(r"[^A-Za-z0-9.-]+", "_", e.reference).strip("._") + suffix
 
 
 def title(e: Evidence) -> str:
