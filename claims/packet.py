@@ -246,11 +246,13 @@ def pdf(e: Evidence, photo: Path | None = None) -> bytes:
         doc.cell(0, 7, _latin(s.title), new_x="LMARGIN", new_y="NEXT")
         doc.set_font("Helvetica", "", 8)
         if s.rows:
-            with doc.table(col_widths=(30, 70), first_row_as_headings=False, line_height=4.5) as table:
+            with doc.table(
+                col_widths=(30, 70), first_row_as_headings=False, line_height=4.5, text_align="LEFT"
+            ) as table:
                 for name, value in s.rows:
                     table.row([_latin(name), _latin(value)])
         elif s.table:
-            with doc.table(line_height=4.5) as table:
+            with doc.table(line_height=4.5, text_align="LEFT") as table:
                 for cells in (s.header, *s.table):
                     table.row([_latin(c) for c in cells])
         else:
