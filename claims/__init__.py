@@ -1,1 +1,42 @@
-"""Carrier claims: policies, lifecycle and filers (not built yet)."""
+"""Carrier claims: policies, lifecycle, evidence and packet, filers; the process's claims service.
+
+For the composition root: :func:`claims_of` (the detector listener, and what people's moves go through),
+:func:`filers_of` (where the filing loop gets its filers), :func:`filer_of` and :func:`follower_of` (the
+filing loop and the reader of the carrier's answers)."""
+
+from email.utils import parseaddr
+
+from claims.filers import RuntimeFilers, filers_of
+from claims.filing import Filer, Follower
+from claims.lifecycle import Actions
+from claims.service import Claims
+from tracker.runtime import Runtime
+
+__all__ = ["Claims", "Filer", "Follower", "RuntimeFilers", "claims_of", "filer_of", "filers_of", "follower_of"]
+
+
+def claims_of(runtime: Runtime) -> Claims:
+    """The process's claims service (its policies and business calendar, loaded once)."""
+    return runtime.service(_claims)
+
+
+def filer_of(runtime: Runtime) -> Filer:
+    """The filing loop; the carrier answers to the store's sending address (``ZELO_EMAIL_FROM``)."""
+    return runtime.service(_filer)
+
+
+def follower_of(runtime: Runtime) -> Follower:
+    return runtime.service(_follower)
+
+
+def _claims(runtime: Runtime) -> Claims:
+    return Claims()
+
+
+def _filer(runtime: Runtime) -> Filer:
+    reply = parseaddr(runtime.settings.email_from)[1]
+    return Filer(runtime.sessions, claims_of(runtime), filers_of(runtime), reply_email=reply)
+
+
+def _follower(runtime: Runtime) -> Follower:
+    return Follower(runtime.sessions, Actions(claims_of(runtime)), filers_of(runtime))

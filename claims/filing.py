@@ -55,11 +55,11 @@ class Filer:
     alert: AlertSink | None = None  # a refusal alerts ops at once
     chunk: int = 500
 
-    async def file_due(self, now: datetime) -> FilingReport:
+    async def file_due(self, now: datetime, claim_ids: Sequence[int] | None = None) -> FilingReport:
         """File every claim that is ready (and approved where its policy asks), plus those whose filing lease
-        passed; what happened."""
+        passed (of ``claim_ids`` only, when given); what happened."""
         report = FilingReport()
-        taken = await self._take(now)
+        taken = await self._take(now, claim_ids)
         groups: dict[tuple[str, str, int | None], list[tuple[Claim, Shipment]]] = defaultdict(list)
         for claim, shipment in taken:
             groups[(claim.filer, claim.carrier, shipment.carrier_account_id)].append((claim, shipment))
@@ -73,7 +73,7 @@ class Filer:
             await self._record(answers, name, now, report)
         return report
 
-    async def _take(self, now: datetime) -> list[tuple[Claim, Shipment]]:
+    async def _take(self, now: datetime, claim_ids: Sequence[int] | None) -> list[tuple[Claim, Shipment]]:
         c = Claim
         due = or_(
             and_(
@@ -86,6 +86,8 @@ class Filer:
             and_(c.status == ClaimStatus.FILING.value, c.updated_at <= now - LEASE),
         )
         query = select(Claim, Shipment).join(Shipment, Shipment.id == Claim.shipment_id).where(due)
+        if claim_ids is not None:
+            query = query.where(Claim.id.in_(list(claim_ids)))
         query = query.order_by(Claim.closes_at).limit(self.chunk).with_for_update(of=Claim, skip_locked=True)
         async with self.sessions() as session, session.begin():
             rows = [(claim, shipment) for claim, shipment in (await session.execute(query)).all()]

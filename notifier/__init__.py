@@ -1,6 +1,11 @@
 """Customer notifications and ops alerts: an outbox written with the change that implies them, and a
-dispatcher that delivers it through the channels (e-mail, WhatsApp, the ops webhook, wa.me links)."""
+dispatcher that delivers it through the channels (e-mail, WhatsApp, the ops webhook, wa.me links).
 
+For the other features (read only): the outbox's rows (:class:`Notification`), the customers' delivery
+check-ins (:class:`Checkin`) and the file of a check-in photo (:func:`photo_file`)."""
+
+from notifier.checkin import photo_file
+from notifier.models import Checkin, Notification
 from notifier.service import dispatcher_of, outbox_of
 
-__all__ = ["dispatcher_of", "outbox_of"]
+__all__ = ["Checkin", "Notification", "dispatcher_of", "outbox_of", "photo_file"]

@@ -3,17 +3,19 @@
 
 ``poller`` runs a cycle, ``outcomes`` writes its results, ``cadence`` (with ``cadence.toml``) decides when
 each shipment is polled next, ``circuit`` stops hammering a carrier that is down, ``accounts`` keeps the
-carrier contracts and their encrypted credentials, ``report`` says what a cycle did.
+carrier contracts and their encrypted credentials (:func:`account_config` opens one for an adapter, or a claim
+filer), ``report`` says what a cycle did.
 """
 
 from datetime import timedelta
 
 from tracker.detector import detector_of
+from tracker.polling.accounts import account_config
 from tracker.polling.poller import Poller
 from tracker.polling.report import PollReport
 from tracker.runtime import Runtime
 
-__all__ = ["PollReport", "Poller", "poller_of"]
+__all__ = ["PollReport", "Poller", "account_config", "poller_of"]
 
 
 def poller_of(runtime: Runtime) -> Poller:
