@@ -80,8 +80,14 @@ class CwsSession:
         await self._auth_header()
         return self._token.contract
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One authenticated call; its JSON body. A 401/403 gets one fresh token, then :class:`AuthFailed`."""
+    async def request(
+        self, method: str, path: str, *, data_statuses: tuple[int, ...] = (), echo: bool = True, **kwargs: Any
+    ) -> Any:
+        """One authenticated call; its JSON body. A 401/403 gets one fresh token, then :class:`AuthFailed`.
+
+        A status in ``data_statuses`` (a 4xx whose JSON body is a business answer) is returned as data;
+        ``echo=False`` keeps the body out of error messages (it may echo what we sent: customer data).
+        """
         response = await self._send(method, path, headers=await self._auth_header(), **kwargs)
         if response.status_code in (401, 403):
             self._token.value = None  # expired or revoked early: one fresh token, then give up
@@ -89,7 +95,9 @@ class CwsSession:
             if response.status_code in (401, 403):
                 status = response.status_code
                 raise AuthFailed(f"{method} {path} refused with a fresh token (HTTP {status})", carrier=CARRIER)
-        return _json(_checked(response))
+        if response.status_code in data_statuses:
+            return _json(response, echo=echo)
+        return _json(_checked(response, echo=echo), echo=echo)
 
     async def _auth_header(self) -> dict[str, str]:
         slot = self._token
@@ -141,25 +149,27 @@ class CwsSession:
             raise CarrierUnavailable(f"{method} {path} failed: {type(exc).__name__}: {exc}", carrier=CARRIER) from exc
 
 
-def _checked(response: httpx.Response) -> httpx.Response:
+def _checked(response: httpx.Response, *, echo: bool = True) -> httpx.Response:
     status = response.status_code
     where = f"{response.request.method} {response.request.url.path}"
+    text = response.text if echo else f"<{len(response.content)} bytes withheld>"
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise RateLimited(f"{where} rate limited (HTTP 429)", carrier=CARRIER, retry_after=retry_after)
     if status >= 500:
-        raise CarrierUnavailable(f"{where} answered HTTP {status}: {response.text[:200]!r}", carrier=CARRIER)
+        raise CarrierUnavailable(f"{where} answered HTTP {status}: {text[:200]!r}", carrier=CARRIER)
     if status >= 400:
-        raise ContractError(f"{where} answered HTTP {status}: {response.text[:300]!r}", carrier=CARRIER)
+        raise ContractError(f"{where} answered HTTP {status}: {text[:300]!r}", carrier=CARRIER)
     return response
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: httpx.Response, *, echo: bool = True) -> Any:
     try:
         return json.loads(response.content)
     except ValueError:
         where = f"{response.request.method} {response.request.url.path}"
+        text = response.text if echo else f"<{len(response.content)} bytes withheld>"
         raise MalformedResponse(
-            f"{where} answered HTTP {response.status_code} with a body that is not JSON: {response.text[:120]!r}",
+            f"{where} answered HTTP {response.status_code} with a body that is not JSON: {text[:120]!r}",
             carrier=CARRIER,
         ) from None
