@@ -162,9 +162,10 @@ def answer(record: dict[str, Any], protocol: str = "") -> Answer:
     """One ``acompanha`` record → :class:`Answer`; ``valorPago``/``dataPagamento`` are sandbox-only extras."""
     number = text(record, "numeroPi", "numero do pi") or protocol
     answered_at = local_datetime(field(record, "Data Última Resposta"), "acompanha['Data Última Resposta']")
-    verdict = text(record, "Indicativo Procedência").upper()
+    given = text(record, "Indicativo Procedência")
+    verdict = given.upper()
     if verdict and verdict not in UPHELD:
-        raise ContractError(f"acompanha['Indicativo Procedência']: expected S or N, got {verdict!r}", carrier=CARRIER)
+        raise ContractError(f"acompanha['Indicativo Procedência']: expected S or N, got {given!r}", carrier=CARRIER)
     answered = answered_at is not None
     return Answer(
         protocol=number,
