@@ -1,8 +1,9 @@
 """The sandbox's pedido-informacao replica: Correios' claim rules played on the scenario timelines.
 
 ``cadastra`` checks, per object and in this order: the fields (250/271, 240/241, 301, 260/261, 280/281,
-580/282), a national code (272), a registered parcel (4), the configured temporary error rate (999), a motivo
-configured as not allowed by web service (262), a second registration of the same object and motivo (900),
+580/282), a national code (272), a registered parcel (4), the configured temporary error rate (999, drawn
+from the seed, the object, the motivo and the attempt's number), a motivo configured as not allowed by web
+service (262), a second registration of the same object and motivo (900),
 then the parcel's own timeline at the sandbox clock: 544 while it is undelivered inside its deadline
 (``dtPrevista``), 530 for a delay claim whose delivery, first attempt or pickup availability was on time,
 531 for a delay claim on an undelivered parcel, 546 for "não entregue" on a delivered one, 547 for "local

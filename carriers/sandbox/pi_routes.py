@@ -75,7 +75,7 @@ def pi_routes(state: SandboxState, contract: str, gate: Gate) -> list[Route]:
         parcel = state.parcels.get(code)
         if parcel is None:
             return 4, None
-        if state.pi_temporary_error():
+        if state.pi_temporary_error(code, motivo):
             return 999, None
         if motivo in state.faults.pi_blocked_motivos:
             return 262, None

@@ -4,9 +4,9 @@ Time has two sources on purpose: parcel timelines, outages and token expiry foll
 (which tests move by hand), while the rate limiter measures REAL monotonic time, as a gateway would.
 """
 
-import random
 import secrets
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -98,15 +98,17 @@ class SandboxState:
         self.object_claims: dict[str, list[str]] = {}  # tracking code → its protocols, in filing order
         self._protocols = 100_000_000
         self._lots = 0
-        self._pi_rng = random.Random(self.faults.pi_seed)
-        self._pi_seeded = self.faults.pi_seed
+        self.pi_attempts: Counter[tuple[str, int]] = Counter()  # cadastra attempts per (tracking code, motivo)
 
-    def pi_temporary_error(self) -> bool:
-        """Draw whether the next cadastra object meets a 999 (seeded, so runs repeat)."""
-        if self.faults.pi_seed != self._pi_seeded:
-            self._pi_rng, self._pi_seeded = random.Random(self.faults.pi_seed), self.faults.pi_seed
+    def pi_temporary_error(self, code: str, motivo: int) -> bool:
+        """Whether this attempt at (code, motivo) meets a 999: a draw from (seed, code, motivo, attempt number),
+        so a run repeats whatever the order of requests, and a later attempt may pass."""
+        self.pi_attempts[(code, motivo)] += 1
         rate = self.faults.pi_error_rate
-        return rate > 0 and self._pi_rng.random() < rate
+        if rate <= 0:
+            return False
+        key = f"{self.faults.pi_seed}:{code}:{motivo}:{self.pi_attempts[(code, motivo)]}"
+        return zlib.crc32(key.encode()) / 2**32 < rate
 
     def next_protocol(self) -> str:
         self._protocols += 1
