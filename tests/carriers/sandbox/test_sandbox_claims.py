@@ -81,8 +81,8 @@ async def test_delay_claims_on_time_late_and_past_the_window(filer: CorreiosApiF
     assert (on_time.outcome, on_time.code) == (Outcome.REFUSED, "530")
     assert (not_delivered.outcome, not_delivered.code) == (Outcome.REFUSED, "531")
     at(state, 40)  # delivered on day 11; the 30 days ran from the earlier expected date (day 4)
-    expired = await file_one(filer, STOLEN, 135)
-    assert (expired.outcome, expired.code) == (Outcome.REFUSED, "531")
+    stolen = await file_one(filer, STOLEN, 135)
+    assert (stolen.outcome, stolen.code) == (Outcome.REFUSED, "531")
     expired = await file_one(filer, DAMAGED, 132)
     assert (expired.outcome, expired.code) == (Outcome.REFUSED, "564")
     assert "30 days" in expired.reason
@@ -184,3 +184,18 @@ async def test_another_contract_is_refused_through_the_filer(state: SandboxState
         at(state, 13)
         [filing] = await filer.file([claim(LOST, 211)])
     assert (filing.outcome, filing.code) == (Outcome.REFUSED, "121")
+
+
+SANDBOX_CODES = {
+    "cadastra": {0, 4, 121, 126, 240, 241, 250, 260, 261, 262, 271, 272, 280, 281, 282, 301, 510, 530, 531, 544},
+    "reativa": {50, 56, 512, 513, 575, 582, 587, 589, 591, 595},
+    "acompanha": {122, 291, 990},
+}
+SANDBOX_CODES["cadastra"] |= {546, 547, 564, 580, 900, 999}
+
+
+@pytest.mark.parametrize("operation", sorted(SANDBOX_CODES))
+def test_every_code_the_sandbox_answers_is_in_the_filers_table(operation: str) -> None:
+    from carriers.correios.pi_codes import lookup
+
+    assert sorted(c for c in SANDBOX_CODES[operation] if lookup(operation, c) is None) == []
