@@ -20,7 +20,8 @@ def carriers_list() -> None:
     """The carriers this installation can track."""
     table = Table("name", "title", "credentials", "default base URL")
     for spec in carriers().values():
-        table.add_row(spec.name, spec.title, ", ".join(spec.credential_fields), spec.default_base_url)
+        fields = [*spec.credential_fields, *(f"{f} (optional)" for f in spec.optional_credential_fields)]
+        table.add_row(spec.name, spec.title, ", ".join(fields), spec.default_base_url)
     Console(soft_wrap=True).print(table)
 
 

@@ -56,10 +56,11 @@ class CarrierSpec:
     make_tracker: Callable[[AccountConfig, httpx.AsyncClient, Now, Sleep], Tracker]
     parse: Callable[[Any], list[TrackingResult]]
     check_code: Callable[[str], str | None]  # None when valid, else what is wrong
-    credential_fields: tuple[str, ...]
+    credential_fields: tuple[str, ...]  # required for every account
     default_base_url: str
     parse_webhook: Callable[[Any], list[TrackingResult]] = _no_webhook
     filers: Mapping[str, MakeFiler] = field(default_factory=dict)  # claim filers by name (claims/policies.toml)
+    optional_credential_fields: tuple[str, ...] = ()  # read when given (e.g. by a claim filer)
 
     def filer(self, name: str) -> MakeFiler:
         """The claim filer ``name`` this carrier offers; :class:`NotSupported` when it offers none by that name."""

@@ -1,6 +1,8 @@
-"""Correios (Brazil's post): the CWS REST API — token per posting card, SRO Rastro tracking."""
+"""Correios (Brazil's post): the CWS REST API — token per posting card, SRO Rastro tracking, and the
+``correios_api`` claim filer (pedido-informacao: cadastra, acompanha, reativa)."""
 
 from carriers.base import CarrierSpec
+from carriers.correios.claims import CorreiosApiFiler
 from carriers.correios.client import CorreiosClient
 from carriers.correios.parse import parse
 from carriers.correios.portal import PortalFiler
@@ -16,8 +18,9 @@ SPEC = CarrierSpec(
     parse=parse,
     check_code=check_code,
     credential_fields=("user", "access_code", "posting_card"),
+    optional_credential_fields=("contract", "phone"),  # the claim filer's contrato and telefone
     default_base_url=PRODUCTION_URL,
-    filers={"correios_portal": PortalFiler},
+    filers={CorreiosApiFiler.name: CorreiosApiFiler, "correios_portal": PortalFiler},
 )
 
-__all__ = ["HOMOLOGATION_URL", "PRODUCTION_URL", "SPEC", "CorreiosClient"]
+__all__ = ["HOMOLOGATION_URL", "PRODUCTION_URL", "SPEC", "CorreiosApiFiler", "CorreiosClient"]

@@ -1,7 +1,7 @@
-"""The sandbox ASGI app: the Correios CWS token and SRO Rastro endpoints, plus the ``/_sandbox`` controls.
+"""The sandbox ASGI app: the Correios CWS token, SRO Rastro and pedido-informacao endpoints, plus ``/_sandbox``.
 
-Tracking checks run in this order: bearer token (401), outage (503), rate limit (429, empty body,
-``Retry-After: 1`` on odd rejections only), injected latency, then the request itself (400 or 200).
+Tracking and pedido-informacao checks run in this order: bearer token (401), outage (503), rate limit (429,
+empty body, ``Retry-After: 1`` on odd rejections only), injected latency, then the request itself (400 or 200).
 """
 
 import asyncio
@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carriers.sandbox.control import control_routes, counted, msgs
+from carriers.sandbox.pi_routes import pi_routes
 from carriers.sandbox.scenarios import local_time
 from carriers.sandbox.state import SandboxState
 
@@ -56,7 +57,8 @@ def create_app(state: SandboxState) -> Starlette:
             status_code=201,
         )
 
-    async def track(request: Request) -> Response:
+    async def gate(request: Request) -> Response | None:
+        """The refusal a bearer-token call meets before it is read, or None."""
         scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
         bearer = bearer.strip() if scheme.lower() == "bearer" else ""
         if not state.token_valid(bearer):
@@ -68,6 +70,12 @@ def create_app(state: SandboxState) -> Starlette:
             return Response(status_code=429, headers={"Retry-After": "1"} if rejection % 2 else None)
         if state.faults.latency_ms > 0:
             await asyncio.sleep(state.faults.latency_ms / 1000)
+        return None
+
+    async def track(request: Request) -> Response:
+        refused = await gate(request)
+        if refused is not None:
+            return refused
         codes = _codes(request)
         if "codigo" in request.path_params:
             codes.insert(0, str(request.path_params["codigo"]).strip().upper())
@@ -89,6 +97,7 @@ def create_app(state: SandboxState) -> Starlette:
         Route(TOKEN_PATH, counted(state, "token", token), methods=["POST"]),
         Route(TRACK_PATH, counted(state, "track", track), methods=["GET"]),
         Route(TRACK_PATH + "/{codigo}", counted(state, "track", track), methods=["GET"]),
+        *pi_routes(state, CONTRACT, gate),
         *control_routes(state),
     ]
     return Starlette(routes=routes)

@@ -17,7 +17,15 @@ from carriers.sandbox.model import Parcel
 from carriers.sandbox.state import Faults, SandboxState
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-FAULT_FIELDS = ("outages", "rate_limit_per_s", "latency_ms", "token_ttl_s")
+FAULT_FIELDS = (
+    "outages",
+    "rate_limit_per_s",
+    "latency_ms",
+    "token_ttl_s",
+    "pi_error_rate",
+    "pi_seed",
+    "pi_blocked_motivos",
+)
 
 
 class Invalid(ValueError):
@@ -142,6 +150,21 @@ def _apply_faults(faults: Faults, patch: dict[str, Any]) -> None:
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise Invalid(f"{name}: expected a whole number >= {minimum}, got {value!r}")
             changes[name] = value
+    if "pi_error_rate" in patch:
+        rate = patch["pi_error_rate"]
+        if not (_is_number(rate) and 0 <= rate <= 1):
+            raise Invalid(f"pi_error_rate: expected a number from 0 to 1, got {rate!r}")
+        changes["pi_error_rate"] = float(rate)
+    if "pi_seed" in patch:
+        seed = patch["pi_seed"]
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise Invalid(f"pi_seed: expected a whole number, got {seed!r}")
+        changes["pi_seed"] = seed
+    if "pi_blocked_motivos" in patch:
+        blocked = patch["pi_blocked_motivos"]
+        if not isinstance(blocked, list) or not all(isinstance(m, int) and not isinstance(m, bool) for m in blocked):
+            raise Invalid(f"pi_blocked_motivos: expected a list of motivo codes such as [133], got {blocked!r}")
+        changes["pi_blocked_motivos"] = tuple(blocked)
     for name, value in changes.items():
         setattr(faults, name, value)
 
@@ -170,4 +193,7 @@ def _faults_json(faults: Faults) -> dict[str, Any]:
         "rate_limit_per_s": faults.rate_limit_per_s,
         "latency_ms": faults.latency_ms,
         "token_ttl_s": faults.token_ttl_s,
+        "pi_error_rate": faults.pi_error_rate,
+        "pi_seed": faults.pi_seed,
+        "pi_blocked_motivos": list(faults.pi_blocked_motivos),
     }

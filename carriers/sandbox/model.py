@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,21 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimPlan:
+    """How the sandbox answers a claim filed for a parcel of the scenario (``claim`` in ``scenarios.toml``)."""
+
+    verdict: str = "denied"  # "upheld" | "denied"
+    answer_days: int = 5  # business days (Mon–Fri) from filing to the answer
+    paid: Decimal | None = None  # R$ paid when upheld (None: nothing is paid)
+    paid_days: int = 10  # business days from the answer to the payment
+    reactivated_verdict: str = "upheld"  # the answer after a reactivation
+    message: str = ""  # Mensagem Última Resposta (default: a text per verdict)
+
+
+DEFAULT_CLAIM = ClaimPlan()
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A named story: events in time order, or (``message``) a fixed SRO-019/SRO-020 answer."""
 
@@ -50,6 +66,7 @@ class Scenario:
     events: tuple[Event, ...]
     message: str | None = None  # the full SRO text when the scenario never has events
     incidents: tuple[str, ...] = ()  # the incident kinds a detector should raise for it, and no others
+    claim: ClaimPlan = DEFAULT_CLAIM  # how a claim filed for it is answered
 
 
 @dataclass(frozen=True, slots=True)

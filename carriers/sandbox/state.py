@@ -6,6 +6,7 @@ Time has two sources on purpose: parcel timelines, outages and token expiry foll
 
 import secrets
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 from carriers.correios.s10 import check_code
 from carriers.sandbox.model import SRO_019, Parcel, Scenario
+from carriers.sandbox.pi import Manifestacao
 from carriers.sandbox.scenarios import (
     INVALID,
     Timeline,
@@ -55,6 +57,9 @@ class Faults:
     rate_limit_per_s: float | None = None  # token bucket per bearer token, burst = rate (at least 1)
     latency_ms: int = 0  # added before every tracking answer
     token_ttl_s: int = 86_400  # token lifetime on the sandbox clock
+    pi_error_rate: float = 0.0  # share of cadastra objects answered 999 (temporary error), drawn from pi_seed
+    pi_seed: int = 0  # the seed of that draw: the same requests in the same order meet the same 999s
+    pi_blocked_motivos: tuple[int, ...] = ()  # motivos answered 262 (not allowed by web service)
 
     def in_outage(self, now: datetime) -> bool:
         return any(start <= now < end for start, end in self.outages)
@@ -88,6 +93,30 @@ class SandboxState:
         self.counters = Counters()
         self._buckets: dict[str, tuple[float, float]] = {}  # token → (level, monotonic time)
         self._monotonic = monotonic
+        self.claims: dict[str, Manifestacao] = {}  # pedido-informacao: protocol → claim
+        self.claims_by_object: dict[tuple[str, int], str] = {}  # (tracking code, motivo) → protocol
+        self.object_claims: dict[str, list[str]] = {}  # tracking code → its protocols, in filing order
+        self._protocols = 100_000_000
+        self._lots = 0
+        self.pi_attempts: Counter[tuple[str, int]] = Counter()  # cadastra attempts per (tracking code, motivo)
+
+    def pi_temporary_error(self, code: str, motivo: int) -> bool:
+        """Whether this attempt at (code, motivo) meets a 999: a draw from (seed, code, motivo, attempt number),
+        so a run repeats whatever the order of requests, and a later attempt may pass."""
+        self.pi_attempts[(code, motivo)] += 1
+        rate = self.faults.pi_error_rate
+        if rate <= 0:
+            return False
+        key = f"{self.faults.pi_seed}:{code}:{motivo}:{self.pi_attempts[(code, motivo)]}"
+        return zlib.crc32(key.encode()) / 2**32 < rate
+
+    def next_protocol(self) -> str:
+        self._protocols += 1
+        return str(self._protocols)
+
+    def next_lot(self) -> str:
+        self._lots += 1
+        return f"{self._lots:07d}"
 
     def register(self, parcels: Iterable[Parcel]) -> int:
         """Register (or replace) parcels; all or nothing: a ValueError leaves the state unchanged."""
@@ -162,6 +191,7 @@ class SandboxState:
             "objects_returned": c.objects_returned,
             "rate_limited": c.rate_limited,
             "parcels": len(self.parcels),
+            "claims": len(self.claims),
             "tokens": len(self.tokens),
             "now": self.clock.now().isoformat(),
         }

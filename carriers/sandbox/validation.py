@@ -8,15 +8,19 @@ previous event (50), got 40``.
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from carriers.sandbox.model import DEFAULT_UNIT, MESSAGES, Event, Scenario
+from carriers.sandbox.model import DEFAULT_CLAIM, DEFAULT_UNIT, MESSAGES, ClaimPlan, Event, Scenario
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TYPE = re.compile(r"^[A-Z]{2,3}$")
 _STATUS = re.compile(r"^\d{2}$")
 _UF = re.compile(r"^[A-Z]{2}$")
-_SCENARIO_FIELDS = ("promised_days", "events", "message", "incidents")
+_SCENARIO_FIELDS = ("promised_days", "events", "message", "incidents", "claim")
+_CLAIM_FIELDS = ("verdict", "answer_days", "paid", "paid_days", "reactivated_verdict", "message")
+_VERDICTS = ("upheld", "denied")
+_AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 _EVENT_FIELDS = ("at_h", "type", "status", "description", "detail", "city", "uf", "pickup_days", "unit")
 
 
@@ -44,7 +48,7 @@ def _scenario(name: str, raw: dict[str, Any], where: str) -> Scenario:
         extra = [f for f in ("events", "promised_days") if f in raw]
         if extra:
             raise ValueError(f"{where}: a 'message' scenario takes no {' or '.join(extra)}, got {extra}")
-        return Scenario(name, 0, (), MESSAGES[message], _incidents(raw, where))
+        return Scenario(name, 0, (), MESSAGES[message], _incidents(raw, where), _claim(raw, where))
     days = _required(raw, "promised_days", where)
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         raise ValueError(f"{where}, field 'promised_days': must be a whole number >= 0, got {days!r}")
@@ -63,7 +67,51 @@ def _scenario(name: str, raw: dict[str, Any], where: str) -> Scenario:
                 f"event ({events[-1].at_h}), got {event.at_h}"
             )
         events.append(event)
-    return Scenario(name, days, tuple(events), incidents=_incidents(raw, where))
+    return Scenario(name, days, tuple(events), incidents=_incidents(raw, where), claim=_claim(raw, where))
+
+
+def _claim(raw: dict[str, Any], where: str) -> ClaimPlan:
+    if "claim" not in raw:
+        return DEFAULT_CLAIM
+    plan = raw["claim"]
+    at = f"{where}, claim"
+    if not isinstance(plan, dict):
+        raise ValueError(f"{at}: expected a table {{verdict, answer_days, paid, ...}}, got {plan!r}")
+    _no_unknown(plan, _CLAIM_FIELDS, at)
+    verdicts = {}
+    for name in ("verdict", "reactivated_verdict"):
+        value = plan.get(name, getattr(DEFAULT_CLAIM, name))
+        if value not in _VERDICTS:
+            raise ValueError(f"{at}, field {name!r}: must be one of {', '.join(_VERDICTS)}, got {value!r}")
+        verdicts[name] = value
+    days = {}
+    for name in ("answer_days", "paid_days"):
+        value = plan.get(name, getattr(DEFAULT_CLAIM, name))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{at}, field {name!r}: must be a whole number of business days >= 0, got {value!r}")
+        days[name] = value
+    paid = plan.get("paid")
+    if paid is not None and not (isinstance(paid, str) and _AMOUNT.match(paid)):
+        raise ValueError(
+            f"{at}, field 'paid': must be an amount in R$ as a quoted string such as \"25.63\", got {paid!r}"
+        )
+    if paid is not None and verdicts["verdict"] != "upheld" and verdicts["reactivated_verdict"] != "upheld":
+        raise ValueError(f"{at}, field 'paid': a claim that is never upheld pays nothing, got {paid!r}")
+    message = plan.get("message", "")
+    if not isinstance(message, str):
+        raise ValueError(f"{at}, field 'message': must be a string, got {message!r}")
+    try:
+        amount = Decimal(paid) if paid is not None else None
+    except InvalidOperation:  # pragma: no cover - the pattern above admits only decimals
+        raise ValueError(f"{at}, field 'paid': not an amount, got {paid!r}") from None
+    return ClaimPlan(
+        verdict=verdicts["verdict"],
+        answer_days=days["answer_days"],
+        paid=amount,
+        paid_days=days["paid_days"],
+        reactivated_verdict=verdicts["reactivated_verdict"],
+        message=message,
+    )
 
 
 def _incidents(raw: dict[str, Any], where: str) -> tuple[str, ...]:

@@ -121,5 +121,28 @@ async def test_bad_fault_settings_are_refused_whole(
 
 async def test_fault_settings_round_trip(client: httpx.AsyncClient) -> None:
     patch = {"rate_limit_per_s": 50, "latency_ms": 0, "token_ttl_s": 3600}
-    assert (await client.put("/_sandbox/faults", json=patch)).json() == {"outages": [], **patch}
+    pi = {"pi_error_rate": 0.0, "pi_seed": 0, "pi_blocked_motivos": []}
+    assert (await client.put("/_sandbox/faults", json=patch)).json() == {"outages": [], **patch, **pi}
     assert (await client.get("/_sandbox/faults")).json()["rate_limit_per_s"] == 50
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"pi_error_rate": 1.5}, "pi_error_rate: expected a number from 0 to 1, got 1.5"),
+        ({"pi_seed": "x"}, "pi_seed: expected a whole number, got 'x'"),
+        ({"pi_blocked_motivos": [133, "134"]}, "pi_blocked_motivos: expected a list of motivo codes"),
+    ],
+)
+async def test_bad_claim_fault_settings_are_refused(
+    client: httpx.AsyncClient, state: SandboxState, patch: dict[str, object], message: str
+) -> None:
+    response = await client.put("/_sandbox/faults", json=patch)
+    assert response.status_code == 422 and message in response.json()["msgs"][0]
+    assert state.faults == Faults()
+
+
+async def test_claim_fault_settings_apply(client: httpx.AsyncClient, state: SandboxState) -> None:
+    patch = {"pi_error_rate": 0.25, "pi_seed": 3, "pi_blocked_motivos": [133]}
+    assert (await client.put("/_sandbox/faults", json=patch)).status_code == 200
+    assert (state.faults.pi_error_rate, state.faults.pi_seed, state.faults.pi_blocked_motivos) == (0.25, 3, (133,))

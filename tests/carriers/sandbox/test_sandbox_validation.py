@@ -120,3 +120,30 @@ def test_load_names_the_file(tmp_path: Path) -> None:
 def test_the_built_in_file_is_valid_and_cached() -> None:
     assert load_scenarios() is load_scenarios()
     assert len(load_scenarios()) == 14
+
+
+def test_a_claim_plan_parses_with_its_defaults() -> None:
+    data = good()
+    data["demo"]["claim"] = {"verdict": "upheld", "paid": "25.63"}
+    plan = parse_scenarios(data)["demo"].claim
+    assert (plan.verdict, plan.answer_days, str(plan.paid), plan.paid_days) == ("upheld", 5, "25.63", 10)
+    assert parse_scenarios(good())["demo"].claim.verdict == "denied"
+
+
+@pytest.mark.parametrize(
+    ("claim", "expected"),
+    [
+        ({"verdict": "maybe"}, "claim, field 'verdict': must be one of upheld, denied, got 'maybe'"),
+        ({"answer_days": -1}, "claim, field 'answer_days': must be a whole number of business days >= 0, got -1"),
+        ({"verdict": "upheld", "paid": 25.63}, "claim, field 'paid': must be an amount in R$ as a quoted string"),
+        ({"verdict": "upheld", "paid": "1,5"}, "claim, field 'paid': must be an amount in R$"),
+        ({"verdict": "denied", "reactivated_verdict": "denied", "paid": "5"}, "a claim that is never upheld pays"),
+        ({"payout": "5"}, "claim: unknown field(s) ['payout']"),
+        ("upheld", "claim: expected a table"),
+    ],
+)
+def test_a_bad_claim_plan_names_the_field(claim: Any, expected: str) -> None:
+    data = good()
+    data["demo"]["claim"] = claim
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        parse_scenarios(data)
