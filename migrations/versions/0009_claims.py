@@ -1,7 +1,7 @@
 """claims: claims, their changes and filing attempts
 
-Revision ID: 0012
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 04:27:53.431358
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import tracker.models
 
 
-revision: str = '0012'
-down_revision: str | None = '0007'
+revision: str = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
