@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 
 from tracker.mask import shown
 from tracker.text import LINE, line_problem
@@ -31,10 +32,16 @@ class Problem(BaseModel):
 
 class ProblemError(Exception):
     def __init__(
-        self, status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.problem = Problem(title=title, status=status, detail=detail, errors=errors or [])
+        self.headers = headers
 
 
 def field_errors(errors: Iterable[Mapping[str, Any]], whole: str = "(request)") -> list[FieldError]:
@@ -71,14 +78,28 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": "Problem details"} for s in statuses}
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route of the app takes on the request's path (a path's routes may come from several
+    routers: ``GET`` and ``POST /v1/shipments``), for a 405's ``Allow``: each method is tried on a fresh scope."""
+    base = {k: request.scope.get(k) for k in ("type", "path", "root_path", "headers")}
+    routes = [r for r in request.app.router.routes if isinstance(r, BaseRoute)]
+    return ", ".join(m for m in _METHODS if any(r.matches({**base, "method": m})[0] == Match.FULL for r in routes))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.problem)
+        return problem_response(exc.problem, exc.headers)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem_response(Problem(title=str(exc.detail), status=exc.status_code), dict(exc.headers or {}))
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the methods of the first route on the path only
+            headers["Allow"] = allowed_methods(request)
+        return problem_response(Problem(title=str(exc.detail), status=exc.status_code), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -87,11 +87,15 @@ def api(
     workers: Annotated[int, typer.Option(help="Processes (each with its own group commit).")] = 1,
 ) -> None:
     """Serve the HTTP API (ERP webhook, shipments) with uvicorn; OpenAPI at /openapi.json, docs at /docs."""
+    import structlog
     import uvicorn
 
+    from tracker.access import startup_fields
     from tracker.server import BoundedHttpTools
 
-    serving_settings(listens_on=host)  # fail fast on bad configuration, before uvicorn starts
+    loaded = serving_settings(listens_on=host)  # fail fast on bad configuration, before uvicorn starts
+    logs.configure(loaded.log_level, loaded.log_json)
+    structlog.get_logger("zelo.api").info("api_starting", **startup_fields(loaded, host, port, workers))
     uvicorn.run(
         "zelo.app:app_from_env",
         factory=True,

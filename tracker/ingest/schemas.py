@@ -231,11 +231,13 @@ def parse_all(body: bytes) -> list[ShipmentIn] | None:
 
 
 class ShipmentsData(BaseModel):
-    shipments: list[Any] = Field(max_length=MAX_BATCH, description=f"Up to {MAX_BATCH} shipments.")
+    shipments: list[ShipmentIn] = Field(
+        max_length=MAX_BATCH, description=f"Up to {MAX_BATCH} shipments; each is validated on its own."
+    )
 
 
 class WebhookEnvelope(BaseModel):
-    """``POST /v1/webhooks/erp`` body."""
+    """``POST /v1/webhooks/erp`` body (documentation: the route validates the raw body itself)."""
 
     type: Literal["shipment.upsert"]
     data: ShipmentsData

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Select, select
 
+from carriers.base import Status
 from tracker.models import Shipment
 from tracker.shipments.detail import EVENTS, Part, detail_model
 from tracker.shipments.schemas import ShipmentOut, ShipmentPage
@@ -24,7 +25,7 @@ def router(parts: Sequence[Part]) -> APIRouter:
     async def list_shipments(
         request: Request,
         who: Annotated[Principal, needs("read")],
-        status: Annotated[str | None, Query(max_length=32)] = None,
+        status: Status | None = None,
         carrier: Annotated[str | None, Query(max_length=32)] = None,
         state: Annotated[str | None, Query(min_length=2, max_length=2, description="Destination UF")] = None,
         shipped_from: date | None = None,
