@@ -29,14 +29,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/-]{1,100}")  # shown as it is, unless it holds a run of digits
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/{}()-]{1,100}")  # shown as it is (JSON-safe too), unless it holds a run of digits
 _DIGITS = re.compile(r"[0-9]{4}")  # a phone's or a CEP's start: tracker.mask decides
 
 
-def _shown(value: str) -> str:
-    if _PLAIN.fullmatch(value) and not _DIGITS.search(value):
-        return value
-    return scrub(value[:100])
+def _plain(value: str) -> bool:
+    return _PLAIN.fullmatch(value) is not None and _DIGITS.search(value) is None
 
 
 class AccessLog:
@@ -67,35 +65,48 @@ class AccessLog:
             self.write(scope, status, (time.perf_counter() - start) * 1000)
 
     def write(self, scope: Scope, status: int, ms: float) -> None:
-        fields: dict[str, Any] = {"method": scope["method"], "path": _path(scope), "status": status, "ms": round(ms, 1)}
+        who = ""
         for name, value in scope["headers"]:
             if name == b"webhook-id":
-                fields["webhook_id"] = _shown(value.decode("latin-1"))
+                who += self._field("webhook_id", value.decode("latin-1"))
             elif name == b"authorization":
-                _, _, key = value.decode("latin-1").partition(" ")
-                parts = key_parts(key.strip())
-                fields["key"] = parts[0] if parts else "(not a key)"
+                parts = key_parts(value.decode("latin-1").partition(" ")[2].strip())
+                who += self._field("key", parts[0] if parts else "invalid", known=True)  # 12 hex digits
         now = time.time()
         second = int(now)
         if second != self._second:
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         stamp = f"{self._stamp}.{int((now - second) * 1e6):06d}Z"
+        path, known = _path(scope)
+        method, path = scope["method"], self._field("path", path, known)
         if self.as_json:
-            line = json.dumps({"event": "request", **fields, "level": "info", "timestamp": stamp})
+            line = f'{{"event":"request","method":"{method}"{path},"status":{status},"ms":{ms:.1f}{who},'
+            line += f'"level":"info","timestamp":"{stamp}"}}\n'
         else:
-            line = f"{stamp} [info     ] request " + " ".join(f"{k}={v}" for k, v in fields.items())
+            line = f"{stamp} [info     ] request method={method}{path} status={status} ms={ms:.1f}{who}\n"
         out = sys.stdout  # the stream of the moment, as structlog's lines
-        out.write(line + "\n")
+        out.write(line)
         out.flush()
 
+    def _field(self, name: str, value: str, known: bool = False) -> str:
+        if not known and not _plain(value):
+            value = scrub(value[:100])
+            value = json.dumps(value) if self.as_json else repr(value)
+        elif self.as_json:
+            value = f'"{value}"'
+        return f',"{name}":{value}' if self.as_json else f" {name}={value}"
 
-def _path(scope: Scope) -> str:
-    route = scope.get("route")
-    template = getattr(route, "path", None)
-    if template is None:  # no route matched (a 404), or a mount (the docs' assets)
-        return _shown(scope["path"])
-    params = scope.get("path_params") or {}
-    return scope["path"] if all(str(v).isdigit() for v in params.values()) else str(template)
+
+def _path(scope: Scope) -> tuple[str, bool]:
+    """The path to show, and whether it is known safe: a route's own path, or its template when a parameter is
+    not a plain id. Else (no route matched: a 404; a mount: the docs' assets) it is shown masked if need be."""
+    template = getattr(scope.get("route"), "path", None)
+    if template is None:
+        return str(scope["path"]), False
+    params = scope.get("path_params")
+    if not params or all(str(v).isdigit() for v in params.values()):
+        return str(scope["path"]), True
+    return str(template), True
 
 
 def startup_fields(settings: Settings, host: str, port: int, workers: int) -> dict[str, Any]:

@@ -4,8 +4,10 @@ A route whose body is read by hand (the webhook, ``POST /v1/shipments``) declare
 model's schema and every schema it nests become named components, so each ``$ref`` resolves. The document gets the
 two security schemes (an API key as a bearer token; the ERP's Standard Webhooks signature), problem responses as
 ``application/problem+json`` and every ``cursor`` described as opaque. Swagger UI's assets are served from the pinned
-``swagger-ui-bundle`` package under ``/docs/assets``: no page reaches for a CDN."""
+``fastapi-offline`` package (Swagger UI 5, which reads OpenAPI 3.1; ``swagger-ui-bundle`` ships 4.15.5, which shows
+"Unable to render this definition" for FastAPI's 3.1 documents) under ``/docs/assets``: no page reaches for a CDN."""
 
+from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,7 +16,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  # no py.typed: a Path
 
 from tracker.apikeys import KEY_FORMAT
 from tracker.problems import MEDIA_TYPE
@@ -22,6 +23,7 @@ from tracker.problems import MEDIA_TYPE
 API_KEY = "ApiKey"  # the security scheme of every route that needs(scope): its requirement lists the scopes
 WEBHOOK = "StandardWebhooks"
 ASSETS = "/docs/assets"
+SWAGGER_UI = files("fastapi_offline") / "static"  # swagger-ui-bundle.js, swagger-ui.css, favicon.png
 _REF = "#/components/schemas/{model}"
 _PROBLEM = {"$ref": _REF.format(model="Problem")}
 CURSOR = (
@@ -112,7 +114,7 @@ def install(app: FastAPI, title: str) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    app.mount(ASSETS, StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
     async def docs(_: Request) -> HTMLResponse:
@@ -121,7 +123,7 @@ def install(app: FastAPI, title: str) -> None:
             title=f"{title} API",
             swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
             oauth2_redirect_url=None,
             swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},  # no badge from swagger.io
         )
