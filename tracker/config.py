@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = Field(default=None, description="e.g. smtp://127.0.0.1:1025; unset: no e-mail.")
     email_from: str = "Zelo <zelo@localhost>"
+    reply_to: str | None = Field(
+        default=None,
+        description="The store's address that customers' replies reach (Reply-To of customer e-mails, which all "
+        "say 'é só responder'), e.g. 'Loja <atendimento@loja.example>'; unset: replies go to ZELO_EMAIL_FROM.",
+    )
     whatsapp_token: SecretStr | None = None  # WhatsApp Cloud API; unset: WhatsApp goes to the wa.me queue
     whatsapp_phone_id: str | None = None
     ops_email: str | None = Field(default=None, description="Ops alerts by e-mail digest to this address.")
@@ -83,6 +88,15 @@ class Settings(BaseSettings):
             from tracker.signatures import parse_secrets
 
             parse_secrets(value.get_secret_value())  # raises naming the bad entry (never its value)
+        return value
+
+    @field_validator("reply_to")
+    @classmethod
+    def _reply_to_is_one_address(cls, value: str | None) -> str | None:
+        from email.utils import parseaddr
+
+        if value is not None and ("\r" in value or "\n" in value or "@" not in parseaddr(value)[1]):
+            raise ValueError("expected one e-mail address, such as 'Loja <atendimento@loja.example>'")
         return value
 
     @model_validator(mode="after")
