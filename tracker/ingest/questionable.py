@@ -17,10 +17,11 @@ def doubts(s: ShipmentIn, now: datetime) -> list[str]:
     found: list[str] = []
     state = s.destination.state if s.destination is not None else None
     shipped, promised = s.shipped_at, s.promised_delivery_date
+    today = _day(now, state)
     if shipped is not None and shipped - now > AHEAD:
         found.append(
-            f"shipped_at {shipped.isoformat()} is more than a year ahead of today ({_day(now, state)}): {_STORED}; "
-            "expected the day the parcel left (check the year)"
+            f"shipped_at {shipped.isoformat()} is more than a year ({AHEAD.days} days) ahead of today ({today}): "
+            f"{_STORED}; expected the day the parcel left (check the year)"
         )
     if promised is not None:
         shipped_day = shipped.astimezone(timezone_of(state)).date() if shipped is not None else None
@@ -29,9 +30,10 @@ def doubts(s: ShipmentIn, now: datetime) -> list[str]:
                 f"promised_delivery_date {promised} is before shipped_at's day {shipped_day}: {_STORED}; "
                 "expected a promise on or after the shipping day"
             )
-        elif promised - _day(now, state) > AHEAD:
+        elif promised - (shipped_day or today) > AHEAD:
+            since = f"shipped_at's day ({shipped_day})" if shipped_day else f"today ({today})"
             found.append(
-                f"promised_delivery_date {promised} is more than a year ahead of today ({_day(now, state)}): "
+                f"promised_delivery_date {promised} is more than a year ({AHEAD.days} days) after {since}: "
                 f"{_STORED}; check the year"
             )
     postal_code = s.destination.postal_code if s.destination is not None else None

@@ -16,7 +16,7 @@ from tracker import mask
 
 _NFE_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9)
 _CENTS = Decimal("0.01")
-PHONE_EXPECTED = "expected a Brazilian number with its area code, e.g. (11) 98765-4321, or + country code and number"
+PHONE_EXPECTED = "expected a Brazilian number with its area code, e.g. (11) 91234-5678, or + country code and number"
 _PHONE_LONGEST = 40  # characters of a phone as written (punctuation included): anything longer is not one
 
 
