@@ -1,5 +1,6 @@
-"""Carrier accounts: one per carrier contract, credentials encrypted at rest. Adding one releases the shipments
-held for it (stored before any account of their carrier existed: ``tracker.ingest``)."""
+"""Carrier accounts: one per carrier contract, credentials encrypted at rest. :func:`release_held` hands the
+shipments held for want of one (stored before their carrier's account existed: ``tracker.ingest``) to the accounts
+that now exist: ``zelo accounts add`` calls it, and so does each poll cycle."""
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -54,7 +55,6 @@ async def add_account(
     )
     session.add(account)
     await session.flush()
-    await release_held(session, now)
     return account
 
 

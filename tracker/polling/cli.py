@@ -4,12 +4,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 
 from carriers.base.registry import UnknownCarrier
 from tracker.commands import console, fail, open_runtime, run, settings
-from tracker.models import Shipment
-from tracker.polling.accounts import AccountError, add_account, list_accounts
+from tracker.polling.accounts import AccountError, add_account, list_accounts, release_held
 from tracker.polling.report import PollReport
 
 accounts_app = typer.Typer(help="Carrier accounts (one per contract).", no_args_is_help=True)
@@ -40,8 +38,7 @@ def accounts_add(
                 base_url=base_url,
                 now=rt.clock.now(),
             )
-            released = await session.scalar(select(func.count()).where(Shipment.carrier_account_id == account.id))
-            return account.id, released or 0  # a new account's shipments: the held ones it released
+            return account.id, await release_held(session, rt.clock.now())
 
     try:
         account_id, released = run(go())

@@ -63,10 +63,12 @@ async def test_a_shipment_without_its_carrier_account_is_stored_held_and_release
 
     clock.advance(timedelta(minutes=1))
     async with sessions() as session, session.begin():
-        loja = await correios_account(session, vault, name="loja", now=clock.now())  # releases the unnamed one
+        loja = await correios_account(session, vault, name="loja", now=clock.now())
+        assert await release_held(session, clock.now()) == 1  # as `zelo accounts add` does: the unnamed one
     assert await rows(sessions) == [("PED-1", loja, clock.now(), None), ("PED-2", None, None, "no_account")]
     async with sessions() as session, session.begin():
         rj = await correios_account(session, vault, name="loja-rj", now=clock.now())
+        assert await release_held(session, clock.now()) == 1
     assert (await rows(sessions))[1] == ("PED-2", rj, clock.now(), None)
     listed = await http.get("/v1/shipments", headers=keys["reader"])
     assert [s["held_reason"] for s in listed.json()["shipments"]] == [None, None]
@@ -82,6 +84,7 @@ async def test_an_update_while_held_stays_held_and_a_named_account_that_is_missi
     assert (result["result"], result["warnings"]) == ("updated", [NO_ACCOUNT])
     async with sessions() as session, session.begin():
         loja = await correios_account(session, vault, name="loja", now=clock.now())
+        await release_held(session, clock.now())
     renamed = await erp.push([shipment(1, carrier_account="outra")])
     [result] = renamed.json()["results"]
     assert result["result"] == "unchanged" and result["warnings"] == [
