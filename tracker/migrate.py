@@ -24,5 +24,19 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    async with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # a migration that rebuilds a table (SQLite's ALTER) drops the old one: with foreign keys on, that
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # would cascade to every row referring to it
+            await connection.commit()  # (no transaction is open yet: the pragma applies)
+        try:
+            async with connection.begin():
+                await connection.run_sync(run)
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"the migration left {len(broken)} rows whose foreign key points nowhere")
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()

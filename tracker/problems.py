@@ -55,10 +55,35 @@ def field_errors(errors: Iterable[Mapping[str, Any]], whole: str = "(request)") 
     return out
 
 
+_DATE = "expected a date as YYYY-MM-DD, e.g. 2026-11-30"
+_DATETIME = "expected a date and time with its time zone, e.g. 2026-11-30T14:00:00-03:00 (Z for UTC)"
+_WHOLE = "expected a whole number written as a number, e.g. 2"
+# pydantic's own words ("invalid character in year", "Input should be greater than or equal to 1") rewritten to
+# name the field, the value and what is expected, as our checks do: by error type, ``{ctx}`` from the error
+_REWRITTEN = {
+    **dict.fromkeys(("date_parsing", "date_from_datetime_parsing", "date_type"), f"is not a date: {_DATE}"),
+    "date_from_datetime_inexact": f"has a time of day: {_DATE}",
+    **dict.fromkeys(
+        ("datetime_parsing", "datetime_from_date_parsing", "datetime_type", "datetime_object_invalid"),
+        f"is not a date and time: {_DATETIME}",
+    ),
+    "timezone_aware": f"has no time zone: {_DATETIME}",
+    "greater_than_equal": "is too small: expected {ge} or more",
+    "greater_than": "is too small: expected more than {gt}",
+    "less_than_equal": "is too large: expected {le} or less",
+    "less_than": "is too large: expected less than {lt}",
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), f"is not a whole number: {_WHOLE}"),
+    **dict.fromkeys(("bool_type", "bool_parsing"), "is not true or false: expected true or false (JSON booleans)"),
+}
+
+
 def _message(err: Mapping[str, Any], field: str) -> str:
     kind = err.get("type")
     if kind == "missing":
         return f"{field} is required"
+    rewritten = _REWRITTEN.get(str(kind))
+    if rewritten is not None and "input" in err:
+        return f"{field} {shown(field, err['input'])} " + rewritten.format(**err.get("ctx", {}))
     if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == LINE:
         return line_problem(err["input"]) or str(err["msg"])
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")

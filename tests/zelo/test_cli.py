@@ -261,3 +261,26 @@ def test_the_placeholder_is_accepted_only_explicitly_in_development_on_loopback(
     result = invoke_with(monkeypatch, env, args)
     assert result.exit_code == 0, result.output
     assert started == expected
+
+
+def test_a_pt_br_import_before_the_account_is_held_then_released_by_accounts_add(
+    database: Path, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    csv_file = tmp_path / "envios.csv"
+    csv_file.write_bytes(
+        "external_id;carrier;tracking_code;declared_value;obs\nP1;correios;SS123456785BR;12,50;frágil\n".encode(
+            "cp1252"
+        )
+    )
+    result = runner.invoke(app, ["import", str(csv_file)])
+    assert result.exit_code == 0, result.output
+    assert "created 1" in result.output
+    assert "line 1: warning: unknown column 'obs' ignored" in result.output
+    assert "line 2: warning: carrier: no correios account is configured yet" in result.output
+    added = runner.invoke(
+        app,
+        ["accounts", "add", "correios", "--name", "loja", "--user", "u", "--access-code", "c", "--posting-card", "1"],
+    )
+    assert added.exit_code == 0, added.output
+    assert "1 held shipments released: they are polled from now on" in added.output

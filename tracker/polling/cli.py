@@ -7,7 +7,7 @@ from rich.table import Table
 
 from carriers.base.registry import UnknownCarrier
 from tracker.commands import console, fail, open_runtime, run, settings
-from tracker.polling.accounts import AccountError, add_account, list_accounts
+from tracker.polling.accounts import AccountError, add_account, list_accounts, release_held
 from tracker.polling.report import PollReport
 
 accounts_app = typer.Typer(help="Carrier accounts (one per contract).", no_args_is_help=True)
@@ -27,7 +27,7 @@ def accounts_add(
     loaded = settings()
     credentials = {"user": user, "access_code": access_code, "posting_card": posting_card}
 
-    async def go() -> int:
+    async def go() -> tuple[int, int]:
         async with open_runtime(ctx, loaded) as rt, rt.sessions() as session, session.begin():
             account = await add_account(
                 session,
@@ -38,13 +38,15 @@ def accounts_add(
                 base_url=base_url,
                 now=rt.clock.now(),
             )
-            return account.id
+            return account.id, await release_held(session, rt.clock.now())
 
     try:
-        account_id = run(go())
+        account_id, released = run(go())
     except (AccountError, UnknownCarrier) as exc:
         raise fail(str(exc)) from None
     console.print(f"account {name!r} added (id {account_id})")
+    if released:
+        console.print(f"{released} held shipments released: they are polled from now on")
 
 
 @accounts_app.command("list")
@@ -83,5 +85,7 @@ def print_report(report: PollReport) -> None:
         console.print(f"  stopped polling ({why}): {n}")
     for code, n in sorted(report.unknown_codes.items()):
         console.print(f"  [yellow]unknown carrier code[/yellow] {code}: {n}")
+    if report.released:
+        console.print(f"  held shipments released (their carrier account now exists): {report.released}")
     for name in sorted(report.skipped_accounts):
         console.print(f"  [yellow]circuit open, skipped account[/yellow] {name}")

@@ -42,6 +42,10 @@ class ShipmentOut(BaseModel):
     delivered_at: datetime | None
     next_poll_at: datetime | None
     poll_error: str | None
+    held_reason: str | None = Field(
+        description="Why the shipment is stored but not polled yet: `no_account` (no account of its carrier, or of "
+        "the `carrier_account` it named, existed when it came; adding that account releases it); null when tracked."
+    )
     created_at: datetime
     updated_at: datetime
 
