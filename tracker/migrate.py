@@ -35,7 +35,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 def shown_url(url: str) -> str:
     """``url`` without its user and password, to name a database in a message."""
-    return make_url(url).set(username=None, password=None).render_as_string()
+    return make_url(url)._replace(username=None, password=None).render_as_string(hide_password=False)
 
 
 def missing_file(url: str) -> Path | None:

@@ -36,8 +36,15 @@ class Lazy(NamedTuple):
 
 
 LAZY = {
-    "detect": Lazy("tracker.detector.cli:detect", "Run the detector's time-based sweep (delays, silences, ...)."),
-    "import": Lazy("tracker.ingest.cli:import_", "Create or update shipments from a CSV file (same checks as ..."),
+    "detect": Lazy(
+        "tracker.detector.cli:detect",
+        "Run the detector's time-based sweep (delays, silences, pickup deadlines): with --once, now; else every "
+        "15 minutes until stopped, as `zelo poll` runs it with the rest of the schedule.",
+    ),
+    "import": Lazy(
+        "tracker.ingest.cli:import_",
+        "Create or update shipments from a CSV file (same checks as the ERP webhook); re-importing is safe.",
+    ),
     "carriers": Lazy("carriers.cli:app", "Carrier adapters."),
     "accounts": Lazy("tracker.polling.cli:accounts_app", "Carrier accounts (one per contract)."),
     "apikeys": Lazy("tracker.apikeys_cli:app", "API keys for the REST API."),
