@@ -158,7 +158,7 @@ def poll(
     loaded = settings() if once or shipment else serving_settings()  # the loop also sends the customers' links
 
     async def go() -> Any:
-        from tracker.polling import NotRefreshable, poller_of, refresh
+        from tracker.polling import NotRefreshable, poller_of, refresh_shipment
         from tracker.shipments import find_shipment
 
         async with open_runtime(ctx, loaded) as rt:
@@ -168,7 +168,7 @@ def poll(
                 if found is None:
                     raise fail(f"no shipment with id, tracking code or external id {shipment!r}")
                 try:
-                    return await refresh(rt, found.id)
+                    return await refresh_shipment(rt, found.id)
                 except NotRefreshable as exc:
                     raise fail(str(exc)) from None
             if once:

@@ -16,7 +16,7 @@ from tracker.polling.refresh import refresh as _refresh
 from tracker.polling.report import PollReport
 from tracker.runtime import Runtime
 
-__all__ = ["NewEvent", "NotRefreshable", "PollReport", "Poller", "Refreshed", "poller_of", "refresh"]
+__all__ = ["NewEvent", "NotRefreshable", "PollReport", "Poller", "Refreshed", "poller_of", "refresh_shipment"]
 
 
 def poller_of(runtime: Runtime) -> Poller:
@@ -38,7 +38,7 @@ def _poller(runtime: Runtime) -> Poller:
     )
 
 
-async def refresh(runtime: Runtime, shipment_id: int, *, every: timedelta | None = None) -> Refreshed:
+async def refresh_shipment(runtime: Runtime, shipment_id: int, *, every: timedelta | None = None) -> Refreshed:
     """Poll one shipment now through the process's poller (the detector runs as for a scheduled poll); with
     ``every``, at most once per that interval. :class:`NotRefreshable` says why it cannot be polled now."""
     return await _refresh(poller_of(runtime), shipment_id, every=every)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Select, select
 
 from tracker.models import Shipment
-from tracker.polling import NotRefreshable, refresh
+from tracker.polling import NotRefreshable, refresh_shipment
 from tracker.problems import Problem, problem_response
 from tracker.shipments.detail import EVENTS, Part, detail_model
 from tracker.shipments.schemas import RefreshOut, ShipmentOut, ShipmentPage
@@ -87,11 +87,11 @@ def router(parts: Sequence[Part]) -> APIRouter:
         "shipment (a scheduled poll counts): else `429` with `Retry-After`. A shipment held for want of a carrier "
         "account is a `409`; a carrier account whose circuit is open a `503` with `Retry-After`.",
     )
-    async def refresh_shipment(
+    async def refresh(
         request: Request, shipment_id: Annotated[int, Path(ge=1, le=MAX_ID)], who: Annotated[Principal, needs("write")]
     ) -> Any:
         try:
-            done = await refresh(runtime(request), shipment_id, every=REFRESH_EVERY)
+            done = await refresh_shipment(runtime(request), shipment_id, every=REFRESH_EVERY)
         except NotRefreshable as exc:
             status, title = REFUSED[exc.why]
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
