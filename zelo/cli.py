@@ -12,7 +12,6 @@ from typer.core import TyperCommand, TyperGroup
 
 from tracker.commands import (
     console,
-    errors,
     fail,
     open_runtime,
     quiet_types,
@@ -208,6 +207,3 @@ def api(
         log_level="warning",
         access_log=False,
     )
-
-
-__all__ = ["app", "errors"]

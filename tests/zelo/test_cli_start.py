@@ -28,6 +28,7 @@ NEEDS_THE_SCHEMA = [
     ["apikeys", "create", "--name", "erp"],
     ["notify", "dispatch"],
     ["notify", "preview", "posted", "--shipment", "1"],
+    ["import", "shipments.csv"],
     ["api"],
 ]
 
@@ -40,6 +41,7 @@ def missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("ZELO_ENV", "development")
     monkeypatch.setenv("ZELO_SECRET_KEY", "a-long-random-value-0123456789")
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "shipments.csv").write_text("external_id,carrier,tracking_code\nP1,correios,SS123456785BR\n")
     get_settings.cache_clear()
     yield path
     get_settings.cache_clear()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carriers.base import Reason, Status, TrackingEvent, TrackingResult
+from carriers.base import CarrierUnavailable, Reason, Status, TrackingEvent, TrackingResult
 from carriers.base.registry import register, unregister
 from tests.tracker.fake_carrier import FakeCarrier, events
 from tests.tracker.ingest.conftest import http, keys  # noqa: F401
@@ -136,3 +136,17 @@ async def test_refusals(
     assert failing.status_code == 503 and failing.headers["retry-after"] == "120"
     assert "carrier account 'fake-1' is failing" in failing.json()["detail"]
     assert carrier.calls == []
+
+
+async def test_a_failed_refresh_says_why_and_changes_nothing(
+    http: httpx.AsyncClient,  # noqa: F811
+    keys: Headers,  # noqa: F811
+    carrier: FakeCarrier,
+    shipment_id: int,
+) -> None:
+    carrier.fail_with = CarrierUnavailable("HTTP 503 from the carrier")
+    answer = await http.post(f"/v1/shipments/{shipment_id}/refresh", headers=keys["writer"])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["error"] == "HTTP 503 from the carrier"
+    assert (body["status_before"], body["status_after"], body["events"]) == ("pending", "pending", [])
