@@ -54,6 +54,9 @@ class Settings(BaseSettings):
 
     # notifications (notifier/)
     store_name: str = Field(default="Loja", description="The store's name in customer messages.")
+    store_timezone: str = Field(
+        default="America/Sao_Paulo", description="The IANA zone the command line shows times in (`incidents list`)."
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where customers reach Zelo's check-in and opt-out links."
     )
@@ -80,6 +83,17 @@ class Settings(BaseSettings):
     email_folder: str | None = Field(
         default=None, description="E-mails are written there as .eml files instead of sent (development, the demo)."
     )
+
+    @field_validator("store_timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known IANA time zone; expected e.g. America/Sao_Paulo") from None
+        return value
 
     @field_validator("erp_webhook_secrets")
     @classmethod

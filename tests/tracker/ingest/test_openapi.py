@@ -60,7 +60,7 @@ def test_api_conforms_to_its_openapi_document(server: tuple[str, str]) -> None:
     base_url, key = server
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10  # the ERP door, shipments, incidents (and their photos), notifications
+    assert len(operations) == 11  # the ERP door, shipments (and their refresh), incidents (and photos), notifications
 
     for operation in operations:
 
