@@ -2,15 +2,14 @@
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from carriers.base import CarrierError, TrackingResult
-from carriers.base.registry import UnknownCarrier, carriers
-from carriers.base.registry import get as get_carrier
+if TYPE_CHECKING:
+    from carriers.base import TrackingResult
 
 app = typer.Typer(help="Carrier adapters.", no_args_is_help=True)
 
@@ -18,6 +17,8 @@ app = typer.Typer(help="Carrier adapters.", no_args_is_help=True)
 @app.command("list")
 def carriers_list() -> None:
     """The carriers this installation can track."""
+    from carriers.base.registry import carriers
+
     table = Table("name", "title", "credentials", "default base URL")
     for spec in carriers().values():
         fields = [*spec.credential_fields, *(f"{f} (optional)" for f in spec.optional_credential_fields)]
@@ -28,6 +29,10 @@ def carriers_list() -> None:
 @app.command("parse")
 def carriers_parse(carrier: str, file: Path) -> None:
     """Normalize a raw carrier tracking response read from FILE and print it as JSON."""
+    from carriers.base import CarrierError
+    from carriers.base.registry import UnknownCarrier
+    from carriers.base.registry import get as get_carrier
+
     try:
         spec = get_carrier(carrier)
         payload = json.loads(file.read_text(encoding="utf-8"))
@@ -38,7 +43,7 @@ def carriers_parse(carrier: str, file: Path) -> None:
     typer.echo(json.dumps({"results": [result_json(r) for r in results]}, ensure_ascii=False, indent=2))
 
 
-def result_json(result: TrackingResult) -> dict[str, Any]:
+def result_json(result: "TrackingResult") -> dict[str, Any]:
     """The normalized JSON contract of ``zelo carriers parse``: live events only, oldest first."""
     error = result.error
     return {

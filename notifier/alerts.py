@@ -1,10 +1,16 @@
-"""Ops alerts the clock brings: an incident whose triage deadline (SLA) is about to pass, still open.
-Queued once per incident and deadline (a reopened incident gets a new deadline, so a new alert)."""
+"""Ops alerts the clock brings: an open incident whose triage deadline (SLA) passes within the hour, or has
+already passed (it was opened past it, or its hour went by while nothing ran: the alert says *overdue*).
+
+One alert per incident and deadline, whichever of the two it is: the dedupe key is the incident, its deadline
+and the channel, so a re-run, a second scheduler or a restart never queues it twice (a reopened incident gets
+a new deadline, so a new alert). Incidents alerted since their last change (a deadline only changes with
+one) are skipped in the query, so the overdue ones are not offered again on every run.
+"""
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.models import notifications_table
@@ -15,22 +21,43 @@ from tracker.detector import incidents_table
 from tracker.vocabulary import IncidentStatus
 
 WARN_BEFORE = timedelta(hours=1)
-_i = incidents_table.c
+BATCH = 1000  # incidents per run; the rest on the next one
+_i, _n = incidents_table.c, notifications_table.c
+_ALERTED = exists().where(  # an SLA alert since the incident last changed (the shipment's index finds it)
+    _n.shipment_id == _i.shipment_id,
+    _n.incident_id == _i.id,
+    _n.trigger == Trigger.OPS_SLA.value,
+    _n.created_at >= _i.updated_at,
+)
 
 
 async def queue_sla_alerts(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
-    """Alerts for open incidents whose triage deadline falls within the next hour; how many were queued."""
+    """Alerts for open incidents whose triage deadline falls within the next hour or has passed, each once;
+    how many were queued."""
     channels = outbox.ops_channels(Trigger.OPS_SLA)
     if not channels:
         return 0
-    query = select(_i.id, _i.shipment_id, _i.kind, _i.severity, _i.owner, _i.triage_due_at).where(
-        _i.status == IncidentStatus.OPEN.value, _i.triage_due_at > now, _i.triage_due_at <= now + WARN_BEFORE
+    columns = (_i.id, _i.shipment_id, _i.kind, _i.severity, _i.owner, _i.next_action, _i.evidence, _i.triage_due_at)
+    query = (
+        select(*columns)
+        .where(_i.status == IncidentStatus.OPEN.value, _i.triage_due_at <= now + WARN_BEFORE, ~_ALERTED)
+        .order_by(_i.triage_due_at)
+        .limit(BATCH)
     )
     rows: list[dict[str, Any]] = []
     for r in await session.execute(query):
-        facts = {"kind": r.kind, "severity": r.severity, "owner": r.owner, "triage_due_at": r.triage_due_at.isoformat()}
+        deadline = r.triage_due_at.isoformat()
+        facts = {
+            "kind": r.kind,
+            "severity": r.severity,
+            "owner": r.owner,
+            "next_action": r.next_action,
+            "evidence": r.evidence,
+            "triage_due_at": deadline,
+            "overdue": r.triage_due_at <= now,
+        }
         for channel in channels:
-            key = f"ops_sla:{r.id}:{r.triage_due_at.isoformat()}:{channel}"
+            key = f"ops_sla:{r.id}:{deadline}:{channel}"
             due = outbox.policy.due(channel, now)
             rows.append(queue_row(r.shipment_id, Trigger.OPS_SLA, channel, key, facts, now, due, r.id))
     if not rows:

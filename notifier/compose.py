@@ -1,8 +1,11 @@
 """From an outbox row to the message itself: the facts, the store's templates, the check-in and opt-out
-links, the address; one ops e-mail from a round of alerts; and the opt-out hashes the dispatcher checks."""
+links, the address, a customer e-mail's headers (Reply-To the store, one-click List-Unsubscribe) and its
+Date (the send time on the injected clock); one ops e-mail from a round of alerts; and the opt-out hashes the
+dispatcher checks."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from sqlalchemy import Row
@@ -25,7 +28,8 @@ def make_compose(settings: Settings) -> Compose:
         if to is None:
             raise PermanentFailure("no_address", f"the shipment has no address for {channel.value}")
         links = checkin_links(s.id, settings=settings, now=now)
-        context = message_context(dict(s._mapping), n.facts, settings=settings, links=links)
+        facts = dict(n.facts) | {"incident_id": n.incident_id}
+        context = message_context(dict(s._mapping), facts, settings=settings, links=links)
         rendered = render(trigger, channel, context, templates_dir=settings.notify_templates_dir)
         if channel is Channel.WA_LINK:
             return wa_me_link(to, rendered.text)
@@ -41,9 +45,21 @@ def make_compose(settings: Settings) -> Compose:
             rendered.html,
             template=f"zelo_{trigger.value}" if channel is Channel.WHATSAPP else None,
             template_params=params,
+            headers=customer_headers(settings, links) if channel is Channel.EMAIL else (),
+            date=now,
         )
 
     return compose
+
+
+def customer_headers(settings: Settings, links: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Reply-To the store's address (when set), and the one-click opt-out (RFC 8058) mail clients show as
+    "cancelar inscrição": a POST to the opt-out link stops the messages, no page to fill in."""
+    headers: list[tuple[str, str]] = []
+    if settings.reply_to:
+        headers.append(("Reply-To", formataddr(parseaddr(settings.reply_to), charset="utf-8")))
+    headers += [("List-Unsubscribe", f"<{links['optout']}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
+    return tuple(headers)
 
 
 def make_digest(settings: Settings) -> Digest:
@@ -56,7 +72,7 @@ def make_digest(settings: Settings) -> Digest:
             {"store_name": settings.store_name, "alerts": alerts}, templates_dir=settings.notify_templates_dir
         )
         key = f"digest:{first.idempotency_key}:{len(messages)}"
-        return Outgoing(first.notification_id, key, first.to, rendered.subject, rendered.text)
+        return Outgoing(first.notification_id, key, first.to, rendered.subject, rendered.text, date=first.date)
 
     return digest
 

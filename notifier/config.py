@@ -1,5 +1,6 @@
-"""The notifier's policy table (``triggers.toml``): triggers on or off, channels, quiet hours, caps, rates,
-digest rounds and fallbacks."""
+"""The notifier's policy table (``triggers.toml``): triggers on or off, channels, the severities that alert
+ops (and which wait for the digest), quiet hours, the daily cap and what it never holds back, rates, digest
+rounds and fallbacks."""
 
 import tomllib
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 class TriggerPolicy:
     enabled: bool
     channels: tuple[Channel, ...]
-    min_severity: Severity | None = None
+    min_severity: Severity | None = None  # ops: incidents less severe alert nobody
+    at_once_severity: Severity | None = None  # ops: less severe ones wait for the digest (when one is configured)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Policy:
     rate_limits: dict[Channel, float] = field(default_factory=dict)  # messages per second
     digest: dict[Channel, timedelta] = field(default_factory=dict)  # round length
     fallback: dict[Channel, Channel] = field(default_factory=dict)
+    uncapped: frozenset[Trigger] = frozenset()  # customer messages the daily cap never holds back nor counts
 
     def channels(self, trigger: Trigger) -> tuple[Channel, ...]:
         p = self.triggers.get(trigger)
@@ -57,14 +60,29 @@ def parse_policy(data: dict[str, Any], source: str = POLICY_FILE.name) -> Policy
                 f"{where}: {exc}; expected triggers {[t.value for t in Trigger]} and channels "
                 f"{[c.value for c in Channel]}"
             ) from None
-        severity = Severity(raw["min_severity"]) if "min_severity" in raw else None
-        triggers[trigger] = TriggerPolicy(bool(raw.get("enabled", True)), channels, severity)
+        floor, at_once = (_severity(where, raw, key) for key in ("min_severity", "at_once_severity"))
+        triggers[trigger] = TriggerPolicy(bool(raw.get("enabled", True)), channels, floor, at_once)
     quiet = {c: (time.fromisoformat(a), time.fromisoformat(b)) for c, (a, b) in _table(data, "quiet_hours", source)}
     limits = {c: _positive(source, "rate_limits", c, v) for c, v in _table(data, "rate_limits", source)}
     digest = {c: timedelta(minutes=_positive(source, "digest", c, v)) for c, v in _table(data, "digest", source)}
     fallback = {c: _channel(source, "fallback", v) for c, v in _table(data, "fallback", source)}
     checkin_after = timedelta(hours=float(data["checkin_after_hours"]))
-    return Policy(triggers, quiet, int(data["daily_cap"]), checkin_after, limits, digest, fallback)
+    try:
+        uncapped = frozenset(Trigger(t) for t in data.get("uncapped", []))
+    except ValueError as exc:
+        raise ValueError(f"{source} uncapped: {exc}; expected triggers {[t.value for t in Trigger]}") from None
+    return Policy(triggers, quiet, int(data["daily_cap"]), checkin_after, limits, digest, fallback, uncapped)
+
+
+def _severity(where: str, raw: dict[str, Any], key: str) -> Severity | None:
+    if key not in raw:
+        return None
+    try:
+        return Severity(raw[key])
+    except ValueError:
+        raise ValueError(
+            f"{where} {key} = {raw[key]!r}: not a severity; expected one of {[s.value for s in Severity]}"
+        ) from None
 
 
 def _table(data: dict[str, Any], name: str, source: str = POLICY_FILE.name) -> list[tuple[Channel, Any]]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.checkin import LIFETIMES
+from notifier.labels import evidence_lines, instant, label
 from notifier.vocabulary import Trigger
 from tracker.calendar import timezone_of
 from tracker.config import Settings
@@ -23,29 +24,13 @@ from tracker.models import events_table, shipments_table
 from tracker.vocabulary import IncidentStatus, Kind
 
 CARRIERS = {"correios": "Correios", "jadlog": "Jadlog", "loggi": "Loggi", "sandbox": "Correios"}
-KIND_LABELS = {
-    "delayed": "atraso",
-    "delivered_late": "entregue com atraso",
-    "stalled": "sem movimentação",
-    "not_posted": "não postado",
-    "failed_attempt": "tentativa de entrega sem sucesso",
-    "awaiting_pickup": "aguardando retirada",
-    "returning_to_sender": "devolução ao remetente",
-    "refused": "recusado",
-    "address_problem": "problema no endereço",
-    "customs_hold": "retido na alfândega",
-    "lost": "extravio",
-    "stolen": "roubo",
-    "damaged": "avaria",
-    "not_received": "cliente diz que não recebeu",
-    "divergence": "divergência de itens",
-}
-SEVERITY_LABELS = {"low": "baixa", "medium": "média", "high": "alta", "critical": "crítica"}
 OPTIONAL = (
     *("expected_date", "new_expected_date", "promised_date", "pickup_deadline", "pickup_address", "remedy"),
     *("kind", "kind_label", "severity", "severity_label", "action", "owner", "triage_due_at", "event_description"),
-    *("status", "attempts"),
+    *("status", "attempts", "next_action", "incident_id", "status_reason", "customs_pay_by"),
 )
+CUSTOMS_PAYMENT_DAYS = 30  # Correios: pay within 30 calendar days of the Receita Federal's release
+TAX_DUE = "customs_tax_due"
 
 
 def message_context(
@@ -70,12 +55,15 @@ def message_context(
     context |= dict(facts)
     context |= {
         "evidence": evidence,
-        "evidence_lines": _flatten(evidence),
+        "evidence_lines": evidence_lines(evidence, photo_url=_api_url(settings, facts.get("incident_id"), "/photo")),
         "from_checkin": evidence.get("source") == "checkin",
         "event_description": context["event_description"] or event.get("description"),
         "attempts": context["attempts"] or evidence.get("occurrences"),
-        "kind_label": KIND_LABELS.get(str(context["kind"]), context["kind"]),
-        "severity_label": SEVERITY_LABELS.get(str(context["severity"]), context["severity"]),
+        "kind_label": label("kinds", context["kind"]),
+        "severity_label": label("severities", context["severity"]),
+        "owner_label": label("owners", context["owner"]),
+        "overdue": bool(context.get("overdue")),
+        "incident_url": _api_url(settings, facts.get("incident_id")),
     }
     expected = _day(facts.get("expected_date"), uf)
     promised = _day(facts.get("promised_date") or evidence.get("promised_date"), uf)
@@ -87,9 +75,23 @@ def message_context(
         "new_expected_date": _ddmmyyyy(expected) if expected and (promised is None or expected > promised) else None,
         "pickup_deadline": _ddmmyyyy(_day(deadline, uf)),
         "pickup_address": facts.get("pickup_address") or evidence.get("pickup_address") or event.get("location"),
-        "triage_due_at": _when(facts.get("triage_due_at")),  # for ops: Brasília time
+        "triage_due_at": instant(facts.get("triage_due_at")),  # for ops: Brasília time, saying so
+        "triage_due_short": instant(facts.get("triage_due_at"), zone=False),
     }
+    # customs: tax due (frozen when the incident was raised, else the parcel's status now), and its deadline
+    reason = facts.get("status_reason") or shipment.get("status_reason")
+    context["tax_due"] = reason == TAX_DUE
+    held_on = _day(event.get("at"), uf)
+    if context["tax_due"] and held_on and not context["customs_pay_by"]:
+        context["customs_pay_by"] = _ddmmyyyy(held_on + timedelta(days=CUSTOMS_PAYMENT_DAYS))
     return context | dict(links)
+
+
+def _api_url(settings: Settings, incident_id: Any, tail: str = "") -> str | None:
+    """Where ops read (or triage, with PATCH) an incident, or see its check-in photo (``/photo``)."""
+    if not incident_id:
+        return None
+    return f"{settings.public_base_url.rstrip('/')}/v1/incidents/{incident_id}{tail}"
 
 
 def _day(value: Any, uf: str | None) -> date | None:
@@ -107,26 +109,6 @@ def _day(value: Any, uf: str | None) -> date | None:
 
 def _ddmmyyyy(day: date | None) -> str | None:
     return day.strftime("%d/%m/%Y") if day else None
-
-
-def _when(value: Any) -> str | None:
-    if not value:
-        return None
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if not isinstance(at, datetime):
-        raise ValueError(f"expected an instant or its ISO text, got {type(value).__name__}")
-    return (at.astimezone(timezone_of(None)) if at.tzinfo else at).strftime("%d/%m/%Y %H:%M")
-
-
-def _flatten(evidence: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """Evidence as (key, text) lines for ops: nested objects as ``event.description``."""
-    lines: list[tuple[str, str]] = []
-    for key, value in evidence.items():
-        if isinstance(value, Mapping):
-            lines += _flatten(value, f"{prefix}{key}.")
-        elif value is not None:
-            lines.append((f"{prefix}{key}", str(value)))
-    return lines
 
 
 KIND_OF = {t: Kind(t.value) for t in Trigger if t.value in {k.value for k in Kind}}
@@ -153,8 +135,8 @@ async def preview_facts(
     query = query.where(i.kind == kind.value) if kind else query
     incident = (await session.execute(query.order_by(i.opened_at.desc(), i.id.desc()).limit(1))).first()
     if incident is not None:
-        keep = ("kind", "severity", "owner", "evidence", "triage_due_at")
-        facts |= {k: incident._mapping[k] for k in keep} | {"action": "opened"}
+        keep = ("kind", "severity", "owner", "next_action", "evidence", "triage_due_at")
+        facts |= {k: incident._mapping[k] for k in keep} | {"action": "opened", "incident_id": incident.id}
     else:  # what such an incident would say
         facts |= {"kind": (kind or Kind.DELAYED).value, "severity": "medium", "owner": "customer_care"}
         facts |= {"evidence": {"promised_date": original.isoformat()} if original else {}, "action": "opened"}

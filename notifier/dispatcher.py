@@ -9,7 +9,8 @@ the next run sends again those never handed, resends the handed ones only on cha
 on the idempotency key (the ops webhook's ``webhook-id``), and marks the other handed ones ``uncertain`` —
 never sent twice, shown to ops, who can resend by hand. Policy is applied at send time: opt-outs, quiet hours
 in the destination's time zone (the message waits), a daily cap per shipment and local day of the
-destination (messages sent, or queued for wa.me, that day: one rule within a batch and across batches), and
+destination (messages sent, or queued for wa.me, that day: one rule within a batch and across batches; the
+delivery and its check-in are never held back nor counted), and
 a rate per channel (a message that would wait for its slot more than a second is put back). Ops e-mails of
 one round go out as one digest. A message that fails for good on a channel with a fallback (WhatsApp → the
 wa.me queue) is queued there, once.
@@ -182,7 +183,8 @@ class Dispatcher:
                 if hashes
                 else set()
             )
-            sent_today = await sent_today_of(session, [s for _, s in claimed], now, OPS)
+            uncapped = [t.value for t in self.policy.uncapped]
+            sent_today = await sent_today_of(session, [s for _, s in claimed], now, OPS, uncapped)
         rounds: dict[str, list[tuple[Row[Any], Row[Any]]]] = {}
         alone = []
         for n, s in claimed:
@@ -223,11 +225,12 @@ class Dispatcher:
         wait = quiet_until(self.policy.quiet_hours.get(Channel(n.channel)), now, s.destination_state)
         if wait is not None:
             return self._put_back(n, wait, "pending")
-        if customer and sent_today[s.id] >= self.policy.daily_cap:
+        capped = customer and Trigger(n.trigger) not in self.policy.uncapped  # never the delivery nor its check-in
+        if capped and sent_today[s.id] >= self.policy.daily_cap:
             return self._put_back(
                 n, now, "suppressed", f"daily cap of {self.policy.daily_cap} messages for this shipment reached"
             )
-        sent_today[s.id] += int(customer)
+        sent_today[s.id] += int(capped)
         return None
 
     async def _one(

@@ -1,5 +1,6 @@
 """Customer messages held back by the destination's clock: quiet hours (the message waits for their end)
-and the daily cap (customer messages per shipment per local day; those sent, or queued for wa.me, count)."""
+and the daily cap (customer messages per shipment per local day; those sent, or queued for wa.me, count,
+except the triggers the cap never holds back: the delivery and its check-in)."""
 
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -18,16 +19,21 @@ COUNTED = (NotificationStatus.SENT.value, NotificationStatus.QUEUED.value)  # to
 
 
 async def sent_today_of(
-    session: AsyncSession, shipments: Sequence[Row[Any]], now: datetime, ops: Collection[str]
+    session: AsyncSession,
+    shipments: Sequence[Row[Any]],
+    now: datetime,
+    ops: Collection[str],
+    uncapped: Collection[str] = (),
 ) -> Counter[int]:
-    """Customer messages (channels not in ``ops``) of each shipment that went to their channel or the wa.me
-    queue since the start of the destination's local day."""
+    """Customer messages (channels not in ``ops``, triggers not in ``uncapped``) of each shipment that went to
+    their channel or the wa.me queue since the start of the destination's local day."""
     midnight = {s.id: _midnight(now, s.destination_state) for s in shipments}
     query = select(_n.shipment_id, _n.handed_at).where(
         _n.shipment_id.in_(list(midnight)),
         _n.status.in_(COUNTED),
         _n.handed_at >= min(midnight.values()),
         _n.channel.not_in(ops),
+        _n.trigger.not_in(uncapped),
     )
     found = await session.execute(query)
     return Counter(sid for sid, at in found if at >= midnight[sid])

@@ -2,7 +2,9 @@
 (DESIGN §1 rule 2). Each row's ``dedupe_key`` is unique, so a retried transaction, a second detector run
 or a second poller never queues a message twice. Nothing is sent here: the dispatcher delivers.
 
-One message per status change (keyed on the event that changed it), never one per checkpoint; nothing
+Ops alerts carry what ops need to act (the incident's owner, next action and triage deadline); incidents
+below the policy's ``at_once_severity`` wait for the ops digest. One message per status change (keyed on
+the event that changed it), never one per checkpoint; nothing
 for a shipment whose first sight was already the end of its journey; WhatsApp only with the customer's
 consent, through the Cloud API when configured, else the wa.me queue for ops.
 """
@@ -22,6 +24,7 @@ from notifier.models import notifications_table
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
 from tracker.config import Settings
 from tracker.db import insert_skipping_duplicates
+from tracker.detector import incidents_table
 from tracker.models import shipments_table
 from tracker.signals import Moved, Raised
 from tracker.vocabulary import Kind
@@ -38,11 +41,13 @@ BY_KIND = {
     Kind.LOST: Trigger.LOST,
     Kind.STOLEN: Trigger.STOLEN,
     Kind.DAMAGED: Trigger.DAMAGED,
+    Kind.CUSTOMS_HOLD: Trigger.CUSTOMS_HOLD,
 }
 CUSTOMER_ACTIONS = frozenset({"opened", "reopened", "retriggered"})
 OPS = frozenset({Channel.OPS_WEBHOOK, Channel.OPS_EMAIL})
-_s = shipments_table.c
-_CONTACT = select(_s.id, _s.customer_email, _s.customer_phone, _s.customer_consent, _s.promise_date)
+_s, _i = shipments_table.c, incidents_table.c
+_CONTACT = select(_s.id, _s.customer_email, _s.customer_phone, _s.customer_consent, _s.promise_date, _s.status_reason)
+_TRIAGE = select(_i.id, _i.owner, _i.next_action, _i.triage_due_at)  # what ops read to act
 
 
 @dataclass
@@ -69,6 +74,11 @@ class Outbox:
             if m.status is Status.DELIVERED:
                 due = max((m.at or now) + self.policy.checkin_after, now)
                 rows += self._customer(contact, Trigger.CHECKIN, "once", {}, now, due, None)
+        alerting = [r for r in raised if self._alerts_ops(r)] if self.ops_channels(Trigger.OPS_INCIDENT) else []
+        triage = {}
+        if alerting:
+            found = await session.execute(_TRIAGE.where(_i.id.in_({r.incident_id for r in alerting})))
+            triage = {t.id: t for t in found}
         for r in raised:
             facts = {"kind": r.kind.value, "evidence": r.evidence, "severity": r.severity.value, "action": r.action}
             key = f"{r.incident_id}:{hashlib.blake2b(f'{r.action}|{r.trigger}'.encode(), digest_size=6).hexdigest()}"
@@ -76,8 +86,11 @@ class Outbox:
             reminder = r.kind is Kind.AWAITING_PICKUP and r.action == "escalated"
             contact = contacts.get(r.shipment_id)
             if told and contact and r.shipment_id not in over and (r.action in CUSTOMER_ACTIONS or reminder):
-                rows += self._customer(contact, told, key, facts | {"reminder": reminder}, now, now, r.incident_id)
-            rows += self._ops(r, key, facts, now)
+                said = facts | {"reminder": reminder, "status_reason": contact.status_reason}
+                rows += self._customer(contact, told, key, said, now, now, r.incident_id)
+            if (t := triage.get(r.incident_id)) is not None:
+                ops = {"owner": t.owner, "next_action": t.next_action, "triage_due_at": t.triage_due_at.isoformat()}
+                rows += self._ops(r, key, facts | ops, now)
         if rows:
             await session.execute(insert_skipping_duplicates(session, notifications_table, ["dedupe_key"]), rows)
 
@@ -109,15 +122,23 @@ class Outbox:
         configured = {Channel.OPS_WEBHOOK: self.settings.ops_webhook_url, Channel.OPS_EMAIL: self.settings.ops_email}
         return [c for c in self.policy.channels(trigger) if configured.get(c)]
 
-    def _ops(self, r: Raised, key: str, facts: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    def _alerts_ops(self, r: Raised) -> bool:
+        """Whether ``r`` alerts ops: opened, reopened or escalated, at least as severe as the policy asks."""
         policy = self.policy.triggers.get(Trigger.OPS_INCIDENT)
         floor = policy.min_severity if policy else None
-        if r.action not in ("opened", "reopened", "escalated") or (floor and r.severity.rank < floor.rank):
-            return []
+        return r.action in ("opened", "reopened", "escalated") and not (floor and r.severity.rank < floor.rank)
+
+    def _ops(self, r: Raised, key: str, facts: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+        """Alerts of an incident; one less severe than ``at_once_severity`` only in the digest, if one is set."""
         trigger = Trigger.OPS_INCIDENT
+        channels = self.ops_channels(trigger)
+        policy = self.policy.triggers.get(trigger)
+        at_once = policy.at_once_severity if policy else None
+        if at_once is not None and r.severity.rank < at_once.rank:
+            channels = [c for c in channels if c in self.policy.digest] or channels
         return [
             queue_row(r.shipment_id, trigger, c, f"ops:{key}:{c}", facts, now, self.policy.due(c, now), r.incident_id)
-            for c in self.ops_channels(trigger)
+            for c in channels
         ]
 
 

@@ -12,11 +12,12 @@ class Trigger(StrEnum):
     LOST = "lost"
     STOLEN = "stolen"
     DAMAGED = "damaged"
+    CUSTOMS_HOLD = "customs_hold"  # held at customs: when tax is due, the customer must pay it
     RETURNING = "returning"
     DELIVERED = "delivered"
     CHECKIN = "checkin"  # 24–48 h after delivery: "did it arrive well?"
-    OPS_INCIDENT = "ops_incident"  # ops alert: a new high or critical incident
-    OPS_SLA = "ops_sla"  # ops alert: an incident's triage deadline is near
+    OPS_INCIDENT = "ops_incident"  # ops alert: an incident opened, reopened or escalated (medium and up)
+    OPS_SLA = "ops_sla"  # ops alert: an incident's triage deadline is near, or already past
 
 
 class Channel(StrEnum):

@@ -1,15 +1,15 @@
 """``zelo apikeys``: create, list and revoke the REST API's keys (a key is shown once, when created)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from tracker.apikeys import all_keys, create_key, find_key, parse_scopes
 from tracker.commands import console, fail, open_runtime, run, settings
-from tracker.models import ApiKey
-from tracker.web import KEY_CACHE_S
+
+if TYPE_CHECKING:
+    from tracker.models import ApiKey
 
 app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
 
@@ -21,6 +21,8 @@ def apikeys_create(
     scopes: Annotated[str, typer.Option(help="Comma-separated: read, write, admin.")] = "read",
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
+    from tracker.apikeys import create_key, parse_scopes
+
     loaded = settings()
     try:
         wanted = parse_scopes(scopes)
@@ -44,9 +46,11 @@ def _when(moment: datetime | None) -> str:
 @app.command("list")
 def apikeys_list(ctx: typer.Context) -> None:
     """Every API key: id, name, prefix, scopes, when it was created and revoked (never the secret)."""
+    from tracker.apikeys import all_keys
+
     loaded = settings()
 
-    async def go() -> list[ApiKey]:
+    async def go() -> list["ApiKey"]:
         async with open_runtime(ctx, loaded) as rt, rt.sessions() as session:
             return await all_keys(session)
 
@@ -56,14 +60,18 @@ def apikeys_list(ctx: typer.Context) -> None:
     console.print(table)
 
 
-@app.command("revoke", help=f"Revoke an API key: every API process refuses it within {KEY_CACHE_S:g} s.")
+@app.command("revoke")
 def apikeys_revoke(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="ID_OR_PREFIX", help="The key's id, or the 12 hex digits after zelo_.")],
 ) -> None:
+    """Revoke an API key: every API process refuses it within seconds (the command says how many)."""
+    from tracker.apikeys import find_key
+    from tracker.web import KEY_CACHE_S
+
     loaded = settings()
 
-    async def go() -> tuple[ApiKey | None, bool]:
+    async def go() -> tuple["ApiKey | None", bool]:
         async with open_runtime(ctx, loaded) as rt, rt.sessions() as session, session.begin():
             key = await find_key(session, ref)
             fresh = key is not None and key.revoked_at is None

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
 
     # notifications (notifier/)
     store_name: str = Field(default="Loja", description="The store's name in customer messages.")
+    store_timezone: str = Field(
+        default="America/Sao_Paulo", description="The IANA zone the command line shows times in (`incidents list`)."
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where customers reach Zelo's check-in and opt-out links."
     )
@@ -63,6 +66,11 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = Field(default=None, description="e.g. smtp://127.0.0.1:1025; unset: no e-mail.")
     email_from: str = "Zelo <zelo@localhost>"
+    reply_to: str | None = Field(
+        default=None,
+        description="The store's address that customers' replies reach (Reply-To of customer e-mails, which all "
+        "say 'é só responder'), e.g. 'Loja <atendimento@loja.example>'; unset: replies go to ZELO_EMAIL_FROM.",
+    )
     whatsapp_token: SecretStr | None = None  # WhatsApp Cloud API; unset: WhatsApp goes to the wa.me queue
     whatsapp_phone_id: str | None = None
     ops_email: str | None = Field(default=None, description="Ops alerts by e-mail digest to this address.")
@@ -76,6 +84,17 @@ class Settings(BaseSettings):
         default=None, description="E-mails are written there as .eml files instead of sent (development, the demo)."
     )
 
+    @field_validator("store_timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known IANA time zone; expected e.g. America/Sao_Paulo") from None
+        return value
+
     @field_validator("erp_webhook_secrets")
     @classmethod
     def _webhook_secrets_parse(cls, value: SecretStr | None) -> SecretStr | None:
@@ -83,6 +102,15 @@ class Settings(BaseSettings):
             from tracker.signatures import parse_secrets
 
             parse_secrets(value.get_secret_value())  # raises naming the bad entry (never its value)
+        return value
+
+    @field_validator("reply_to")
+    @classmethod
+    def _reply_to_is_one_address(cls, value: str | None) -> str | None:
+        from email.utils import parseaddr
+
+        if value is not None and ("\r" in value or "\n" in value or "@" not in parseaddr(value)[1]):
+            raise ValueError("expected one e-mail address, such as 'Loja <atendimento@loja.example>'")
         return value
 
     @model_validator(mode="after")

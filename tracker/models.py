@@ -100,12 +100,20 @@ class Shipment(Base):
         # the detector's sweep: silence per status, lateness per status
         Index("ix_shipments_status_last_event", "status", "last_event_at"),
         Index("ix_shipments_status_promise", "status", "original_promise_date"),
+        # held shipments, released by carrier when its account is added
+        Index(
+            "ix_shipments_held",
+            "carrier",
+            postgresql_where=text("held_reason IS NOT NULL"),
+            sqlite_where=text("held_reason IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     carrier: Mapped[str] = mapped_column(String(32))
-    carrier_account_id: Mapped[int] = mapped_column(ForeignKey("carrier_accounts.id"), index=True)
+    # None while held: no account of its carrier (or of the one named) existed when it came (see held_reason)
+    carrier_account_id: Mapped[int | None] = mapped_column(ForeignKey("carrier_accounts.id"), index=True)
     tracking_code: Mapped[str] = mapped_column(String(64))
     service: Mapped[str | None] = mapped_column(String(50))
     order_number: Mapped[str | None] = mapped_column(String(100))
@@ -148,6 +156,9 @@ class Shipment(Base):
     poll_error: Mapped[str | None] = mapped_column(Text)
     poll_error_count: Mapped[int] = mapped_column(Integer, default=0)
     poll_stopped: Mapped[str | None] = mapped_column(String(32))  # invalid_code | final | retired
+    # held: stored but not polled (next_poll_at None) until its account exists; ``no_account``
+    held_reason: Mapped[str | None] = mapped_column(String(32))
+    requested_account: Mapped[str | None] = mapped_column(String(100))  # the account name it waits for, if named
     events_digest: Mapped[str | None] = mapped_column(String(32))
 
 

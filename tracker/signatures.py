@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 TOLERANCE_S = 300
+MAX_ID_LENGTH = 255  # the receipt's key column
 _UNIX_TIME = re.compile(r"0|[1-9][0-9]{0,14}")  # ASCII digits, no sign, no leading zeros (str.isdigit takes '²')
 
 
@@ -21,9 +22,10 @@ class SignatureError(Exception):
 class MalformedHeader(SignatureError):
     """A header is not what the standard says it is (a 400: the request is malformed, not merely unsigned)."""
 
-    def __init__(self, header: str, message: str) -> None:
+    def __init__(self, header: str, message: str, title: str = "Malformed webhook header") -> None:
         super().__init__(message)
         self.header = header
+        self.title = title
 
 
 def _shown(value: str, limit: int = 20) -> str:
@@ -56,8 +58,13 @@ def verify(keys: list[bytes], headers: Mapping[str, str], body: bytes, now: date
     ]
     if missing or msg_id is None or stamp is None or signatures is None:
         raise SignatureError(f"missing header(s): {', '.join(missing)}")
-    if len(msg_id) > 255:
-        raise MalformedHeader("webhook-id", f"webhook-id is {len(msg_id)} characters long; expected at most 255")
+    if len(msg_id) > MAX_ID_LENGTH:
+        raise MalformedHeader(
+            "webhook-id",
+            f"webhook-id is {len(msg_id)} characters long; expected at most {MAX_ID_LENGTH} characters (use a "
+            "shorter unique id per message, such as msg_<random>)",
+            title="webhook-id too long",
+        )
     if not _UNIX_TIME.fullmatch(stamp):
         raise MalformedHeader(
             "webhook-timestamp",

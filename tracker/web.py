@@ -26,6 +26,7 @@ from starlette.requests import ClientDisconnect
 from tracker.apikeys import KEY_FORMAT, Principal, authenticate, key_parts
 from tracker.clock import Clock
 from tracker.mask import scrub
+from tracker.openapi import API_KEY
 from tracker.problems import FieldError, ProblemError, responses
 from tracker.runtime import Runtime
 from tracker.text import line_problem
@@ -47,6 +48,7 @@ __all__ = [
     "read_json",
     "responses",
     "runtime",
+    "unsupported_encoding",
 ]
 
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database
@@ -117,7 +119,9 @@ class _Needs:
 
     scope: str
 
-    async def __call__(self, request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    async def __call__(
+        self, request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+    ) -> Principal:  # the document has the API key as a security scheme (tracker.openapi), not as a parameter
         keys: KeyCache = request.app.state.keys
         return await keys.principal(authorization, self.scope)
 
@@ -132,6 +136,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     (never held whole). ``Request.body()`` returns it from then on."""
     if hasattr(request, "_body"):  # read already
         return request._body
+    encoding = request.headers.get("content-encoding")
+    if encoding is not None and encoding.strip().lower() != "identity":
+        raise unsupported_encoding(encoding)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProblemError(413, "Body too large", f"{declared} bytes; at most {limit} bytes")
@@ -150,6 +157,16 @@ async def read_body(request: Request, limit: int) -> bytes:
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     request._body = body  # what Starlette's Request.body() keeps: FastAPI reads the body again from there
     return body
+
+
+def unsupported_encoding(encoding: str) -> ProblemError:
+    """A body sent compressed is refused, not decoded: a signature and the size bound are over the bytes as sent."""
+    message = (
+        f"Content-Encoding {scrub(encoding)[:50]!r} is not accepted; expected an uncompressed body (no "
+        "Content-Encoding, or identity): signatures and size limits apply to the bytes as sent"
+    )
+    error = FieldError(field="Content-Encoding", message=message)
+    return ProblemError(415, "Compressed body not accepted", message, [error], headers={"Accept-Encoding": "identity"})
 
 
 def read_json(body: bytes, *, exact: bool = False) -> Any:
@@ -213,6 +230,12 @@ class Route(APIRoute):
     OpenAPI document still comes from the declarations."""
 
     direct: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        scopes = sorted({d.call.scope for d in _dependants(self.dependant) if isinstance(d.call, _Needs)})
+        if scopes:  # the API key's security requirement, with the scopes it must carry (OpenAPI 3.1 role names)
+            self.openapi_extra = {"security": [{API_KEY: scopes}], **(self.openapi_extra or {})}
 
     def get_route_handler(self) -> Handler:
         inner = cast(Handler, self.endpoint) if self.direct else super().get_route_handler()

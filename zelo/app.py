@@ -6,7 +6,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tracker import overload
+from tracker import openapi, overload
+from tracker.access import AccessLog
 from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.db import is_sqlite, make_engine
@@ -44,12 +45,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         version="0.1.0",
         summary="Shipment monitoring and carrier claims: the ERP's door and the shipments API.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: tracker.openapi serves its own
+        redoc_url=None,
     )
     install(app)
     overload.install(app)
     app.add_middleware(overload.Admission, limit=settings.max_in_flight, wait_s=settings.admission_wait_s)
+    if settings.log_level in ("debug", "info"):  # outermost: it times and logs the 503s of admission too
+        app.add_middleware(AccessLog, as_json=settings.log_json)
     for router in features.routers():
         app.include_router(router)
+    openapi.install(app, "Zelo")
     return app
 
 

@@ -1,46 +1,123 @@
-"""The ``zelo`` command line: the process-wide commands here, each feature's commands from its package."""
+"""The ``zelo`` command line: the process-wide commands here, each feature's commands from its package.
 
+Start-up is kept short (``zelo --help`` imports no database driver, web framework or template engine): a
+feature's commands are loaded when used (``LAZY``), and every command imports what it needs inside it."""
+
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from carriers.cli import app as carriers_app
-from notifier.cli import app as notify_app
-from tracker import logs
-from tracker.apikeys_cli import app as apikeys_app
-from tracker.commands import console, open_runtime, run, serving_settings, settings
-from tracker.detector.cli import detect, incidents_app
-from tracker.ingest.cli import import_
-from tracker.migrate import upgrade
-from tracker.polling import poller_of
-from tracker.polling.cli import accounts_app, print_report
-from zelo import features
+from tracker.commands import (
+    console,
+    fail,
+    open_runtime,
+    quiet_types,
+    require_schema,
+    run,
+    serving_settings,
+    settings,
+)
 
-app = typer.Typer(help="Zelo: shipment monitoring and carrier claims.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+    from tracker.clock import Clock
+    from tracker.config import Settings
+    from tracker.runtime import Runtime
+
+
+class Lazy(NamedTuple):
+    target: str  # "module:attribute": a Typer (a command group) or a function (one command)
+    help: str  # its one-line help in `zelo --help` (a test checks it is the command's own)
+
+
+LAZY = {
+    "detect": Lazy(
+        "tracker.detector.cli:detect",
+        "Run the detector's time-based sweep (delays, silences, pickup deadlines): with --once, now; else every "
+        "15 minutes until stopped, as `zelo poll` runs it with the rest of the schedule.",
+    ),
+    "import": Lazy(
+        "tracker.ingest.cli:import_",
+        "Create or update shipments from a CSV file (same checks as the ERP webhook); re-importing is safe.",
+    ),
+    "carriers": Lazy("carriers.cli:app", "Carrier adapters."),
+    "accounts": Lazy("tracker.polling.cli:accounts_app", "Carrier accounts (one per contract)."),
+    "apikeys": Lazy("tracker.apikeys_cli:app", "API keys for the REST API."),
+    "incidents": Lazy("tracker.detector.cli:incidents_app", "Incidents (ocorrências) raised by the detector."),
+    "notify": Lazy("notifier.cli:app", "Customer messages and ops alerts."),
+}
+
+
+def load(name: str) -> Any:
+    """The click command of the feature command ``name`` (importing its module)."""
+    module, attribute = LAZY[name].target.split(":")
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command: Any = typer.main.get_group(target)
+    else:
+        one = typer.Typer(add_completion=False)
+        one.command(name)(target)
+        command = typer.main.get_command(one)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """The root group: loads a feature's commands only when they are run (or their own help is asked)."""
+
+    listing = False  # while the root's own help is printed: a stub with the one-line help stands in
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in LAZY if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any | None:
+        if cmd_name in self.commands or cmd_name not in LAZY:
+            return super().get_command(ctx, cmd_name)
+        if self.listing:
+            return TyperCommand(cmd_name, help=LAZY[cmd_name].help)
+        self.commands[cmd_name] = load(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
+
+quiet_types()
+app = typer.Typer(help="Zelo: shipment monitoring and carrier claims.", no_args_is_help=True, cls=LazyGroup)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(carriers_app, name="carriers")
-app.add_typer(accounts_app, name="accounts")
-app.add_typer(apikeys_app, name="apikeys")
-app.add_typer(incidents_app, name="incidents")
-app.command()(detect)
-app.add_typer(notify_app, name="notify")
+
+
+def open_wired_runtime(settings: "Settings", clock: "Clock | None" = None) -> "AbstractAsyncContextManager[Runtime]":
+    from zelo import features
+
+    return features.open_runtime(settings, clock)
 
 
 @app.callback()
 def main(ctx: typer.Context) -> None:
     """Zelo: shipment monitoring and carrier claims."""
-    ctx.obj = features.open_runtime  # every command's runtime has every feature wired
+    ctx.obj = open_wired_runtime  # every command's runtime has every feature wired
 
 
 @app.command()
 def demo(
-    shipments: Annotated[int, typer.Option(help="Demo shipments to track.")] = 300,
-    days: Annotated[int, typer.Option(help="Simulated days of parcel life.")] = 21,
-    database: Annotated[Path, typer.Option(help="SQLite file the demo (re)creates.")] = Path("zelo-demo.db"),
+    shipments: Annotated[int, typer.Option(metavar="N", help="Demo shipments to track.")] = 300,
+    days: Annotated[int, typer.Option(metavar="D", help="Simulated days of parcel life.")] = 21,
+    database: Annotated[Path, typer.Option(metavar="FILE", help="SQLite file the demo (re)creates.")] = Path(
+        "zelo-demo.db"
+    ),
 ) -> None:
     """Track demo parcels through every sandbox scenario on a simulated clock, then summarize."""
+    from tracker import logs
     from zelo.demo import run_demo
 
     logs.configure("error")
@@ -49,11 +126,13 @@ def demo(
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Apply the migrations to ZELO_DATABASE_URL."""
+    """Apply the migrations to ZELO_DATABASE_URL (creating a SQLite file if there is none)."""
+    from tracker.migrate import upgrade
+
     loaded = settings()
 
     async def go() -> None:
-        async with open_runtime(ctx, loaded) as rt:
+        async with open_runtime(ctx, loaded, migrated=False) as rt:
             await upgrade(rt.engine, revision)
 
     run(go())
@@ -64,34 +143,65 @@ def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument()] = 
 def poll(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run one cycle now and report.")] = False,
+    shipment: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID|CODE",
+            help="Poll this one shipment now (its id, tracking code or external id), due or not, and report.",
+        ),
+    ] = None,
 ) -> None:
     """Poll carriers for every due shipment (with --once: one cycle; else: the embedded scheduler loop)."""
-    loaded = settings() if once else serving_settings()  # the loop also sends the customers' links
+    from tracker.polling.cli import print_refresh, print_report
 
-    async def go() -> None:
+    loaded = settings() if once or shipment else serving_settings()  # the loop also sends the customers' links
+
+    async def go() -> Any:
+        from tracker.polling import NotRefreshable, poller_of, refresh_shipment
+        from tracker.shipments import find_shipment
+
         async with open_runtime(ctx, loaded) as rt:
-            if not once:
-                from scheduler import run_embedded
+            if shipment is not None:
+                async with rt.sessions() as session:
+                    found = await find_shipment(session, shipment)
+                if found is None:
+                    raise fail(f"no shipment with id, tracking code or external id {shipment!r}")
+                try:
+                    return await refresh_shipment(rt, found.id)
+                except NotRefreshable as exc:
+                    raise fail(str(exc)) from None
+            if once:
+                return await poller_of(rt).run_once()
+            from scheduler import run_embedded
+            from zelo import features
 
-                await run_embedded(rt, features.SCHEDULE)
-                return
-            print_report(await poller_of(rt).run_once())
+            await run_embedded(rt, features.SCHEDULE)
 
-    run(go())
+    result = run(go())
+    if shipment is not None:
+        print_refresh(result)
+    elif once:
+        print_report(result)
 
 
 @app.command()
 def api(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Processes (each with its own group commit).")] = 1,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(metavar="N", help="Processes (each with its own group commit).")] = 1,
 ) -> None:
     """Serve the HTTP API (ERP webhook, shipments) with uvicorn; OpenAPI at /openapi.json, docs at /docs."""
+    import structlog
     import uvicorn
 
+    from tracker import logs
+    from tracker.access import startup_fields
     from tracker.server import BoundedHttpTools
 
-    serving_settings(listens_on=host)  # fail fast on bad configuration, before uvicorn starts
+    loaded = serving_settings(listens_on=host)  # fail fast on bad configuration, before uvicorn starts
+    require_schema(loaded)  # and on a database that is missing or not migrated
+    logs.configure(loaded.log_level, loaded.log_json)
+    structlog.get_logger("zelo.api").info("api_starting", **startup_fields(loaded, host, port, workers))
     uvicorn.run(
         "zelo.app:app_from_env",
         factory=True,
@@ -102,6 +212,3 @@ def api(
         log_level="warning",
         access_log=False,
     )
-
-
-app.command("import")(import_)

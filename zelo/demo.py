@@ -24,7 +24,7 @@ from carriers.sandbox.scenarios import load_scenarios
 from notifier import dispatcher_of
 from notifier.dispatcher import DispatchReport
 from notifier.models import Notification
-from notifier.vocabulary import Channel
+from notifier.vocabulary import Channel, NotificationStatus, Trigger
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.detector import Detected, Incident, detector_of
@@ -45,11 +45,15 @@ PREFIXES = ("SS", "PN", "QB", "OY")
 OUTAGE_AT, OUTAGE_FOR = timedelta(days=8, hours=2), timedelta(hours=6)  # the carrier's API answers 503
 
 
-def demo_start(today: datetime | None = None) -> datetime:
-    """Monday 08:00 in Brasília of the current week: the demo's simulated 'now' at the start."""
-    now = (today or datetime.now(UTC)).astimezone(BRT)
-    monday = now - timedelta(days=now.weekday())
-    return monday.replace(hour=8, minute=0, second=0, microsecond=0).astimezone(UTC)
+SEED = 7  # parcels' start times, poll jitter and retry back-off: the same counts on every run of a day
+
+
+def demo_window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The simulated clock's start and end: ``days`` back from the real now (to the step), so that what the
+    demo leaves behind is in the past when explored afterwards."""
+    end = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    end -= timedelta(minutes=end.minute % int(STEP.total_seconds() // 60))
+    return end - timedelta(days=days), end
 
 
 async def _no_wait(_seconds: float) -> None:
@@ -94,7 +98,10 @@ async def track_parcels(
     return account.id
 
 
-async def run_demo(console: Console, *, shipments: int, days: int, database: Path) -> PollReport:
+async def run_demo(
+    console: Console, *, shipments: int, days: int, database: Path, now: datetime | None = None
+) -> PollReport:
+    """The demo; ``now`` (default: the real now) is where its simulated clock ends."""
     _remove_database(database)
     mail = database.with_name(f"{database.stem}-mail")
     settings = Settings(
@@ -104,13 +111,13 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
         ops_email="operacao@loja-demo.example",  # the store's ops team: alerts arrive as digests
         email_folder=str(mail),  # the demo's e-mails are written there as .eml files, not sent
     )
-    clock = SimulatedClock(demo_start())
-    start = clock.now()
+    start, end = demo_window(days, now)
+    clock = SimulatedClock(start)
     sandbox = SandboxState(clock=clock)
     outage = (start + OUTAGE_AT, start + OUTAGE_AT + OUTAGE_FOR)
     sandbox.faults.outages.append(outage)
     scenarios = scenario_names()
-    rng = random.Random(7)
+    rng = random.Random(SEED)
     total, detected, sent = PollReport(), Detected(), DispatchReport()
     shutil.rmtree(mail, ignore_errors=True)
 
@@ -131,7 +138,9 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
 
         poller, detector, dispatcher = poller_of(rt), detector_of(rt), dispatcher_of(rt)
         poller.sleep = _no_wait  # retry back-off happens in simulated time: the clock only moves between cycles
-        steps = int(timedelta(days=days) / STEP)
+        poller.rng, dispatcher.rng = random.Random(SEED), random.Random(SEED)  # jitter: the same on every run
+        sla_alerts = rt.jobs["sla_alerts"]  # the notifier's SLA job, as the schedule runs it (zelo/features.py)
+        steps = int((end - start) / STEP)
         with Progress(
             TextColumn("[bold]simulated day {task.fields[day]:>2}/{task.fields[days]}"),
             BarColumn(),
@@ -144,21 +153,24 @@ async def run_demo(console: Console, *, shipments: int, days: int, database: Pat
                 total.merge(await poller.run_once())
                 if step % SWEEP_EVERY == 0:
                     detected.merge(await sweep(rt.sessions, detector, clock.now()))
+                await sla_alerts({"runtime": rt})
                 sent.merge(await dispatcher.run_once())
                 clock.advance(STEP)
                 progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
 
         truth = {r.tracking_code: r.status.value for r in parse({"objetos": sandbox.render(list(scenario_of))})}
-        await _summary(console, rt, scenario_of, truth, total, database)
+        await _summary(console, rt, scenario_of, truth, total)
         await _incidents_summary(console, rt, scenario_of, detected)
         await _notifications_summary(console, rt)
+        example = await _example(rt)
     emails = len(list(mail.glob("*.eml")))
     console.print(f"{emails} e-mails written to {mail}/ as .eml files: open them in any mail client.")
+    _what_next(console, database, example)
     return total
 
 
 async def _summary(
-    console: Console, rt: Runtime, scenario_of: dict[str, str], truth: dict[str, str], total: PollReport, db: Path
+    console: Console, rt: Runtime, scenario_of: dict[str, str], truth: dict[str, str], total: PollReport
 ) -> None:
     async with rt.sessions() as session:
         rows = (
@@ -211,7 +223,6 @@ async def _summary(
     console.print(table)
     if total.unknown_codes:
         console.print("unknown carrier codes: " + ", ".join(f"{c} ×{n}" for c, n in total.unknown_codes.items()))
-    console.print(f"\nExplore it: ZELO_DATABASE_URL=sqlite+aiosqlite:///{db} zelo poll --once")
 
 
 async def _incidents_summary(console: Console, rt: Runtime, scenario_of: dict[str, str], detected: Detected) -> None:
@@ -280,3 +291,54 @@ async def _notifications_summary(console: Console, rt: Runtime) -> None:
     every = dispatcher_of(rt).policy.digest.get(Channel.OPS_EMAIL)
     per = f"a digest per {every.total_seconds() / 60:g}-minute round" if every else "no digest"
     console.print(f"{alerts} ops alerts reached the ops team in {emails} e-mails ({per}).")
+    async with rt.sessions() as session:
+        why = (
+            await session.execute(
+                select(Notification.reason, func.count())
+                .where(Notification.status == NotificationStatus.SUPPRESSED.value)
+                .group_by(Notification.reason)
+                .order_by(func.count().desc(), Notification.reason)
+            )
+        ).all()
+    console.print(
+        "wa_link: WhatsApp messages (only for customers who agreed to WhatsApp) queued as wa.me click-to-send "
+        "links for ops to send by hand, since the demo has no WhatsApp Cloud API token. suppressed: not sent, "
+        "by policy (opt-out, no consent, the daily cap per shipment, a trigger switched off)"
+        + (": " + "; ".join(f"{reason} ×{n}" for reason, n in why) if why else "")
+        + "."
+    )
+
+
+async def _example(rt: Runtime) -> tuple[str, str] | None:
+    """A customer message and a tracking code to preview it on: the newest incident that messages customers."""
+    async with rt.sessions() as session:
+        found = (
+            await session.execute(
+                select(Incident.kind, Shipment.tracking_code)
+                .join(Shipment, Incident.shipment_id == Shipment.id)
+                .where(Incident.kind.in_([t.value for t in Trigger]))
+                .order_by(Incident.id.desc())
+                .limit(1)
+            )
+        ).first()
+    return None if found is None else (found.kind, found.tracking_code)
+
+
+def _what_next(console: Console, database: Path, example: tuple[str, str] | None) -> None:
+    """Commands that work as printed, from the repository, on what the demo left behind."""
+    url = f"sqlite+aiosqlite:///{database}"
+    lines = [
+        f"export ZELO_DATABASE_URL={url}",
+        ".venv/bin/zelo incidents list --status open --limit 20",
+        ".venv/bin/zelo incidents list --overdue",
+    ]
+    if example is not None:
+        trigger, code = example
+        lines.append(f".venv/bin/zelo notify preview {trigger} --shipment {code} --out {trigger}.html")
+    lines += [
+        ".venv/bin/zelo apikeys create --name me --scopes read",
+        "ZELO_ENV=development .venv/bin/zelo api    # then http://127.0.0.1:8000/docs, Authorize with the key",
+    ]
+    console.print("\n[bold]What next[/bold] (from this directory):")
+    for line in lines:
+        console.print(f"  {line}", markup=False, highlight=False)

@@ -10,6 +10,7 @@ channel sends nothing and lets the error through."""
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from tracker import mask
@@ -29,6 +30,8 @@ class Outgoing:
     template_params: tuple[str, ...] = ()  # body parameters, in order
     language: str = "pt_BR"
     payload: dict[str, Any] | None = None  # ops webhook: extra JSON merged into the Slack-compatible body
+    headers: tuple[tuple[str, str], ...] = ()  # e-mail: Reply-To, List-Unsubscribe, ...
+    date: datetime | None = None  # e-mail: the Date header, the send time on the injected clock (None: now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,12 @@ import asyncio
 import contextlib
 import hashlib
 import re
+from datetime import UTC
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formatdate
+from email.utils import format_datetime, formatdate
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
 
@@ -40,11 +41,16 @@ def message_id(idempotency_key: str) -> str:
 
 
 def build_message(message: Outgoing, sender: str) -> Message:
-    """Plain text, or text and HTML alternatives; UTF-8, non-ASCII subjects as RFC 2047 encoded-words.
+    """Plain text, or text and HTML alternatives; UTF-8, non-ASCII subjects as RFC 2047 encoded-words; the
+    message's own headers (Reply-To, List-Unsubscribe) and its Date (the send time on the injected clock).
     Built with the compat32 MIME classes: the modern header registry costs ~2 ms of CPU per message."""
-    for name, value in (("to", message.to), ("subject", message.subject or ""), ("from", sender)):
+    headers = (("to", message.to), ("subject", message.subject or ""), ("from", sender), *message.headers)
+    for name, value in headers:
         if "\r" in value or "\n" in value or (name == "to" and not _ADDRESS.fullmatch(value)):
             raise ValueError(f"{name} {value!r} is not a single valid header value")
+    for name, value in message.headers:
+        if not (name.isascii() and value.isascii()):
+            raise ValueError(f"{name} {value!r} is not an ASCII header")
     text = MIMEText(message.text, "plain", "utf-8")
     mail: Message = text
     if message.html is not None:
@@ -55,8 +61,12 @@ def build_message(message: Outgoing, sender: str) -> Message:
     mail["To"] = message.to
     subject = message.subject or ""
     mail["Subject"] = subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
-    mail["Date"] = formatdate(localtime=False, usegmt=True)
+    mail["Date"] = (
+        format_datetime(message.date.astimezone(UTC), usegmt=True) if message.date else formatdate(usegmt=True)
+    )
     mail["Message-ID"] = message_id(message.idempotency_key)
+    for name, value in message.headers:
+        mail[name] = value
     return mail
 
 

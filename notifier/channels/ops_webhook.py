@@ -1,20 +1,22 @@
 """Ops alerts to a generic webhook: Slack-compatible JSON (``text`` plus one section block), signed per
-Standard Webhooks (``webhook-id`` is the idempotency key, so a receiver that dedupes on it never shows
-an alert twice however often it is resent). Alerts carry what customers and the ERP wrote (a check-in's
-comment, an order number): every text is escaped as Slack asks (``&``, ``<``, ``>``), so none becomes a
-mention (``<!channel>``) or a disguised link (``<https://…|label>``)."""
+Standard Webhooks by its official package, ``standardwebhooks`` (``webhook-id`` is the idempotency key, so a
+receiver that dedupes on it never shows an alert twice however often it is resent). Alerts carry what
+customers and the ERP wrote (a check-in's comment, an order number): every text is escaped as Slack asks (``&``,
+``<``, ``>``), so none becomes a mention (``<!channel>``) or a disguised link (``<https://…|label>``)."""
 
 import json
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import structlog
+from standardwebhooks import Webhook
 
 from notifier.channels.base import Handed, Outgoing, PermanentFailure, Sent, TemporaryFailure, unrecorded
-from tracker.signatures import parse_secrets, sign
+from tracker.signatures import parse_secrets
 
 log = structlog.get_logger(__name__)
 
@@ -51,17 +53,19 @@ class OpsWebhookChannel:
         """``secret`` is a Standard Webhooks ``whsec_<base64>`` secret (the first one, when several are given)."""
         self._http = http
         self._url = url
-        self._key = parse_secrets(secret)[0]
+        self._signer = Webhook(parse_secrets(secret)[0])  # ours checks the secret's form (strict base64)
         self._clock = clock
 
     async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
-        body = json.dumps(slack_body(message), ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(slack_body(message), ensure_ascii=False, separators=(",", ":"))
+        body = text.encode()
         stamp = int(self._clock())
+        signature = self._signer.sign(message.idempotency_key, datetime.fromtimestamp(stamp, UTC), text)
         headers = {
             "content-type": "application/json",
             "webhook-id": message.idempotency_key,
             "webhook-timestamp": str(stamp),
-            "webhook-signature": sign(self._key, message.idempotency_key, stamp, body),
+            "webhook-signature": signature,
         }
         await handed()
         try:

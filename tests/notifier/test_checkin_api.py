@@ -1,11 +1,14 @@
 """The customer's pages on SQLite and PostgreSQL: the check-in form, an answer with a photo opening an
-incident with the customer's words, the error pages (bad link, expired, answered twice), the opt-out."""
+incident with the customer's words, the error pages (bad link, expired, answered twice), the opt-out (also
+in one click from a mail client's List-Unsubscribe), and the customer e-mail's headers and check-in words."""
 
+import email
 import io
 import struct
 import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -16,14 +19,19 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
+from notifier.channels.eml_folder import EmlFolderChannel
 from notifier.checkin import checkin_links
-from notifier.models import Checkin, OptOut
+from notifier.compose import make_compose
+from notifier.context import message_context
+from notifier.models import Checkin, Notification, OptOut, notifications_table
 from notifier.optout import address_hash
+from notifier.render import render
+from notifier.vocabulary import Channel, CheckinAnswer, Trigger
 from tests.support import correios_account
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.detector.models import Incident
-from tracker.models import Shipment
+from tracker.models import Shipment, shipments_table
 from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 from zelo.app import create_app
@@ -370,3 +378,63 @@ async def test_a_url_encoded_answer_keeps_its_words(
     assert sent.status_code == 200, sent.text
     [checkin], [incident] = await _stored(sessions)
     assert checkin.comment == said and incident.kind == "damaged"
+
+
+async def test_customer_emails_reply_to_the_store_unsubscribe_in_one_click_and_carry_the_clocks_date(
+    http: httpx.AsyncClient,
+    links: dict[str, str],
+    sessions: Sessions,
+    settings: Settings,
+    clock: SimulatedClock,
+    tmp_path: Path,
+) -> None:
+    settings = settings.model_copy(update={"reply_to": "Atendimento Aurora <atendimento@aurora.example>"})
+    clock.advance(timedelta(days=40, hours=3, minutes=17))  # the simulated now, not the real one
+    async with sessions() as session, session.begin():
+        shipment_id = await session.scalar(select(Shipment.id))
+        session.add(
+            Notification(
+                dedupe_key="d", shipment_id=shipment_id, trigger="delivered", channel="email", status="pending",
+                facts={}, created_at=clock.now(), due_at=clock.now(), attempts=0,
+            )
+        )  # fmt: skip
+    async with sessions() as session:
+        n = (await session.execute(select(notifications_table))).one()
+        s = (await session.execute(select(shipments_table))).one()
+    message = await make_compose(settings)(n, s, clock.now())
+    assert not isinstance(message, str)
+    sent = await EmlFolderChannel(tmp_path / "mail", settings.email_from).send(message)
+    mail = email.message_from_bytes((tmp_path / "mail" / str(sent.provider_id)).read_bytes())
+    assert parseaddr(mail["Reply-To"]) == ("Atendimento Aurora", "atendimento@aurora.example")
+    assert parsedate_to_datetime(mail["Date"]) == clock.now().replace(microsecond=0)
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = mail["List-Unsubscribe"].strip()  # a long header is folded: the link never is
+    assert unsubscribe.startswith("<http://zelo/optout/") and unsubscribe.endswith(">")
+    one_click = await http.post(  # what a mail client sends (RFC 8058): no page, no cookie
+        unsubscribe.strip("<>").removeprefix("http://zelo"),
+        content=b"List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert one_click.status_code == 200
+    async with sessions() as session:
+        assert {o.channel for o in await session.scalars(select(OptOut))} == {"email", "whatsapp"}
+    without = await make_compose(settings.model_copy(update={"reply_to": None}))(n, s, clock.now())
+    assert not isinstance(without, str) and "Reply-To" not in dict(without.headers)  # replies go to From
+
+
+async def test_the_checkin_mail_says_what_its_links_do(
+    http: httpx.AsyncClient, links: dict[str, str], settings: Settings, clock: SimulatedClock
+) -> None:
+    full = {k: f"http://zelo{v}" for k, v in links.items()}
+    context = message_context(
+        {"tracking_code": "SS123456785BR", "order_number": "PED-77"}, {}, settings=settings, links=full
+    )
+    mail = render(Trigger.CHECKIN, Channel.EMAIL, context)
+    for answer in CheckinAnswer:  # each link opens the form with its answer already chosen ...
+        page = (await http.get(links[f"checkin_{answer.value}"])).text
+        assert f'value="{answer.value}" checked' in page
+        assert '<button type="submit">Enviar resposta</button>' in page  # ... to be sent with this button
+        assert 'name="photo"' in page and 'name="comment"' in page and 'name="reason"' in page
+    for part in (mail.text, mail.html or ""):
+        assert "já marcada" in part and "Enviar resposta" in part and "foto" in part and "comentário" in part
+        assert "um clique" not in part  # it takes the page's button too

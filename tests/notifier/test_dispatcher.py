@@ -416,3 +416,32 @@ async def test_wa_me_links_count_toward_the_cap_across_batches_as_within_one(
     await queue(sessions, vault, clock.now(), "email", n=2, key="b")
     report = await dispatcher(sessions, clock, email=email).run_once()
     assert (report.total("sent"), report.total("queued"), report.total("suppressed")) == (2, 1, 0)
+
+
+async def test_the_daily_cap_never_holds_back_the_delivery_nor_its_checkin(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    async def send(key: str, trigger: str, n: int = 1) -> None:
+        await queue(sessions, vault, clock.now(), "email", n=n, key=key)
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(Notification).where(Notification.dedupe_key.startswith(key)).values(trigger=trigger)
+            )
+        await dispatcher(sessions, clock, email=email).run_once()
+
+    email = Fake("email")
+    await send("a", "delivered")  # the delivery and its check-in count for nothing...
+    await send("b", "checkin")
+    await send("c", "posted", n=3)  # ... so the day's three messages still go out
+    await send("d", "delayed")  # the cap is reached: held back
+    await send("e", "delivered")  # ... but never the delivery (nor the check-in)
+    await send("f", "checkin")
+    status = [(r.trigger, r.status) for r in await rows(sessions)]
+    assert status == [
+        ("delivered", "sent"),
+        ("checkin", "sent"),
+        *[("posted", "sent")] * 3,
+        ("delayed", "suppressed"),
+        ("delivered", "sent"),
+        ("checkin", "sent"),
+    ]

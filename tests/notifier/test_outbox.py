@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names
+from notifier.labels import evidence_lines
 from notifier.models import Notification
 from notifier.outbox import Outbox
 from tests.support import RecordingSleep, correios_account
@@ -33,7 +34,7 @@ EXPECTED = {  # scenario: the customer triggers queued (each on e-mail and on th
     "damaged": CUSTOMER | {"damaged"},
     "failed_attempts": CUSTOMER | {"failed_attempt"},
     "pickup_returned": {"posted", "out_for_delivery", "failed_attempt", "awaiting_pickup", "returning"},
-    "customs_hold": {"posted"},
+    "customs_hold": {"posted", "customs_hold"},
     "address_problem": {"posted", "out_for_delivery", "returning"},
     "refused": {"posted", "out_for_delivery", "returning"},
     "reversal": CUSTOMER,
@@ -79,26 +80,48 @@ async def queued(sessions: Sessions) -> list[tuple[str, str, str, str | None]]:
 async def test_every_scenario_queues_exactly_its_messages_once(
     sessions: Sessions, clock: SimulatedClock, vault: Vault
 ) -> None:
-    await play(sessions, clock, vault, Settings(ops_webhook_url="http://ops.example/hook"))
+    settings = Settings(ops_webhook_url="http://ops.example/hook", ops_email="operacao@loja.example")
+    await play(sessions, clock, vault, settings)
     rows = await queued(sessions)
     found: dict[str, set[str]] = {name: set() for name in scenario_names()}
     per_message = Counter(
-        (scenario, trigger, channel) for scenario, trigger, channel, _ in rows if channel != "ops_webhook"
+        (scenario, trigger, channel) for scenario, trigger, channel, _ in rows if not channel.startswith("ops_")
     )
     for scenario, trigger, channel, _ in rows:
-        if channel != "ops_webhook":
+        if not channel.startswith("ops_"):
             found[scenario].add(trigger)
     # the adaptive schedule may see "out for delivery" and the address failure five hours later in one poll
     found["address_problem"].add("out_for_delivery")
     assert found == EXPECTED
-    assert {c for _, _, c, _ in rows} == {"email", "wa_link", "ops_webhook"}  # no Cloud API configured
-    # one message per trigger and channel; a new delivery attempt is news, and the pickup gets a reminder
-    twice = {"out_for_delivery": (1, 2), "awaiting_pickup": (2,)}
+    assert {c for _, _, c, _ in rows} == {"email", "wa_link", "ops_webhook", "ops_email"}  # no Cloud API configured
+    # one message per trigger and channel; a new delivery attempt is news, the pickup gets a reminder, and a
+    # customs hold is told twice: under inspection, then the tax to pay
+    twice = {"out_for_delivery": (1, 2), "awaiting_pickup": (2,), "customs_hold": (2,)}
     odd = {k: n for k, n in per_message.items() if n not in twice.get(k[1], (1,))}
     assert odd == {}, odd
-    # ops hear of the high and critical incidents at once
-    ops = Counter(scenario for scenario, _, channel, _ in rows if channel == "ops_webhook")
-    assert ops["lost"] >= 1 and ops["stolen"] == 1 and ops["on_time"] == 0
+    # ops hear of the high and critical incidents at once, of the medium ones in the digest (the ops e-mail)
+    ops = {
+        c: Counter(scenario for scenario, _, channel, _ in rows if channel == c) for c in ("ops_webhook", "ops_email")
+    }
+    assert ops["ops_webhook"]["lost"] >= 1 and ops["ops_webhook"]["stolen"] == 1 and ops["ops_webhook"]["on_time"] == 0
+    assert ops["ops_webhook"]["customs_hold"] == 0 and ops["ops_email"]["customs_hold"] == 1  # medium
+    assert ops["ops_webhook"]["late"] == 1 and ops["ops_email"]["late"] == 3  # stalled, delayed, then escalated
+    async with sessions() as session:
+        said = (
+            await session.scalars(
+                select(Notification).where(Notification.trigger.in_(["customs_hold", "ops_incident"]))
+            )
+        ).all()
+    customs = sorted(
+        (n.facts["status_reason"], n.facts["evidence"]["event"]["code"]) for n in said if n.channel == "email"
+    )
+    assert customs == [("customs_inspection", "PAR-16"), ("customs_tax_due", "BDE-54")]
+    alerts = [n for n in said if n.trigger == "ops_incident"]
+    assert {n.facts["severity"] for n in alerts if n.channel == "ops_webhook"} == {"high", "critical"}
+    assert {n.facts["severity"] for n in alerts if n.channel == "ops_email"} == {"medium", "high", "critical"}
+    assert all(n.facts["owner"] and n.facts["next_action"] and n.facts["triage_due_at"] for n in alerts)
+    unlabeled = {key for n in alerts for key, _ in evidence_lines(n.facts["evidence"]) if "_" in key or "." in key}
+    assert unlabeled == set()  # every evidence key the scenarios raise reads as words (labels.toml)
 
 
 async def test_whatsapp_only_with_consent_and_email_only_with_an_address(

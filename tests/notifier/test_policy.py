@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifier.config import POLICY_FILE, parse_policy
-from notifier.vocabulary import Channel
+from notifier.vocabulary import Channel, Trigger
+from tracker.vocabulary import Severity
 
 SHIPPED = tomllib.loads(POLICY_FILE.read_text(encoding="utf-8"))
 
@@ -17,6 +18,9 @@ def test_the_shipped_table_limits_whatsapp_and_digests_ops_email() -> None:
     assert policy.rate_limits[Channel.WHATSAPP] == 80
     assert policy.digest == {Channel.OPS_EMAIL: timedelta(minutes=15)}
     assert policy.fallback == {Channel.WHATSAPP: Channel.WA_LINK}
+    assert policy.uncapped == {Trigger.DELIVERED, Trigger.CHECKIN}  # the cap never swallows the journey's end
+    ops = policy.triggers[Trigger.OPS_INCIDENT]  # medium and up alert ops; below high, in the digest only
+    assert (ops.min_severity, ops.at_once_severity) == (Severity.MEDIUM, Severity.HIGH)
 
 
 @pytest.mark.parametrize(
@@ -41,6 +45,12 @@ def test_a_digest_message_waits_for_the_end_of_its_round(queued: datetime, due: 
         ("digest", {"ops_email": -5}, "[digest] ops_email = -5: expected a number above 0"),
         ("digest", {"fax": 5}, "[digest] 'fax': not a channel; expected one of ['email'"),
         ("fallback", {"whatsapp": "sms"}, "[fallback] 'sms': not a channel; expected one of"),
+        ("uncapped", ["delivred"], "triggers.toml uncapped: 'delivred' is not a valid Trigger; expected triggers"),
+        (
+            "triggers",
+            {"ops_incident": {"channels": ["ops_email"], "at_once_severity": "urgent"}},
+            "[triggers.ops_incident] at_once_severity = 'urgent': not a severity; expected one of ['low'",
+        ),
     ],
 )
 def test_a_bad_entry_is_named_with_its_value_and_what_is_expected(

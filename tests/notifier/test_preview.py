@@ -40,7 +40,9 @@ async def _seed(url: str) -> None:
     engine = make_engine(url)
     async with make_sessionmaker(engine)() as session, session.begin():
         account = await correios_account(session, Vault("change-me"), name="loja", now=NOW)
-        item = NewShipment("correios", account, "SS123456785BR", order_number="PED-5", customer_name="Rui Lima")
+        item = NewShipment(
+            "correios", account, "SS123456785BR", external_id="ERP-77", order_number="PED-5", customer_name="Rui Lima"
+        )
         await register(session, [item], NOW)
         await session.execute(
             update(shipments_table).values(
@@ -77,6 +79,37 @@ def test_preview_uses_the_pickup_deadline_and_the_open_incident(database: str) -
 
 def test_preview_errors_are_clear(database: str) -> None:
     missing = runner.invoke(app, ["notify", "preview", "posted", "--shipment", "99"])
-    assert missing.exit_code == 1 and "no shipment with id 99" in missing.output
+    assert missing.exit_code == 1 and "no shipment with id, tracking code or external id '99'" in missing.output
+    bare = runner.invoke(app, ["notify", "preview", "posted", "--shipment", "1", "--open"])
+    assert bare.exit_code == 2 and "give --out FILE as well" in bare.output
     ops = runner.invoke(app, ["notify", "preview", "ops_sla", "--shipment", "1", "--channel", "whatsapp"])
     assert ops.exit_code == 2 and "--channel email" in ops.output
+
+
+@pytest.mark.parametrize("ref", ["1", "SS123456785BR", "ss123456785br", "ERP-77"])
+def test_preview_finds_the_shipment_by_id_tracking_code_or_external_id(database: str, ref: str) -> None:
+    result = runner.invoke(app, ["notify", "preview", "delayed", "--shipment", ref])
+    assert result.exit_code == 0, result.output
+    assert "Subject: Seu pedido PED-5 vai atrasar" in result.output
+
+
+def test_preview_writes_the_html_to_a_file_and_opens_it(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webbrowser
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+    out = tmp_path / "delayed.html"
+    result = runner.invoke(app, ["notify", "preview", "delayed", "--shipment", "SS123456785BR", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith(("<!doctype html", "<html")) and "Rui" in html
+    assert f"HTML written to {out}" in result.output and opened == []
+    shown = runner.invoke(app, ["notify", "preview", "posted", "--shipment", "1", "--out", str(out), "--open"])
+    assert shown.exit_code == 0, shown.output
+    assert opened == [out.resolve().as_uri()]
+    whatsapp = runner.invoke(
+        app, ["notify", "preview", "posted", "--shipment", "1", "--channel", "whatsapp", "--out", str(tmp_path / "w")]
+    )
+    assert whatsapp.exit_code == 1 and "has no HTML" in whatsapp.output and not (tmp_path / "w").exists()

@@ -43,6 +43,7 @@ FACTS: dict[str, Any] = {
     "severity": "high",
     "action": "opened",
     "owner": "claims",
+    "next_action": "Pedir fotos ao cliente; reenviar ou reembolsar, e abrir a reclamação na transportadora",
     "triage_due_at": "2026-11-02T15:00:00+00:00",
     "evidence": {"event": {"at": "2026-11-02T10:00:00+00:00", "code": "BDE-20", "description": "Objeto avariado"}},
 }
@@ -79,11 +80,11 @@ def test_every_customer_message_renders_with_store_order_tracking_and_optout(
 def test_ops_alerts_render(trigger: Trigger, channel: Channel, context: dict[str, Any]) -> None:
     out = render(trigger, channel, context)
     assert out.subject and "Casa Aurora" in out.subject and "avaria" in out.subject
-    assert "SS123456785BR" in out.text and out.html is None
-    if trigger is Trigger.OPS_INCIDENT:
-        assert "event.description: Objeto avariado" in out.text
-    else:
-        assert "02/11/2026 12:00" in out.text and "claims" in out.text  # Brasília time
+    assert "SS123456785BR" in out.text and out.html is None and "PED-1001" in out.text
+    assert "Responsável: Reclamações e indenizações" in out.text  # the owner in words, not "claims"
+    assert "Próxima ação: Pedir fotos ao cliente" in out.text
+    assert "Prazo de triagem: 02/11/2026 12:00 (horário de Brasília)" in out.text  # with its zone
+    assert "Evento da transportadora: Objeto avariado" in out.text and "event.description" not in out.text
 
 
 def test_the_facts_each_message_promises(context: dict[str, Any]) -> None:
@@ -206,3 +207,75 @@ def test_a_stores_own_html_and_pages_are_escaped_too(tmp_path: Path, context: di
     mine = render(Trigger.POSTED, Channel.EMAIL, ctx, templates_dir=str(tmp_path))
     assert mine.html == "<p>&lt;script&gt;x&lt;/script&gt;</p>" and mine.text == "<script>x</script>"
     assert page("message", {"title": "<b>"}, templates_dir=str(tmp_path)) == "<h1>&lt;b&gt;</h1>"
+
+
+def test_a_customs_hold_with_tax_due_tells_the_customer_how_where_and_until_when_to_pay(
+    context: dict[str, Any],
+) -> None:
+    event = {"at": "2026-11-02T13:00:00+00:00", "code": "BDE-54", "description": "Aguardando pagamento"}
+    facts = {"kind": "customs_hold", "status_reason": "customs_tax_due", "evidence": {"event": event}}
+    taxed = message_context(SHIPMENT, facts, settings=SETTINGS, links=_links(context))
+    mail = render(Trigger.CUSTOMS_HOLD, Channel.EMAIL, taxed)
+    assert mail.subject and mail.subject.startswith("Ação necessária: pague o imposto")
+    for part in (mail.text, mail.html or ""):
+        assert "Minhas Importações" in part and "https://www.correios.com.br" in part
+        assert "SS123456785BR" in part and "02/12/2026" in part  # 30 calendar days from the notice
+        assert "devolvido ao remetente" in part  # what happens past the deadline
+    whatsapp = render(Trigger.CUSTOMS_HOLD, Channel.WHATSAPP, taxed).text
+    assert "Minhas Importações" in whatsapp and "02/12/2026" in whatsapp and "imposto" in whatsapp
+    inspected = message_context(
+        SHIPMENT, facts | {"status_reason": "customs_inspection"}, settings=SETTINGS, links=_links(context)
+    )
+    calm = render(Trigger.CUSTOMS_HOLD, Channel.EMAIL, inspected)
+    assert "não precisa fazer nada" in calm.text and "pague" not in calm.text.lower()
+    assert calm.subject and "fiscalização" in calm.subject
+
+
+def test_a_reminder_says_it_is_one_in_its_subject_and_body(context: dict[str, Any]) -> None:
+    first = render(Trigger.AWAITING_PICKUP, Channel.EMAIL, context)
+    again = render(Trigger.AWAITING_PICKUP, Channel.EMAIL, context | {"reminder": True})
+    assert again.subject and again.subject.startswith("Lembrete:")
+    assert "Este é um lembrete" in again.text and "Este é um lembrete" in (again.html or "")
+    assert "embrete" not in f"{first.subject}{first.text}{first.html}"
+    assert "Lembrete:" in render(Trigger.AWAITING_PICKUP, Channel.WHATSAPP, context | {"reminder": True}).text
+
+
+def test_ops_read_the_evidence_in_words_with_dates_and_zones(context: dict[str, Any]) -> None:
+    evidence = {
+        "promised_date": "2026-10-28",
+        "promise_source": "store",
+        "current_expected_date": None,
+        "business_days_late": 3,
+        "status": "in_transit",
+        "last_event_at": "2026-10-27T13:10:00+00:00",
+    }
+    facts = FACTS | {"kind": "delayed", "severity": "medium", "owner": "ops", "evidence": evidence, "incident_id": 12}
+    ops = message_context(SHIPMENT, facts, settings=SETTINGS, links=_links(context))
+    for channel in (Channel.OPS_EMAIL, Channel.OPS_WEBHOOK):
+        text = render(Trigger.OPS_INCIDENT, channel, ops).text
+        for line in (
+            "- Dias úteis de atraso: 3",
+            "- Data prometida ao cliente: 28/10/2026",
+            "- Origem da promessa: a loja",
+            "- Situação do pacote: em trânsito",
+            "- Último evento da transportadora: 27/10/2026 10:10 (horário de Brasília)",
+            "Responsável: Operações",
+            "https://zelo.example/v1/incidents/12",
+        ):
+            assert line in text, line
+        assert not [key for key in evidence if f"{key}:" in text]  # no machine key left
+    photo = FACTS | {"incident_id": 9, "evidence": {"source": "checkin", "checkin": {"answer": "with_issue"}}}
+    photo["evidence"]["checkin"] |= {"reason": "wrong_items", "photo": "0123456789abcdef0123456789abcdef.jpg"}
+    text = render(
+        Trigger.OPS_INCIDENT, Channel.OPS_EMAIL, message_context(SHIPMENT, photo, settings=SETTINGS, links={})
+    )
+    assert "- Resposta do cliente: entregue com ressalva" in text.text
+    assert "- Problema apontado pelo cliente: itens errados ou faltando" in text.text
+    assert "- Foto enviada pelo cliente: https://zelo.example/v1/incidents/9/photo" in text.text
+
+
+def test_an_overdue_sla_alert_says_so(context: dict[str, Any]) -> None:
+    soon = render(Trigger.OPS_SLA, Channel.OPS_EMAIL, context)
+    late = render(Trigger.OPS_SLA, Channel.OPS_EMAIL, context | {"overdue": True})
+    assert soon.subject and "vence 02/11/2026 12:00" in soon.subject and "VENCIDO" not in soon.text
+    assert late.subject and "VENCIDO" in late.subject and "ATRASADA" in late.text and "venceu em" in late.text

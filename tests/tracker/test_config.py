@@ -142,3 +142,11 @@ def test_server_tracebacks_through_standard_logging_are_redacted(capsys: pytest.
     assert "Exception in ASGI application" in logged and "Traceback" in logged and "ValueError" in logged
     assert "m***@example.com" in logged and "j***@example.com" in logged
     assert "maria.silva" not in logged and "joana@" not in logged and "5511987654321" not in logged
+
+
+@pytest.mark.parametrize("value", ["atendimento", "a@b.example\r\nBcc: x@y.example", "Loja <>"])
+def test_a_reply_to_that_is_not_one_address_is_refused_naming_the_setting(value: str) -> None:
+    with pytest.raises(ValidationError, match=r"reply_to\n.*expected one e-mail address") as refused:
+        Settings(_env_file=None, reply_to=value)  # type: ignore[call-arg]
+    assert "x@y.example" not in str(refused.value)  # the value is never echoed
+    assert Settings(_env_file=None, reply_to="Loja <sac@loja.example>").reply_to == "Loja <sac@loja.example>"  # type: ignore[call-arg]

@@ -112,7 +112,9 @@ def test_zelo_api_serves_with_the_bound(tmp_path: Path) -> None:
         "ZELO_SECRET_KEY": "a-test-secret-that-is-not-the-placeholder",
         "ZELO_ENV": "test",
     }
-    cmd = [str(Path(sys.executable).with_name("zelo")), "api", "--host", "127.0.0.1", "--port", str(free)]
+    zelo = str(Path(sys.executable).with_name("zelo"))
+    subprocess.run([zelo, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=60)
+    cmd = [zelo, "api", "--host", "127.0.0.1", "--port", str(free)]
     log = tmp_path / "api.log"
     with log.open("wb") as out, subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=out) as process:
         try:

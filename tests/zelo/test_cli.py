@@ -1,13 +1,21 @@
 """The ``zelo`` command line, run as a user would (typer's runner, a real SQLite file)."""
 
+import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 from typer.testing import CliRunner, Result
 
+from carriers.base import Status, TrackingResult
+from carriers.base.registry import register as register_carrier
+from carriers.base.registry import unregister
+from tests.tracker.fake_carrier import FakeCarrier, events
 from tracker.config import get_settings
+from tracker.models import Shipment
 from zelo.cli import app
 
 runner = CliRunner()
@@ -261,3 +269,107 @@ def test_the_placeholder_is_accepted_only_explicitly_in_development_on_loopback(
     result = invoke_with(monkeypatch, env, args)
     assert result.exit_code == 0, result.output
     assert started == expected
+
+
+def test_a_pt_br_import_before_the_account_is_held_then_released_by_accounts_add(
+    database: Path, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    csv_file = tmp_path / "envios.csv"
+    csv_file.write_bytes(
+        "external_id;carrier;tracking_code;declared_value;obs\nP1;correios;SS123456785BR;12,50;frágil\n".encode(
+            "cp1252"
+        )
+    )
+    result = runner.invoke(app, ["import", str(csv_file)])
+    assert result.exit_code == 0, result.output
+    assert "created 1" in result.output
+    assert "line 1: warning: unknown column 'obs' ignored" in result.output
+    assert "line 2: warning: carrier: no correios account is configured yet" in result.output
+    added = runner.invoke(
+        app,
+        ["accounts", "add", "correios", "--name", "loja", "--user", "u", "--access-code", "c", "--posting-card", "1"],
+    )
+    assert added.exit_code == 0, added.output
+    assert "1 held shipments released: they are polled from now on" in added.output
+
+
+ACCOUNT = ["accounts", "add", "correios", "--name", "loja", "--user", "u", "--posting-card", "0067599079"]
+
+
+def test_accounts_add_reads_the_access_code_from_the_environment_or_a_hidden_prompt(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    monkeypatch.setenv("ZELO_CARRIER_ACCESS_CODE", "segredo-do-ambiente")
+    from_env = runner.invoke(app, ACCOUNT)
+    assert from_env.exit_code == 0, from_env.output
+    monkeypatch.delenv("ZELO_CARRIER_ACCESS_CODE")
+    prompted = runner.invoke(app, [*ACCOUNT[:4], "loja-2", *ACCOUNT[5:]], input="segredo-digitado\n")
+    assert prompted.exit_code == 0, prompted.output
+    assert "CWS access code" in prompted.output and "segredo-digitado" not in prompted.output  # not echoed
+    empty = runner.invoke(app, [*ACCOUNT[:4], "loja-3", *ACCOUNT[5:]], input=" \n")
+    assert empty.exit_code == 1 and "the access code is empty" in empty.output
+
+    async def codes() -> list[str]:
+        from tracker.db import make_engine, make_sessionmaker
+        from tracker.models import CarrierAccount
+        from tracker.polling.accounts import account_config
+        from tracker.vault import Vault
+
+        engine = make_engine(f"sqlite+aiosqlite:///{database}")
+        async with make_sessionmaker(engine)() as session:
+            accounts = list(await session.scalars(select(CarrierAccount).order_by(CarrierAccount.id)))
+        await engine.dispose()
+        return [
+            account_config(a, Vault(get_settings().secret_key.get_secret_value())).credentials["access_code"]
+            for a in accounts
+        ]
+
+    assert asyncio.run(codes()) == ["segredo-do-ambiente", "segredo-digitado"]
+    assert b"segredo" not in database.read_bytes()
+
+
+@pytest.fixture
+def fake_carrier() -> Iterator[FakeCarrier]:
+    fake = FakeCarrier()
+    register_carrier(fake.spec())
+    yield fake
+    unregister("fake")
+
+
+def test_poll_one_shipment_now_by_its_tracking_code(database: Path, fake_carrier: FakeCarrier) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    async def seed() -> None:
+        from tracker.db import make_engine, make_sessionmaker
+        from tracker.polling.accounts import add_account
+        from tracker.shipments import NewShipment, register
+        from tracker.vault import Vault
+
+        engine = make_engine(f"sqlite+aiosqlite:///{database}")
+        async with make_sessionmaker(engine)() as session, session.begin():
+            vault = Vault(get_settings().secret_key.get_secret_value())
+            account = await add_account(
+                session, vault, carrier="fake", name="f", credentials={"key": "k"}, base_url=None, now=now
+            )
+            await register(session, [NewShipment("fake", account.id, "FK1", external_id="PED-1")], now)
+            await session.execute(update(Shipment).values(next_poll_at=now + timedelta(days=1)))  # not due
+        await engine.dispose()
+
+    asyncio.run(seed())
+    fake_carrier.answers["FK1"] = TrackingResult(
+        "FK1", events(now - timedelta(hours=3), (0, "PO-01", Status.POSTED), (1, "RO-01", Status.IN_TRANSIT))
+    )
+    due_only = runner.invoke(app, ["poll", "--once"])
+    assert due_only.exit_code == 0 and "polled 0 shipments" in due_only.output
+    result = runner.invoke(app, ["poll", "--shipment", "fk1"])
+    assert result.exit_code == 0, result.output
+    assert "shipment 1 (FK1) polled: pending → in_transit, 2 new events, 0 incidents opened" in result.output
+    assert "PO-01 posted" in result.output and "RO-01 in_transit" in result.output
+    again = runner.invoke(app, ["poll", "--shipment", "PED-1"])  # ops at the command line are not rate-limited
+    assert again.exit_code == 0 and "polled: still in_transit, 0 new events" in again.output
+    unknown = runner.invoke(app, ["poll", "--shipment", "FK9"])
+    assert unknown.exit_code == 1
+    assert unknown.stderr.strip() == "error: no shipment with id, tracking code or external id 'FK9'"

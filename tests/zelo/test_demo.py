@@ -1,18 +1,51 @@
 """``zelo demo`` end to end: real sandbox server on a port, SQLite file, three simulated weeks."""
 
+import asyncio
 import io
 import re
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import default
 from pathlib import Path
 
 import pytest
 from rich.console import Console
+from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from carriers.sandbox import scenario_names
 from notifier.checkin import CheckinError, read_token
-from tracker.config import PLACEHOLDER_SECRET
-from zelo.demo import demo_start, run_demo
+from notifier.models import Notification
+from tracker.config import PLACEHOLDER_SECRET, get_settings
+from tracker.db import make_engine, make_sessionmaker
+from tracker.detector import Incident
+from tracker.models import Shipment, TrackingEvent
+from tracker.polling import PollReport
+from zelo.cli import app
+from zelo.demo import demo_window, run_demo
+
+NOW = datetime(2026, 11, 27, 14, 47, 12, tzinfo=UTC)  # a Friday afternoon: where the simulated clock ends
+
+
+@dataclass
+class Demo:
+    database: Path
+    text: str
+    report: PollReport
+
+
+def play(database: Path, now: datetime = NOW) -> Demo:
+    out = io.StringIO()
+    n = len(scenario_names())
+    report = asyncio.run(run_demo(Console(file=out, width=200), shipments=n, days=21, database=database, now=now))
+    return Demo(database, out.getvalue(), report)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    return play(tmp_path_factory.mktemp("demo") / "demo.db")
 
 
 def optout_tokens(mail: Path) -> list[str]:
@@ -24,18 +57,102 @@ def optout_tokens(mail: Path) -> list[str]:
     return tokens
 
 
-async def test_demo_tracks_every_scenario_to_the_carriers_final_status_through_an_outage(tmp_path: Path) -> None:
-    out = io.StringIO()
+@pytest.mark.timeout(240)
+def test_demo_tracks_every_scenario_to_the_carriers_final_status_through_an_outage(demo: Demo) -> None:
     n = len(scenario_names())
-    report = await run_demo(Console(file=out, width=200), shipments=n, days=21, database=tmp_path / "demo.db")
-    text = out.getvalue()
-    assert report.polled > n and report.failed > 0  # the outage window failed some polls, retried later
-    assert set(report.errors) == {"carrier_unavailable"}
-    assert f"{n}/{n} shipments end in the carrier's own final status" in text
+    assert demo.report.polled > n and demo.report.failed > 0  # the outage window failed some polls, retried later
+    assert set(demo.report.errors) == {"carrier_unavailable"}
+    assert f"{n}/{n} shipments end in the carrier's own final status" in demo.text
+    assert f"{n}/{n} shipments raised exactly the incidents their scenario should" in demo.text
     for scenario in scenario_names():
-        assert scenario in text
-    assert (tmp_path / "demo.db").exists()
-    tokens = optout_tokens(tmp_path / "demo-mail")
+        assert scenario in demo.text
+    assert demo.database.exists()
+    tokens = optout_tokens(demo.database.with_name("demo-mail"))
     assert tokens, "the demo's e-mails carry opt-out links"
     with pytest.raises(CheckinError, match="not one we sent"):  # the demo signs with its own throwaway secret
-        read_token(tokens[0], secret=PLACEHOLDER_SECRET, now=demo_start(), purpose="optout")
+        read_token(tokens[0], secret=PLACEHOLDER_SECRET, now=NOW - timedelta(days=1), purpose="optout")
+
+
+def test_the_simulated_clock_runs_the_three_weeks_up_to_the_real_now(demo: Demo) -> None:
+    start, end = demo_window(21, NOW)
+    assert end == datetime(2026, 11, 27, 14, 30, tzinfo=UTC) and start == end - timedelta(days=21)
+
+    async def bounds() -> list[tuple[datetime | None, datetime | None]]:
+        engine = make_engine(f"sqlite+aiosqlite:///{demo.database}")
+        async with make_sessionmaker(engine)() as session:
+            found = [
+                (await session.execute(select(func.min(column), func.max(column)))).one()
+                for column in (
+                    Shipment.created_at,
+                    TrackingEvent.occurred_at,
+                    TrackingEvent.recorded_at,
+                    Incident.opened_at,
+                    Incident.updated_at,
+                    Notification.created_at,
+                    Notification.sent_at,
+                )
+            ]
+        await engine.dispose()
+        return [tuple(b) for b in found]  # type: ignore[misc]
+
+    for first, last in asyncio.run(bounds()):
+        assert first is not None and last is not None
+        assert start <= first and last <= NOW  # nothing happened before the start nor after the real now
+
+
+def test_the_summary_explains_wa_link_and_suppressed_and_shows_sla_alerts(demo: Demo) -> None:
+    text = " ".join(demo.text.split())
+    assert "wa_link: WhatsApp messages (only for customers who agreed to WhatsApp) queued as wa.me" in text
+    assert "suppressed: not sent, by policy" in text
+    assert re.search(r"│ ops_sla\s+│ ops_email\s+│ sent\s+│ \d+", demo.text), "the SLA alerts job ran"
+
+
+@pytest.mark.timeout(120)
+def test_the_what_next_block_ends_the_output_and_each_command_works_as_printed(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lines = demo.text.rstrip().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("What next"))
+    commands = [line.strip() for line in lines[start + 1 :]]
+    assert 4 <= len(commands) <= 8 and all(
+        line.startswith(("export ", ".venv/bin/zelo ", "ZELO_")) for line in commands
+    )
+    assert commands[0] == f"export ZELO_DATABASE_URL=sqlite+aiosqlite:///{demo.database}"
+    monkeypatch.chdir(tmp_path)  # where --out files land
+    import uvicorn
+
+    served: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: served.append(f"{kw['host']}:{kw['port']}"))
+    runner = CliRunner()
+    for line in commands:
+        words = shlex.split(line, comments=True)
+        exported = words[0] == "export"
+        env = {}
+        while words and (words[0] == "export" or "=" in words[0]):
+            name, _, value = words.pop(0).partition("=")
+            if value:
+                env[name] = value
+        get_settings.cache_clear()
+        if exported:
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            continue
+        assert words[0] == ".venv/bin/zelo", line
+        result = runner.invoke(app, words[1:], env=env)
+        assert result.exit_code == 0, (line, result.output)
+    get_settings.cache_clear()
+    assert served == ["127.0.0.1:8000"]
+    assert list(tmp_path.glob("*.html")), "the preview wrote its HTML"
+
+
+@pytest.mark.timeout(240)
+def test_two_runs_end_with_the_same_counts(demo: Demo, tmp_path: Path) -> None:
+    again = play(tmp_path / "demo.db")
+
+    def counts(text: str) -> list[str]:
+        skip = ("simulated day", "e-mails written to", "export ZELO_DATABASE_URL")
+        return [
+            line for line in text.splitlines() if not line.strip().startswith(skip) and "e-mails written" not in line
+        ]
+
+    assert counts(again.text) == counts(demo.text)

@@ -72,7 +72,7 @@ def candidates_query(detector: Detector, kind: Kind, now: datetime, guarded: set
         _i.status != IncidentStatus.RESOLVED.value,
         _i.severity == detector.rules.kinds[kind].top_severity.value,
     )
-    where = [_candidates(detector, kind, now), ~handled]
+    where = [_candidates(detector, kind, now), ~handled, _s.held_reason.is_(None)]  # held: no carrier asked yet
     if kind in FROM_SILENCE:  # silence is evidence only from answered polls of accounts not in an outage
         where.append(_s.poll_error_count == 0)
         if guarded:

@@ -11,15 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tracker.ingest.docs import IDEMPOTENCY_KEY, shipment_openapi, webhook_openapi
 from tracker.ingest.models import IdempotencyKey, ShipmentRevision
 from tracker.ingest.schemas import (
     MAX_BATCH,
     IngestResponse,
     ItemResult,
     RevisionOut,
-    ShipmentIn,
     UpsertAnswer,
-    WebhookEnvelope,
     parse_all,
     parse_item,
 )
@@ -43,8 +42,7 @@ from tracker.web import (
 )
 
 router = APIRouter(route_class=Route)
-_SHIPMENT_SCHEMA = ShipmentIn.model_json_schema(ref_template="#/components/schemas/{model}")
-_ENVELOPE_SCHEMA = WebhookEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+REPLAYED = "Idempotent-Replayed"  # as Stripe names it: the answer is the stored one of an earlier request
 
 
 def _state(request: Request) -> IngestState:
@@ -61,7 +59,7 @@ async def erp_webhook(request: Request) -> Response:
         webhook_id = verify(state.webhook_keys, request.headers, body, runtime(request).clock.now())
     except MalformedHeader as exc:
         error = FieldError(field=exc.header, message=str(exc))
-        raise ProblemError(400, "Malformed webhook header", str(exc), [error]) from None
+        raise ProblemError(400, exc.title, str(exc), [error]) from None
     except SignatureError as exc:
         raise ProblemError(401, "Invalid webhook signature", str(exc)) from None
     source = f"webhook:{webhook_id}"
@@ -88,8 +86,8 @@ router.add_api_route(
     methods=["POST"],
     status_code=202,
     response_model=IngestResponse,
-    responses=responses(400, 401, 409, 413, 422, 503),
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _ENVELOPE_SCHEMA}}}},
+    responses=responses(400, 401, 409, 413, 415, 422, 503),
+    openapi_extra=webhook_openapi(),
     summary="ERP pushes shipments (Standard Webhooks signature)",
     route_class_override=DirectRoute,  # the hot route: its endpoint is called directly
 )
@@ -131,16 +129,16 @@ _UNREAD = "; `shipment` is null for a key without the read scope (it holds the c
     response_description=f"Created{_UNREAD}",
     responses={
         200: {"model": UpsertAnswer, "description": f"Updated or unchanged{_UNREAD}"},
-        **responses(400, 401, 403, 409, 413, 422),
+        **responses(400, 401, 403, 409, 413, 415, 422),
     },
     summary="Create or update one shipment",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _SHIPMENT_SCHEMA}}}},
+    openapi_extra=shipment_openapi(REPLAYED),
 )
 async def post_shipment(
     request: Request,
     body: Annotated[dict[str, Any], Depends(_json_object)],
     who: Annotated[Principal, needs("write")],
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255, description=IDEMPOTENCY_KEY)] = None,
 ) -> JSONResponse:
     shipment, failure = parse_item(0, body)
     if failure is not None:
@@ -149,7 +147,7 @@ async def post_shipment(
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     now = runtime(request).clock.now()
 
-    async def work(session: Any) -> tuple[int, dict[str, Any]]:
+    async def work(session: Any) -> tuple[int, dict[str, Any], bool]:
         if idempotency_key:
             seen = await session.scalar(
                 select(IdempotencyKey).where(
@@ -162,7 +160,7 @@ async def post_shipment(
                         409, "Idempotency-Key reused", f"key {idempotency_key!r} was used with a different body"
                     )
                 stored = seen.response if who.allows("read") else seen.response | {"shipment": None}
-                return seen.status_code, stored  # stored per API key; its scopes are checked again all the same
+                return seen.status_code, stored, True  # stored per API key; its scopes are checked again all the same
         [result] = await upsert(SqlStore(session), [valid(0, shipment)], source=f"api:{who.name}", now=now)
         if result.result == "rejected":
             raise ProblemError(422, "Shipment not accepted", "nothing was stored", result.errors)
@@ -181,13 +179,14 @@ async def post_shipment(
                     created_at=now,
                 )
             )
-        return status, answer
+        return status, answer, False
 
     try:
-        status, answer = await with_retry(runtime(request).sessions, work)
+        status, answer, replayed = await with_retry(runtime(request).sessions, work)
     except IntegrityError:
         raise ProblemError(409, "Concurrent request", "the same Idempotency-Key is in flight; retry") from None
-    return JSONResponse(answer, status_code=status)
+    headers = {REPLAYED: "true"} if replayed else None
+    return JSONResponse(answer, status_code=status, headers=headers)
 
 
 async def _revisions(session: AsyncSession, shipment_id: int) -> Iterable[ShipmentRevision]:

@@ -31,7 +31,7 @@ from tracker.problems import ProblemError
 log = structlog.get_logger(__name__)
 LINGER_S = 0.002  # longest a request waits for a busy transaction to end before it starts another
 GATHER = 8  # requests waiting that start another transaction at once while one is busy
-ACCOUNTS_TTL_S = 5.0  # a new carrier account is used by webhooks within this many seconds
+ACCOUNTS_TTL_S = 5.0  # the carrier accounts are read again after this many seconds (or for an item they lack)
 _LOST = pg.LOST
 _RACE = (IntegrityError, *pg.RACE)
 Answer = tuple[str, bool]  # (response JSON, replayed)
@@ -189,19 +189,30 @@ class GroupCommit:
             elif not conn.invalidated:  # cancelled mid-transaction: the pool resets it, or discards it
                 await conn.close()
 
-    async def _accounts_of(self, store: IngestStore) -> list[Account]:
+    async def _accounts_of(self, store: IngestStore, items: list[Valid]) -> list[Account]:
+        """The carrier accounts, as read at most ``ACCOUNTS_TTL_S`` ago; read again now if an item names a carrier or
+        an account they lack (it would be held: it may have been added since)."""
         fetched_at, accounts = self._accounts
-        if time.monotonic() - fetched_at > ACCOUNTS_TTL_S:
-            accounts = await store.accounts()
-            self._accounts = (time.monotonic(), accounts)
+        if time.monotonic() - fetched_at <= ACCOUNTS_TTL_S:
+            carriers = {a.carrier for a in accounts}
+            names = {(a.carrier, a.name) for a in accounts}
+            if all(
+                i.shipment.carrier in carriers
+                and (i.shipment.carrier_account is None or (i.shipment.carrier, i.shipment.carrier_account) in names)
+                for i in items
+            ):
+                return accounts
+        accounts = await store.accounts()
+        self._accounts = (time.monotonic(), accounts)
         return accounts
 
     async def _process(self, store: IngestStore, batch: list[Job]) -> list[Answer | ProblemError]:
         """Look up (receipts already answered, stored shipments), decide, store: two steps on the database."""
         now = self._clock.now()
-        accounts = await self._accounts_of(store)
+        items = [item for job in batch for item in job.items]
+        accounts = await self._accounts_of(store, items)
         receipt_ids = list({job.receipt_id for job in batch})
-        found = await store.lookup(receipt_ids, [item for job in batch for item in job.items])
+        found = await store.lookup(receipt_ids, items)
         answered = found.answered
         fresh: dict[str, Job] = {}
         for job in batch:

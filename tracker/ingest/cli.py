@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 
 from tracker.commands import console, open_runtime, run, settings
@@ -15,7 +16,7 @@ def import_(
 ) -> None:
     """Create or update shipments from a CSV file (same checks as the ERP webhook); re-importing is safe."""
     loaded = settings()
-    with file.open(encoding="utf-8-sig") as f:
+    with file.open("rb") as f:  # any encoding (see tracker.ingest.csv_import.sniff)
         lines = max(0, sum(1 for _ in f) - 1)
 
     async def go() -> Any:
@@ -28,6 +29,9 @@ def import_(
     console.print(", ".join(f"{k} {v}" for k, v in report.counts.items()))
     for r in report.rejected:
         for e in r.errors:
-            console.print(f"  line {r.index}: [red]{e.field}[/red]: {e.message}")
+            console.print(f"  line {r.index}: [red]{escape(e.field)}[/red]: {escape(e.message)}", highlight=False)
+    for r in report.warned:
+        for w in r.warnings:
+            console.print(f"  line {r.index}: [yellow]warning[/yellow]: {escape(w)}", highlight=False)
     if report.rejected:
         raise typer.Exit(1)

@@ -72,13 +72,14 @@ LOOKUP = (
     f"UNION ALL SELECT 2, NULL, nextval(pg_get_serial_sequence('shipments', 'id')), {_none} "
     "FROM generate_series(1, $5::int)"
 )
-_NEW = ("id", *_CREATED)
+_NEW = ("id", *_CREATED, "held_reason", "requested_account")
 _values = ", ".join(f"u.{c}::json" if c == "items" else f"u.{c}" for c in _NEW)
 _arrays = ", ".join(f"${n}::{'bigint' if c == 'id' else _type(c)}[]" for n, c in enumerate(_NEW, start=5))
 _columns = f"{', '.join(_NEW)}, created_at, updated_at, status, next_poll_at, poll_error_count"
 STORE = (
     f"WITH new AS (INSERT INTO shipments ({_columns}) "  # noqa: S608
-    f"SELECT {_values}, $1, $1, 'pending', $1, 0 FROM unnest({_arrays}) AS u({', '.join(_NEW)})) "
+    f"SELECT {_values}, $1, $1, 'pending', CASE WHEN u.held_reason IS NULL THEN $1::timestamptz END, 0 "  # held: not
+    f"FROM unnest({_arrays}) AS u({', '.join(_NEW)})) "  # polled until released
     "INSERT INTO webhook_receipts (id, received_at, body_hash, response) "
     "SELECT i, $1, h, r::json FROM unnest($2::text[], $3::text[], $4::text[]) AS u(i, h, r)"
 )

@@ -2,9 +2,11 @@
 
 import dataclasses
 import re
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -13,14 +15,19 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
+    model_validator,
 )
 
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
+from tracker.calendar import timezone_of
 from tracker.ingest import validation as check
 from tracker.problems import FieldError, field_errors
 from tracker.shipments import ShipmentOut
@@ -64,13 +71,58 @@ class _In(BaseModel):
         return found
 
 
+class _Unusable(str):
+    """A contact that failed its check, as validation hands it to :meth:`CustomerIn._drop_unusable`."""
+
+    warning: str
+
+
+def _contact(field: str, normalize: Callable[[str], str]) -> Callable[[Any, ValidatorFunctionWrapHandler], str]:
+    """A customer's contact is optional for tracking: one that is unusable is not stored (and the item warned),
+    instead of rejecting the shipment."""
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+        if field == "phone" and type(value) is int:  # an ERP's number column: 5511987654321
+            value = str(value)
+        if not isinstance(value, str):
+            return _unusable(field, f"expected text, got {type(value).__name__}")
+        try:
+            return normalize(handler(value))
+        except ValueError as exc:
+            return _unusable(field, str(exc))
+
+    return validate
+
+
+def _unusable(field: str, why: str) -> str:
+    dropped = _Unusable()
+    dropped.warning = f"customer.{field} not stored (the shipment is tracked without it): {why}"
+    return dropped
+
+
 class CustomerIn(_In):
     name: Text200 | None = None
-    email: Annotated[str, AfterValidator(check.email)] | None = None
-    phone: Annotated[str, AfterValidator(check.phone)] | None = None
+    email: Annotated[str, WrapValidator(_contact("email", check.email))] | None = Field(
+        default=None, description="Not stored, with a warning on the item, when it is not a valid address."
+    )
+    phone: Annotated[str, WrapValidator(_contact("phone", check.phone))] | None = Field(
+        default=None,
+        description="E.164, or as Brazil writes it: (11) 98765-4321, 11987654321, 5511987654321 (stored as E.164); "
+        "not stored, with a warning on the item, when it is not a phone number.",
+    )
     consent: bool | None = Field(  # strict: true or false, not 1 or "no"
         default=None, strict=True, description="The customer agreed to be contacted (LGPD)."
     )
+    _dropped: list[str] = PrivateAttr(default_factory=list)  # warnings for the contacts not stored
+
+    @model_validator(mode="after")
+    def _drop_unusable(self) -> "CustomerIn":
+        for name in ("email", "phone"):
+            value = getattr(self, name)
+            if isinstance(value, _Unusable):
+                self._dropped.append(value.warning)
+                setattr(self, name, None)
+        return self
 
 
 class DestinationIn(_In):
@@ -104,13 +156,39 @@ class ShipmentIn(_In):
     invoice_key: Annotated[str, AfterValidator(check.nfe_key)] | None = Field(
         default=None, description="NF-e access key (44 digits)."
     )
-    shipped_at: AwareDatetime | None = None
+    shipped_at: AwareDatetime | None = Field(
+        default=None,
+        description="With its time zone (2026-11-30T14:00:00-03:00); a date alone (2026-11-30) is the start of "
+        "that day in the destination's time zone (São Paulo's when no state is given).",
+    )
     promised_delivery_date: date | None = None
     declared_value: Money | None = None
     shipping_cost: Money | None = None
     customer: CustomerIn | None = None
     destination: DestinationIn | None = None
     items: list[ItemIn] | None = Field(default=None, max_length=500)
+
+    @field_validator("shipped_at", mode="wrap")
+    @classmethod
+    def _day_alone(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """A date alone: midnight in a zone (a ``ZoneInfo``, which no parsed offset is) fixed by ``_local_day``."""
+        if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+            try:
+                return datetime.combine(date.fromisoformat(value.strip()), time(0), timezone_of(None))
+            except ValueError:
+                pass  # 2026-13-01: the datetime check says what is wrong
+        return handler(value)
+
+    @model_validator(mode="after")
+    def _local_day(self) -> "ShipmentIn":
+        shipped, state = self.shipped_at, self.destination.state if self.destination is not None else None
+        if shipped is not None and state is not None and isinstance(shipped.tzinfo, ZoneInfo):
+            self.shipped_at = shipped.replace(tzinfo=timezone_of(state))
+        return self
+
+    def contact_warnings(self) -> list[str]:
+        """Why a customer's contact given was not stored (:class:`CustomerIn`)."""
+        return self.customer._dropped if self.customer is not None else []
 
     @field_validator("carrier")
     @classmethod
@@ -157,6 +235,7 @@ class ShipmentIn(_In):
 
 
 _NO_CUSTOMER, _NO_DESTINATION = CustomerIn(), DestinationIn()
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 Outcome = Literal["created", "updated", "unchanged", "rejected"]
@@ -231,11 +310,13 @@ def parse_all(body: bytes) -> list[ShipmentIn] | None:
 
 
 class ShipmentsData(BaseModel):
-    shipments: list[Any] = Field(max_length=MAX_BATCH, description=f"Up to {MAX_BATCH} shipments.")
+    shipments: list[ShipmentIn] = Field(
+        max_length=MAX_BATCH, description=f"Up to {MAX_BATCH} shipments; each is validated on its own."
+    )
 
 
 class WebhookEnvelope(BaseModel):
-    """``POST /v1/webhooks/erp`` body."""
+    """``POST /v1/webhooks/erp`` body (documentation: the route validates the raw body itself)."""
 
     type: Literal["shipment.upsert"]
     data: ShipmentsData

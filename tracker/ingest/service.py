@@ -3,7 +3,9 @@
 One call handles a batch in one transaction: it reads the matching rows once, decides each item in order
 (a shipment repeated inside the batch sees the earlier copy), then writes inserts, updates and revisions
 in bulk, through an :class:`IngestStore` (``sql.py`` for any database, ``pg.py`` for webhooks on PostgreSQL).
-Omitted or null fields keep their stored value. A unique-key race with a concurrent writer raises a
+Omitted or null fields keep their stored value. A shipment whose carrier (or named carrier account) has no
+account yet is stored all the same, *held*: not polled until the account is added (``tracker.polling`` releases
+it), with a warning on its item. A unique-key race with a concurrent writer raises a
 unique violation; callers retry the whole transaction (:func:`with_retry`), which then sees the other
 writer's rows.
 """
@@ -16,6 +18,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tracker.ingest.questionable import doubts
 from tracker.ingest.schemas import ItemResult, ShipmentIn
 from tracker.problems import FieldError
 
@@ -52,6 +55,7 @@ RESET_ON_NEW_CODE = {
     "poll_stopped": None,
     "events_digest": None,
 }
+NO_ACCOUNT = "no_account"  # ``held_reason``: not polled until an account of its carrier (or the named one) exists
 
 
 class Account(NamedTuple):
@@ -74,7 +78,16 @@ class Valid:
 
 def valid(index: int, shipment: ShipmentIn, source: str | None = None) -> Valid:
     unknown = shipment.unknown_fields()
-    return Valid(index, shipment, [f"unknown field {name!r} ignored" for name in unknown] if unknown else [], source)
+    warnings = [f"unknown field {name!r} ignored" for name in unknown] if unknown else []
+    return Valid(index, shipment, warnings + shipment.contact_warnings(), source)
+
+
+class Hold(NamedTuple):
+    """No account for a shipment (yet): what its item is told, and the account it waits for (None: any of its
+    carrier's)."""
+
+    warning: str
+    requested: str | None
 
 
 @dataclass
@@ -153,28 +166,31 @@ def decide(
     by_ext = {row["external_id"]: row for row in current if row["external_id"]}
     by_pair = {(row["carrier"], row["tracking_code"]): row for row in current}
     plan = Plan()
-    chosen: dict[tuple[str, str | None], tuple[int | None, FieldError | None]] = {}
+    chosen: dict[tuple[str, str | None], tuple[int | None, Hold | None]] = {}
     for item in items:
         s = item.shipment
-        result = ItemResult(item.index, "rejected", None, s.external_id, s.tracking_code, [], [], item.warnings)
+        doubtful = doubts(s, now)
+        warnings = item.warnings + doubtful if doubtful else item.warnings
+        result = ItemResult(item.index, "rejected", None, s.external_id, s.tracking_code, [], [], warnings)
         plan.results.append(result)
         which = (s.carrier, s.carrier_account)
         account = chosen.get(which)
         if account is None:
             account = chosen[which] = _account(accounts, s)
-        account_id, error = account
-        if error:
-            result.errors.append(error)
-            continue
+        account_id, hold = account
         wanted = s.columns()  # COMPARED and carrier
         wanted["carrier_account_id"] = account_id
         target, error = _identify(s, by_ext, by_pair)
         if error:
             result.errors.append(error)
             continue
+        if hold is not None:  # stored all the same: held (a new one), or left on the account it has
+            kept = target is not None and target["carrier_account_id"] is not None
+            result.warnings = [*result.warnings, hold.warning + (_KEPT if kept else _HELD)]
         if target is None:
             row = wanted
             row["id"], row["_results"] = None, [result]
+            row["held_reason"], row["requested_account"] = (NO_ACCOUNT, hold.requested) if hold else (None, None)
             plan.creates.append(row)
             result.result = "created"
             _remember(row, by_ext, by_pair)
@@ -185,8 +201,8 @@ def decide(
         if not changes:
             result.result, result.id = "unchanged", target["id"]
             continue
-        if "tracking_code" in changes and target["id"] is not None:
-            plan.new_codes.add(target["id"])
+        if "tracking_code" in changes and target["id"] is not None and target["carrier_account_id"] is not None:
+            plan.new_codes.add(target["id"])  # (a held shipment was never polled: nothing to track from scratch)
         target.update({k: new for k, (_, new) in changes.items()})
         _remember(target, by_ext, by_pair)
         result.result, result.id, result.changed = "updated", target["id"], sorted(changes)
@@ -223,21 +239,26 @@ def _identify(
     return target, None
 
 
-def _account(accounts: list[Account], s: ShipmentIn) -> tuple[int | None, FieldError | None]:
+_HELD = "; the shipment is stored and held (not polled) until it is added"
+_KEPT = "; the shipment stays on the account it has"
+
+
+def _account(accounts: list[Account], s: ShipmentIn) -> tuple[int | None, Hold | None]:
+    """The account a shipment is tracked with: the named one, else its carrier's first; or why there is none."""
     mine = [a for a in accounts if a.carrier == s.carrier]
     if s.carrier_account:
         named = [a for a in mine if a.name == s.carrier_account]
         if not named:
             known = ", ".join(a.name for a in mine) or "none"
-            return None, FieldError(
-                field="carrier_account", message=(f"no {s.carrier} account named {s.carrier_account!r}; known: {known}")
+            warning = (
+                f"carrier_account: no {s.carrier} account named {s.carrier_account!r} (known: {known}): "
+                f"add it with `zelo accounts add {s.carrier} --name {s.carrier_account} ...`"
             )
+            return None, Hold(warning, s.carrier_account)
         return named[0].id, None
     if not mine:
-        return None, FieldError(
-            field="carrier",
-            message=(f"no {s.carrier} account is configured: add one with `zelo accounts add {s.carrier} ...`"),
-        )
+        warning = f"carrier: no {s.carrier} account is configured yet: add one with `zelo accounts add {s.carrier} ...`"
+        return None, Hold(warning, None)
     return min(a.id for a in mine), None
 
 

@@ -69,7 +69,9 @@ class SqlStore:
                     "created_at": now,
                     "updated_at": now,
                     "status": "pending",
-                    "next_poll_at": now,
+                    "next_poll_at": None if r["held_reason"] else now,  # held: not polled until released
+                    "held_reason": r["held_reason"],
+                    "requested_account": r["requested_account"],
                     "poll_error_count": 0,
                     "customer_consent": bool(r["customer_consent"]),
                     "items": r["items"] or [],

@@ -4,20 +4,20 @@ value (e-mail, phone, CEP) shown masked (``tracker.mask``)."""
 
 import csv
 import re
+from bisect import bisect_right
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
 from tracker import mask
 
-_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(
-    rf"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*)@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,63}}$"
-)
 _NFE_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9)
-_PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 _CENTS = Decimal("0.01")
+PHONE_EXPECTED = "expected a Brazilian number with its area code, e.g. (11) 91234-5678, or + country code and number"
+_PHONE_LONGEST = 40  # characters of a phone as written (punctuation included): anything longer is not one
 
 
 @cache
@@ -63,21 +63,61 @@ def nfe_key(value: str) -> str:
 
 
 def phone(value: str) -> str:
-    compact = _PHONE_PUNCTUATION.sub("", value)
-    if not _E164.match(compact):
-        expected = "expected + country code and number, e.g. +5511987654321"
-        raise ValueError(f"phone {mask.phone(value)!r} is not in E.164 format: {expected}")
-    return compact
+    """A phone number in E.164 (``+5511987654321``), from any way a Brazilian ERP writes one: ``(11) 98765-4321``,
+    ``11987654321``, ``5511987654321``, ``0xx11 98765-4321``, ``+55 11 98765-4321``; a number of another country
+    needs its ``+``. Checked against the numbering plan (``phonenumbers``), not only its length."""
+    text = value.strip()
+    digits = re.sub(r"\D", "", text)
+    if not text.startswith("+") and digits.startswith("55") and len(digits) in (12, 13):
+        text = "+" + digits  # the country code written without its +: 55 + area code + 8 or 9 digits
+    try:
+        number = phonenumbers.parse(text, "BR") if len(text) <= _PHONE_LONGEST else None
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(f"phone {mask.phone(value)!r} is not a phone number: {PHONE_EXPECTED}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def email(value: str) -> str:
-    """Address syntax (RFC 5321 dot-atom local part, DNS domain); the domain is lower-cased."""
-    address = value.strip()
-    match = _EMAIL.match(address)
-    if match is None or len(address) > 254 or len(match["local"]) > 64:
-        raise ValueError(f"email {mask.email(value)!r} is not valid: expected an address such as maria@example.com")
-    local, _, domain = address.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    """Address syntax (``email-validator``, as pydantic uses it; no DNS look-up): the normalized address, its
+    domain lower-cased."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        why = mask.scrub(str(exc).rstrip("."))
+        raise ValueError(
+            f"email {mask.email(value)!r} is not valid ({why}): expected an address such as maria@example.com"
+        ) from None
+
+
+@cache
+def _cep_ranges() -> tuple[list[int], list[tuple[int, str]]]:
+    """Correios' CEP ranges per UF (``cep_ranges.csv``), as sorted starts and (end, UF) for a bisect."""
+    with (Path(__file__).parent / "cep_ranges.csv").open(encoding="utf-8") as f:
+        rows = sorted((int(r["first"]), int(r["last"]), r["uf"]) for r in csv.DictReader(f))
+    return [first for first, _, _ in rows], [(last, uf) for _, last, uf in rows]
+
+
+def cep_range(uf: str) -> str:
+    """A UF's CEP ranges as people write them: ``01000-000 to 19999-999``."""
+    starts, ends = _cep_ranges()
+    shown = [f"{_cep(first)} to {_cep(last)}" for first, (last, of) in zip(starts, ends, strict=True) if of == uf]
+    return ", ".join(shown)
+
+
+def _cep(number: int) -> str:
+    digits = f"{number:08d}"
+    return f"{digits[:5]}-{digits[5:]}"
+
+
+def uf_of_cep(digits: str) -> str | None:
+    """The UF whose Correios range holds this (valid, 8-digit) CEP; None if none does (00000-000 to 00999-999)."""
+    starts, ends = _cep_ranges()
+    at = bisect_right(starts, int(digits)) - 1
+    if at < 0 or int(digits) > ends[at][0]:
+        return None
+    return ends[at][1]
 
 
 MAX_MONEY = Decimal("9999999999.99")  # the columns hold 12 digits, two of them decimals

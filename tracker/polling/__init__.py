@@ -1,10 +1,10 @@
 """Polling: claim the shipments due, fetch them from their carrier account in batches, store what changed
 (and let the detector judge it in the same transaction).
 
-``poller`` runs a cycle, ``outcomes`` writes its results, ``cadence`` (with ``cadence.toml``) decides when
-each shipment is polled next, ``circuit`` stops hammering a carrier that is down, ``accounts`` keeps the
-carrier contracts and their encrypted credentials (:func:`account_config` opens one for an adapter, or a claim
-filer), ``report`` says what a cycle did.
+``poller`` runs a cycle, ``refresh`` polls one shipment now (due or not), ``outcomes`` writes its results,
+``cadence`` (with ``cadence.toml``) decides when each shipment is polled next, ``circuit`` stops hammering a
+carrier that is down, ``accounts`` keeps the carrier contracts and their encrypted credentials
+(:func:`account_config` opens one for an adapter, or a claim filer), ``report`` says what a cycle did.
 """
 
 from datetime import timedelta
@@ -12,10 +12,21 @@ from datetime import timedelta
 from tracker.detector import detector_of
 from tracker.polling.accounts import account_config
 from tracker.polling.poller import Poller
+from tracker.polling.refresh import NewEvent, NotRefreshable, Refreshed
+from tracker.polling.refresh import refresh as _refresh
 from tracker.polling.report import PollReport
 from tracker.runtime import Runtime
 
-__all__ = ["PollReport", "Poller", "account_config", "poller_of"]
+__all__ = [
+    "NewEvent",
+    "NotRefreshable",
+    "PollReport",
+    "Poller",
+    "Refreshed",
+    "account_config",
+    "poller_of",
+    "refresh_shipment",
+]
 
 
 def poller_of(runtime: Runtime) -> Poller:
@@ -35,3 +46,9 @@ def _poller(runtime: Runtime) -> Poller:
         lease=timedelta(seconds=s.poll_lease_s),
         detector=detector_of(runtime),
     )
+
+
+async def refresh_shipment(runtime: Runtime, shipment_id: int, *, every: timedelta | None = None) -> Refreshed:
+    """Poll one shipment now through the process's poller (the detector runs as for a scheduled poll); with
+    ``every``, at most once per that interval. :class:`NotRefreshable` says why it cannot be polled now."""
+    return await _refresh(poller_of(runtime), shipment_id, every=every)

@@ -1,15 +1,22 @@
-"""Carrier accounts: one per carrier contract, credentials encrypted at rest."""
+"""Carrier accounts: one per carrier contract, credentials encrypted at rest. :func:`release_held` hands the
+shipments held for want of one (stored before their carrier's account existed: ``tracker.ingest``) to the accounts
+that now exist: ``zelo accounts add`` calls it, and so does each poll cycle."""
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+import structlog
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.base import AccountConfig
 from carriers.base.registry import get as get_carrier
-from tracker.models import CarrierAccount
+from tracker.models import CarrierAccount, shipments_table
 from tracker.vault import Vault
+
+log = structlog.get_logger(__name__)
+_s = shipments_table.c
 
 
 class AccountError(ValueError):
@@ -49,6 +56,41 @@ async def add_account(
     session.add(account)
     await session.flush()
     return account
+
+
+async def release_held(session: AsyncSession, now: datetime) -> int:
+    """Give the held shipments whose account now exists that account (the one they name, else their carrier's
+    first) and make them due for polling now; how many. Cheap when none is held (one look at a partial index):
+    each poll cycle calls it too, so a shipment held while a webhook process still had the older list of accounts
+    waits a cycle at most."""
+    held = select(_s.carrier).where(_s.held_reason.is_not(None)).distinct()
+    carriers = list(await session.scalars(held))
+    if not carriers:
+        return 0
+    query = select(CarrierAccount.id, CarrierAccount.carrier, CarrierAccount.name).order_by(CarrierAccount.id)
+    accounts = (await session.execute(query.where(CarrierAccount.carrier.in_(carriers)))).all()
+    released = 0
+    first: dict[str, int] = {}
+    for account_id, carrier, name in accounts:
+        first.setdefault(carrier, account_id)
+        released += await _release(session, carrier, _s.requested_account == name, account_id, now)
+    for carrier, account_id in first.items():  # those that named none (or were given one by an update since)
+        released += await _release(
+            session, carrier, _s.requested_account.is_(None), func.coalesce(_s.carrier_account_id, account_id), now
+        )
+    if released:
+        log.info("held_shipments_released", shipments=released)
+    return released
+
+
+async def _release(session: AsyncSession, carrier: str, which: Any, account: Any, now: datetime) -> int:
+    stmt = (
+        update(shipments_table)
+        .where(_s.held_reason.is_not(None), _s.carrier == carrier, which)
+        .values(carrier_account_id=account, held_reason=None, requested_account=None, next_poll_at=now)
+    )
+    rows: int = (await session.execute(stmt)).rowcount  # type: ignore[attr-defined]
+    return max(rows, 0)
 
 
 def account_config(account: CarrierAccount, vault: Vault) -> AccountConfig:

@@ -25,7 +25,7 @@ from tracker.clock import Clock
 from tracker.detector import Detector
 from tracker.models import CarrierAccount, shipments_table
 from tracker.polling import circuit
-from tracker.polling.accounts import account_config
+from tracker.polling.accounts import account_config, release_held
 from tracker.polling.outcomes import Failure, Outcome, Rejected, store_outcomes
 from tracker.polling.report import PollReport
 from tracker.vault import Vault
@@ -71,6 +71,8 @@ class Poller:
     async def run_once(self) -> PollReport:
         """Poll every shipment due now; return what happened."""
         report = PollReport()
+        async with self.sessions() as session, session.begin():
+            report.released = await release_held(session, self.clock.now())
         storing: asyncio.Task[PollReport] | None = None
         while True:
             now = self.clock.now()

@@ -16,6 +16,7 @@ class PollReport:
     errors: Counter[str] = field(default_factory=Counter)  # by machine code
     skipped_accounts: set[str] = field(default_factory=set)  # circuit open
     incidents: Counter[str] = field(default_factory=Counter)  # opened by the detector, by kind
+    released: int = 0  # held shipments whose carrier account now exists: due from now on
 
     def merge(self, other: "PollReport") -> None:
         self.polled += other.polled
@@ -28,3 +29,4 @@ class PollReport:
         self.errors.update(other.errors)
         self.skipped_accounts |= other.skipped_accounts
         self.incidents.update(other.incidents)
+        self.released += other.released

@@ -2,6 +2,6 @@
 
 from tracker.shipments.detail import Part
 from tracker.shipments.schemas import ShipmentOut
-from tracker.shipments.service import NewShipment, register
+from tracker.shipments.service import NewShipment, find_shipment, register
 
-__all__ = ["NewShipment", "Part", "ShipmentOut", "register"]
+__all__ = ["NewShipment", "Part", "ShipmentOut", "find_shipment", "register"]

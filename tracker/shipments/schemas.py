@@ -42,6 +42,10 @@ class ShipmentOut(BaseModel):
     delivered_at: datetime | None
     next_poll_at: datetime | None
     poll_error: str | None
+    held_reason: str | None = Field(
+        description="Why the shipment is stored but not polled yet: `no_account` (no account of its carrier, or of "
+        "the `carrier_account` it named, existed when it came; adding that account releases it); null when tracked."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -63,3 +67,24 @@ class ShipmentOut(BaseModel):
 class ShipmentPage(BaseModel):
     shipments: list[ShipmentOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class NewEventOut(BaseModel):
+    occurred_at: datetime
+    code: str
+    status: str
+    description: str
+    location: str | None
+
+
+class RefreshOut(BaseModel):
+    """What ``POST /v1/shipments/{id}/refresh`` changed: the poll ran now, as a scheduled one would."""
+
+    shipment_id: int
+    tracking_code: str
+    polled_at: datetime
+    status_before: str
+    status_after: str
+    events: list[NewEventOut] = Field(description="Events new since the last poll, oldest first.")
+    incidents_opened: list[str] = Field(description="Kinds of the incidents the detector opened.")
+    error: str | None = Field(description="Why the poll failed (retried on the schedule), or the carrier's message.")

@@ -57,3 +57,19 @@ async def register(session: AsyncSession, items: Sequence[NewShipment], now: dat
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Shipment.status, func.count()).group_by(Shipment.status))
     return {status: n for status, n in rows}
+
+
+async def find_shipment(session: AsyncSession, ref: str) -> Shipment | None:
+    """The shipment ``ref`` names, as ops type it: its id, else its tracking code (any case), else its external
+    id. A tracking code two carriers share is a :class:`LookupError` naming their ids."""
+    ref = ref.strip()
+    digits = ref.isascii() and ref.isdigit() and len(ref) < 19
+    if digits and (by_id := await session.get(Shipment, int(ref))) is not None:
+        return by_id
+    by_code = list(await session.scalars(select(Shipment).where(Shipment.tracking_code == ref.upper()).limit(5)))
+    if len(by_code) > 1:
+        ids = ", ".join(str(s.id) for s in by_code)
+        raise LookupError(f"tracking code {ref!r} names several shipments (ids {ids}); give the id")
+    if by_code:
+        return by_code[0]
+    return await session.scalar(select(Shipment).where(Shipment.external_id == ref))

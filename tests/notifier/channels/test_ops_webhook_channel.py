@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from standardwebhooks import Webhook
 
 from notifier.channels.base import Outgoing, PermanentFailure, TemporaryFailure
 from notifier.channels.ops_webhook import SLACK_SECTION_LIMIT, OpsWebhookChannel, slack_body
@@ -51,6 +52,15 @@ async def test_signed_slack_compatible_body(channel: OpsWebhookChannel) -> None:
     assert {"type": "section", "text": {"type": "mrkdwn", "text": body["text"]}} in body["blocks"]
     assert body["incident_id"] == 17 and body["username"] == "zelo"
     assert request.headers["content-type"] == "application/json"
+
+
+@respx.mock
+async def test_the_official_standardwebhooks_package_verifies_an_alert() -> None:
+    route = respx.post(URL).respond(200)
+    async with httpx.AsyncClient() as http:
+        await OpsWebhookChannel(http, url=URL, secret=SECRET).send(outgoing(text="Ação: 5 dias <úteis>"))
+    request = route.calls.last.request
+    Webhook(SECRET).verify(request.content, dict(request.headers), json_parse=False)  # it reads the clock itself
 
 
 @respx.mock

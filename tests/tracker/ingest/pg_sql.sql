@@ -30,17 +30,20 @@ FROM generate_series(1, $5::int)
 WITH new AS (INSERT INTO shipments (id, carrier, external_id, carrier_account_id, tracking_code, service,
 order_number, invoice_key, shipped_at, promised_delivery_date, declared_value, shipping_cost, customer_name,
 customer_email, customer_phone, customer_consent, destination_postal_code, destination_city,
-destination_state, items, created_at, updated_at, status, next_poll_at, poll_error_count)
+destination_state, items, held_reason, requested_account, created_at, updated_at, status, next_poll_at,
+poll_error_count)
 SELECT u.id, u.carrier, u.external_id, u.carrier_account_id, u.tracking_code, u.service, u.order_number,
 u.invoice_key, u.shipped_at, u.promised_delivery_date, u.declared_value, u.shipping_cost, u.customer_name,
 u.customer_email, u.customer_phone, u.customer_consent, u.destination_postal_code, u.destination_city,
-u.destination_state, u.items::json, $1, $1, 'pending', $1, 0
+u.destination_state, u.items::json, u.held_reason, u.requested_account, $1, $1, 'pending', CASE WHEN
+u.held_reason IS NULL THEN $1::timestamptz END, 0
 FROM unnest($5::bigint[], $6::text[], $7::text[], $8::BIGINT[], $9::text[], $10::text[], $11::text[],
 $12::text[], $13::TIMESTAMP WITH TIME ZONE[], $14::DATE[], $15::NUMERIC(12, 2)[], $16::NUMERIC(12, 2)[],
-$17::text[], $18::text[], $19::text[], $20::BOOLEAN[], $21::text[], $22::text[], $23::text[], $24::text[]) AS
-u(id, carrier, external_id, carrier_account_id, tracking_code, service, order_number, invoice_key, shipped_at,
-promised_delivery_date, declared_value, shipping_cost, customer_name, customer_email, customer_phone,
-customer_consent, destination_postal_code, destination_city, destination_state, items))
+$17::text[], $18::text[], $19::text[], $20::BOOLEAN[], $21::text[], $22::text[], $23::text[], $24::text[],
+$25::text[], $26::text[]) AS u(id, carrier, external_id, carrier_account_id, tracking_code, service,
+order_number, invoice_key, shipped_at, promised_delivery_date, declared_value, shipping_cost, customer_name,
+customer_email, customer_phone, customer_consent, destination_postal_code, destination_city,
+destination_state, items, held_reason, requested_account))
 INSERT INTO webhook_receipts (id, received_at, body_hash, response)
 SELECT i, $1, h, r::json
 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(i, h, r)

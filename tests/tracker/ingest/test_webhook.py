@@ -192,26 +192,6 @@ async def test_bad_signature_stale_timestamp_and_bad_envelopes_store_nothing(
     assert await count(sessions) == 0 and await count(sessions, WebhookReceipt) == 0
 
 
-async def test_without_an_account_for_the_carrier_shipments_are_rejected_clearly(
-    http: httpx.AsyncClient, clock: SimulatedClock, sessions: Sessions
-) -> None:
-    answer = await Erp(http, clock).push([shipment(1)])
-    [result] = answer.json()["results"]
-    assert result["result"] == "rejected"
-    assert result["errors"] == [
-        {
-            "field": "carrier",
-            "message": "no correios account is configured: add one with `zelo accounts add correios ...`",
-        }
-    ]
-    assert await count(sessions) == 0
-
-
-async def test_a_named_carrier_account_must_exist(erp: Erp) -> None:
-    answer = await erp.push([shipment(1, carrier_account="outra")])
-    assert answer.json()["results"][0]["errors"][0]["message"] == "no correios account named 'outra'; known: loja"
-
-
 async def test_receipts_are_kept_72_hours_at_least_then_purged(
     erp: Erp, sessions: Sessions, clock: SimulatedClock
 ) -> None:

@@ -1,0 +1,52 @@
+"""Input that is accepted and stored, but likely wrong: each doubt is a warning on the item (as an unknown field
+is), worded as the field, what was given (a customer's value masked) and what was expected."""
+
+from datetime import date, datetime, timedelta
+
+from tracker import mask
+from tracker.calendar import timezone_of
+from tracker.ingest.schemas import ShipmentIn
+from tracker.ingest.validation import cep_range, uf_of_cep
+
+AHEAD = timedelta(days=366)  # a shipping date or a promise further ahead than this is a typo (the year, most often)
+_STORED = "stored as given"
+
+
+def doubts(s: ShipmentIn, now: datetime) -> list[str]:
+    """What looks wrong in ``s`` on ``now``: dates out of order or too far ahead, a CEP of another state."""
+    found: list[str] = []
+    state = s.destination.state if s.destination is not None else None
+    shipped, promised = s.shipped_at, s.promised_delivery_date
+    today = _day(now, state)
+    if shipped is not None and shipped - now > AHEAD:
+        found.append(
+            f"shipped_at {shipped.isoformat()} is more than a year ({AHEAD.days} days) ahead of today ({today}): "
+            f"{_STORED}; expected the day the parcel left (check the year)"
+        )
+    if promised is not None:
+        shipped_day = shipped.astimezone(timezone_of(state)).date() if shipped is not None else None
+        if shipped_day is not None and promised < shipped_day:
+            found.append(
+                f"promised_delivery_date {promised} is before shipped_at's day {shipped_day}: {_STORED}; "
+                "expected a promise on or after the shipping day"
+            )
+        elif promised - (shipped_day or today) > AHEAD:
+            since = f"shipped_at's day ({shipped_day})" if shipped_day else f"today ({today})"
+            found.append(
+                f"promised_delivery_date {promised} is more than a year ({AHEAD.days} days) after {since}: "
+                f"{_STORED}; check the year"
+            )
+    postal_code = s.destination.postal_code if s.destination is not None else None
+    if postal_code is not None and state is not None:
+        belongs = uf_of_cep(postal_code)
+        if belongs != state:
+            where = f"belongs to {belongs} ({cep_range(belongs)})" if belongs else "is in no state's range"
+            found.append(
+                f"destination.postal_code {mask.cep(postal_code)!r} {where}, not to destination.state {state} "
+                f"({cep_range(state)}): {_STORED}; check the CEP and the state"
+            )
+    return found
+
+
+def _day(now: datetime, state: str | None) -> date:
+    return now.astimezone(timezone_of(state)).date()
