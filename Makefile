@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-demo: $(STAMP) chromium
+demo: $(STAMP)
 	$(BIN)/zelo demo
 
 lint: $(STAMP)

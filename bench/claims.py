@@ -1,5 +1,5 @@
 """Benchmark: the claims deadline watch over 1,000,000 shipments with 100,000 open claims on PostgreSQL,
-and filing throughput to the sandbox's REST replica of Correios' pedido-informacao.
+and filing throughput to the sandbox's REST replica of Correios' pedido-informacao (TODO).
 
 The shipments and claims are generated inside PostgreSQL (INSERT … SELECT over generate_series). Of the
 open claims, 30% are ready, 15% candidates, 45% filed (a tenth of them past the carrier's answer deadline),
@@ -23,10 +23,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.support import bench_account, pg_database
-from claims.deadlines import ClaimAlert, watch
+from claims.deadlines import watch
 from claims.service import Claims
+from notifier.alerts import queue_alerts
+from notifier.outbox import Outbox
+from tracker.config import Settings
 from tracker.db import make_engine, make_sessionmaker
 from tracker.migrate import upgrade
+from tracker.signals import Alert
 
 NOW = datetime(2026, 11, 12, 14, 0, tzinfo=UTC)  # a Thursday, 11:00 in Brasília
 SHIPMENTS = text(
@@ -63,18 +67,6 @@ CLAIMS = text(
 )
 
 
-class CountingSink:
-    """Stands for the notifier's outbox: counts the alerts, once per key."""
-
-    def __init__(self) -> None:
-        self.keys: set[str] = set()
-
-    async def __call__(self, session: AsyncSession, alerts: Sequence[ClaimAlert], now: datetime) -> int:
-        new = {a.key for a in alerts} - self.keys
-        self.keys |= new
-        return len(new)
-
-
 async def run(n: int, claims: int) -> dict[str, Any]:
     url = await pg_database("zelo_bench_claims")
     engine = make_engine(url)
@@ -87,7 +79,12 @@ async def run(n: int, claims: int) -> dict[str, Any]:
         await conn.execute(CLAIMS, params)
         await conn.execute(text("ANALYZE"))
     generate_s = time.perf_counter() - t0
-    sessions, service, sink = make_sessionmaker(engine), Claims(), CountingSink()
+    outbox = Outbox(Settings(database_url=url, ops_email="ops@loja.example", ops_webhook_url="http://127.0.0.1:9/h"))
+
+    async def sink(session: AsyncSession, alerts: Sequence[Alert], now: datetime) -> int:
+        return await queue_alerts(session, outbox, alerts, now)  # the notifier's outbox, as in production
+
+    sessions, service = make_sessionmaker(engine), Claims()
     passes = []
     for _ in range(2):
         t = time.perf_counter()

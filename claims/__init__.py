@@ -21,7 +21,7 @@ def claims_of(runtime: Runtime) -> Claims:
 
 
 def filer_of(runtime: Runtime) -> Filer:
-    """The filing loop; the carrier answers to the store's sending address (``ZELO_EMAIL_FROM``)."""
+    """The filing loop; the carrier answers to ``ZELO_REPLY_TO`` (else ``ZELO_EMAIL_FROM``); a refusal alerts ops."""
     return runtime.service(_filer)
 
 
@@ -34,8 +34,9 @@ def _claims(runtime: Runtime) -> Claims:
 
 
 def _filer(runtime: Runtime) -> Filer:
-    reply = parseaddr(runtime.settings.email_from)[1]
-    return Filer(runtime.sessions, claims_of(runtime), filers_of(runtime), reply_email=reply)
+    s = runtime.settings
+    reply = parseaddr(s.reply_to or s.email_from)[1]  # where the carrier answers: the store's address
+    return Filer(runtime.sessions, claims_of(runtime), filers_of(runtime), reply_email=reply, alert=runtime.alert)
 
 
 def _follower(runtime: Runtime) -> Follower:

@@ -7,10 +7,10 @@ past the carrier's answer deadline (a follow-up alert). Every alert has a key, s
 crash, or two watchers at once, alert once.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import String, cast, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,30 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from claims.models import claim_changes_table, claims_table
 from claims.service import Claims
 from claims.vocabulary import ClaimStatus
-from claims.windows import business_days_left
+from claims.windows import CARRIER_ZONE, business_days_left
+from tracker.signals import Alert, AlertSink
+from tracker.vocabulary import Severity
 
 WARN_DAYS = (5, 2)  # business days before a window closes
 _LOOKAHEAD = timedelta(days=16)  # calendar days that hold 5 business days, whatever the holidays
 _UNFILED = (ClaimStatus.CANDIDATE.value, ClaimStatus.READY.value, ClaimStatus.FILING.value)
 _CHUNK = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimAlert:
-    """An ops alert about a claim: ``event`` is closing | expired | refused | answer_overdue."""
-
-    shipment_id: int
-    claim_id: int
-    event: str
-    key: str  # one alert per key, ever
-    severity: str
-    facts: dict[str, Any]
-
-
-class AlertSink(Protocol):
-    """Queues ops alerts in the caller's transaction (the notifier's outbox); how many were new."""
-
-    async def __call__(self, session: AsyncSession, alerts: Sequence[ClaimAlert], now: datetime) -> int: ...
 
 
 @dataclass
@@ -52,20 +36,31 @@ class WatchReport:
     closest: list[tuple[int, int]] = field(default_factory=list)  # (claim id, business days left), soonest first
 
 
-def alert_for(claim: Any, event: str, severity: str, key: str, **facts: Any) -> ClaimAlert:
+def alert_for(claim: Any, event: str, severity: str, key: str, **facts: Any) -> Alert:
     """An alert about ``claim`` (a Claim, or a row with its id, shipment_id, type, kind, status, protocol,
-    closes_at and amount_claimed)."""
+    closes_at and amount_claimed), in words ops read: dates as dd/mm/aaaa in Brasília, R$ as 1.234,56."""
     base = {
         "claim_id": claim.id,
         "claim_type": claim.claim_type,
         "kind": claim.kind,
         "status": claim.status,
         "protocol": claim.protocol,
-        "closes_at": claim.closes_at.isoformat(),
-        "amount": str(claim.amount_claimed) if claim.amount_claimed is not None else None,
+        "closes_on": _day(claim.closes_at),
+        "amount": brl(claim.amount_claimed),
         "event": event,
     }
-    return ClaimAlert(claim.shipment_id, claim.id, event, f"claim:{claim.id}:{key}", severity, base | facts)
+    return Alert(claim.shipment_id, "claim", f"claim:{claim.id}:{key}", Severity(severity), base | facts)
+
+
+def _day(at: datetime | None) -> str | None:
+    return at.astimezone(CARRIER_ZONE).strftime("%d/%m/%Y") if at else None
+
+
+def brl(amount: Decimal | None) -> str | None:
+    """``Decimal("1234.5")`` → ``"1.234,50"``."""
+    if amount is None:
+        return None
+    return f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
 async def watch(session: AsyncSession, claims: Claims, alert: AlertSink, now: datetime) -> WatchReport:
@@ -75,7 +70,7 @@ async def watch(session: AsyncSession, claims: Claims, alert: AlertSink, now: da
     listener), and the amount of a delay that still grows is assessed again when the claim is filed.
     """
     report = WatchReport()
-    alerts: list[ClaimAlert] = []
+    alerts: list[Alert] = []
     c = claims_table.c
     unfiled = c.status.in_(_UNFILED[:2])
     expired = await _move_all(session, unfiled & (c.closes_at < now), ClaimStatus.EXPIRED, now, "window closed unfiled")
@@ -96,8 +91,8 @@ async def watch(session: AsyncSession, claims: Claims, alert: AlertSink, now: da
         c.status == ClaimStatus.FILED.value, c.answer_due_at < now, c.answered_at.is_(None)
     )
     for r in await session.execute(overdue):
-        due = r.answer_due_at.isoformat()
-        alerts.append(alert_for(r, "answer_overdue", "medium", f"answer_overdue:{due}", answer_due_at=due))
+        key = f"answer_overdue:{r.answer_due_at.isoformat()}"
+        alerts.append(alert_for(r, "answer_overdue", "medium", key, answer_due_on=_day(r.answer_due_at)))
     if alerts:
         report.alerts = await alert(session, alerts, now)
     report.closest = report.closest[:10]

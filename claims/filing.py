@@ -18,12 +18,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.base import ClaimFiler, ClaimRequest, Filing, Manifestation, Outcome
-from claims.deadlines import AlertSink, ClaimAlert, alert_for
+from claims.deadlines import alert_for
 from claims.lifecycle import Actions, ClaimError
 from claims.models import Claim, ClaimFiling
 from claims.service import Claims, move
 from claims.vocabulary import ClaimStatus
 from tracker.models import Shipment
+from tracker.signals import Alert, AlertSink
 
 log = logging.getLogger(__name__)
 MANUAL = "manual"  # filed by a person: the packet, then "filed with protocol N"
@@ -130,7 +131,7 @@ class Filer:
         return answers
 
     async def _record(self, answers: list[Filing], filer: str, now: datetime, report: FilingReport) -> None:
-        refusals: list[ClaimAlert] = []
+        refusals: list[Alert] = []
         async with self.sessions() as session, session.begin():
             claims = {
                 c.id: c

@@ -2,10 +2,11 @@
 dispatcher that delivers it through the channels (e-mail, WhatsApp, the ops webhook, wa.me links).
 
 For the other features (read only): the outbox's rows (:class:`Notification`), the customers' delivery
-check-ins (:class:`Checkin`) and the file of a check-in photo (:func:`photo_file`)."""
+check-ins (:class:`Checkin`) and the file of a check-in photo (:func:`photo_file`); for the composition
+root, the sink every feature tells ops through (:func:`alerts_of`)."""
 
 from notifier.checkin import photo_file
 from notifier.models import Checkin, Notification
-from notifier.service import dispatcher_of, outbox_of
+from notifier.service import alerts_of, dispatcher_of, outbox_of
 
-__all__ = ["Checkin", "Notification", "dispatcher_of", "outbox_of", "photo_file"]
+__all__ = ["Checkin", "Notification", "alerts_of", "dispatcher_of", "outbox_of", "photo_file"]

@@ -7,6 +7,7 @@ a new deadline, so a new alert). Incidents alerted since their last change (a de
 one) are skipped in the query, so the overdue ones are not offered again on every run.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from notifier.outbox import Outbox, queue_row
 from notifier.vocabulary import Trigger
 from tracker.db import insert_skipping_duplicates
 from tracker.detector import incidents_table
+from tracker.signals import Alert
 from tracker.vocabulary import IncidentStatus
 
 WARN_BEFORE = timedelta(hours=1)
@@ -60,6 +62,29 @@ async def queue_sla_alerts(session: AsyncSession, outbox: Outbox, now: datetime)
             key = f"ops_sla:{r.id}:{deadline}:{channel}"
             due = outbox.policy.due(channel, now)
             rows.append(queue_row(r.shipment_id, Trigger.OPS_SLA, channel, key, facts, now, due, r.id))
+    if not rows:
+        return 0
+    insert = insert_skipping_duplicates(session, notifications_table, ["dedupe_key"])
+    return len((await session.execute(insert.returning(notifications_table.c.id), rows)).all())
+
+
+# The runtime's alert sink, for the other features (a claim's deadline): an Alert's topic
+TOPICS = {"claim": Trigger.OPS_CLAIM}  # → the trigger (and template) it goes out as
+
+
+async def queue_alerts(session: AsyncSession, outbox: Outbox, alerts: Sequence[Alert], now: datetime) -> int:
+    """The runtime's alert sink: each alert once per key, through the ops channels its severity asks for."""
+    rows: list[dict[str, Any]] = []
+    for a in alerts:
+        trigger = TOPICS.get(a.topic)
+        if trigger is None:
+            raise ValueError(f"alert topic {a.topic!r}: expected one of {', '.join(TOPICS)}")
+        facts = a.facts | {"severity": a.severity.value}
+        for channel in outbox.ops_route(trigger, a.severity):
+            key = f"{trigger}:{a.key}:{channel}"
+            rows.append(
+                queue_row(a.shipment_id, trigger, channel, key, facts, now, outbox.policy.due(channel, now), None)
+            )
     if not rows:
         return 0
     insert = insert_skipping_duplicates(session, notifications_table, ["dedupe_key"])

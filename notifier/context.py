@@ -28,6 +28,8 @@ OPTIONAL = (
     *("expected_date", "new_expected_date", "promised_date", "pickup_deadline", "pickup_address", "remedy"),
     *("kind", "kind_label", "severity", "severity_label", "action", "owner", "triage_due_at", "event_description"),
     *("status", "attempts", "next_action", "incident_id", "status_reason", "customs_pay_by"),
+    *("claim_id", "claim_type", "event", "business_days_left", "code", "reason", "protocol", "closes_on"),
+    *("answer_due_on", "amount"),  # a claim's alert
 )
 CUSTOMS_PAYMENT_DAYS = 30  # Correios: pay within 30 calendar days of the Receita Federal's release
 TAX_DUE = "customs_tax_due"
@@ -64,6 +66,7 @@ def message_context(
         "owner_label": label("owners", context["owner"]),
         "overdue": bool(context.get("overdue")),
         "incident_url": _api_url(settings, facts.get("incident_id")),
+        "claim_url": _api_url(settings, facts.get("claim_id"), kind="claims"),
     }
     expected = _day(facts.get("expected_date"), uf)
     promised = _day(facts.get("promised_date") or evidence.get("promised_date"), uf)
@@ -87,11 +90,11 @@ def message_context(
     return context | dict(links)
 
 
-def _api_url(settings: Settings, incident_id: Any, tail: str = "") -> str | None:
-    """Where ops read (or triage, with PATCH) an incident, or see its check-in photo (``/photo``)."""
-    if not incident_id:
+def _api_url(settings: Settings, row_id: Any, tail: str = "", *, kind: str = "incidents") -> str | None:
+    """Where ops read (or triage, with PATCH) an incident, or see its check-in photo (``/photo``); or a claim."""
+    if not row_id:
         return None
-    return f"{settings.public_base_url.rstrip('/')}/v1/incidents/{incident_id}{tail}"
+    return f"{settings.public_base_url.rstrip('/')}/v1/{kind}/{row_id}{tail}"
 
 
 def _day(value: Any, uf: str | None) -> date | None:
@@ -113,7 +116,7 @@ def _ddmmyyyy(day: date | None) -> str | None:
 
 KIND_OF = {t: Kind(t.value) for t in Trigger if t.value in {k.value for k in Kind}}
 KIND_OF[Trigger.RETURNING] = Kind.RETURNING_TO_SENDER
-OPS = frozenset({Trigger.OPS_INCIDENT, Trigger.OPS_SLA})
+OPS = frozenset({Trigger.OPS_INCIDENT, Trigger.OPS_SLA, Trigger.OPS_CLAIM})
 
 
 async def preview_facts(

@@ -27,7 +27,7 @@ from tracker.db import insert_skipping_duplicates
 from tracker.detector import incidents_table
 from tracker.models import shipments_table
 from tracker.signals import Moved, Raised
-from tracker.vocabulary import Kind
+from tracker.vocabulary import Kind, Severity
 
 BY_STATUS = {
     Status.OUT_FOR_DELIVERY: Trigger.OUT_FOR_DELIVERY,
@@ -128,17 +128,22 @@ class Outbox:
         floor = policy.min_severity if policy else None
         return r.action in ("opened", "reopened", "escalated") and not (floor and r.severity.rank < floor.rank)
 
-    def _ops(self, r: Raised, key: str, facts: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
-        """Alerts of an incident; one less severe than ``at_once_severity`` only in the digest, if one is set."""
-        trigger = Trigger.OPS_INCIDENT
+    def ops_route(self, trigger: Trigger, severity: Severity) -> list[Channel]:
+        """The ops channels an alert goes through: one less severe than the trigger's ``at_once_severity`` only
+        in the digest, if one is configured."""
         channels = self.ops_channels(trigger)
         policy = self.policy.triggers.get(trigger)
         at_once = policy.at_once_severity if policy else None
-        if at_once is not None and r.severity.rank < at_once.rank:
+        if at_once is not None and severity.rank < at_once.rank:
             channels = [c for c in channels if c in self.policy.digest] or channels
+        return channels
+
+    def _ops(self, r: Raised, key: str, facts: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+        """Alerts of an incident."""
+        trigger = Trigger.OPS_INCIDENT
         return [
             queue_row(r.shipment_id, trigger, c, f"ops:{key}:{c}", facts, now, self.policy.due(c, now), r.incident_id)
-            for c in channels
+            for c in self.ops_route(trigger, r.severity)
         ]
 
 

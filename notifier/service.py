@@ -1,9 +1,13 @@
 """Wiring: the channels the settings configure, and the process's outbox and dispatcher."""
 
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifier.alerts import queue_alerts
 from notifier.channels import EmailChannel, OpsWebhookChannel, WhatsAppChannel
 from notifier.channels.base import Port
 from notifier.channels.eml_folder import EmlFolderChannel
@@ -13,11 +17,22 @@ from notifier.outbox import Outbox
 from notifier.vocabulary import Channel
 from tracker.config import Settings
 from tracker.runtime import Runtime
+from tracker.signals import Alert, AlertSink
 
 
 def outbox_of(runtime: Runtime) -> Outbox:
     """The process's outbox: the detector's listener that queues the notifications."""
     return runtime.service(_outbox)
+
+
+def alerts_of(runtime: Runtime) -> AlertSink:
+    """The sink other features tell ops through (the runtime's ``alert``): alerts queued in the outbox."""
+    outbox = outbox_of(runtime)
+
+    async def alert(session: AsyncSession, alerts: Sequence[Alert], now: datetime) -> int:
+        return await queue_alerts(session, outbox, alerts, now)
+
+    return alert
 
 
 def dispatcher_of(runtime: Runtime) -> Dispatcher:

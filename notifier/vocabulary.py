@@ -17,6 +17,7 @@ class Trigger(StrEnum):
     DELIVERED = "delivered"
     CHECKIN = "checkin"  # 24–48 h after delivery: "did it arrive well?"
     OPS_INCIDENT = "ops_incident"  # ops alert: an incident opened, reopened or escalated (medium and up)
+    OPS_CLAIM = "ops_claim"  # ops alert: a claim's window closing or closed, a refusal, an overdue answer
     OPS_SLA = "ops_sla"  # ops alert: an incident's triage deadline is near, or already past
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tracker.clock import Clock, SystemClock
 from tracker.config import Settings
 from tracker.db import make_engine, make_sessionmaker
-from tracker.signals import Listener
+from tracker.signals import AlertSink, Listener
 from tracker.vault import Vault
 
 T = TypeVar("T")
@@ -43,6 +43,7 @@ class Runtime:
     vault: Vault
     clock: Clock
     listeners: list[Listener] = field(default_factory=list)  # told of incidents raised and status moves
+    alert: AlertSink | None = None  # where features tell ops (the composition root plugs the notifier in)
     jobs: dict[str, Job] = field(default_factory=dict)  # every job function, by name
     enqueue_with: Enqueue = run_in_process
     _services: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False)

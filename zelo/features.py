@@ -6,7 +6,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter
 
-from notifier import outbox_of
+from claims import claims_of
+from claims import tasks as claims_tasks
+from notifier import alerts_of, outbox_of
 from notifier import tasks as notifier_tasks
 from scheduler import Schedule
 from tracker.clock import Clock
@@ -24,31 +26,38 @@ SCHEDULE: Schedule = (
     (notifier_tasks.dispatch, 30.0),
     (notifier_tasks.sla_alerts, 900.0),
     (ingest_tasks.purge_expired, 3600.0),
+    (claims_tasks.file_claims, 300.0),
+    (claims_tasks.follow_claims, 3600.0),
+    (claims_tasks.watch_claims, 900.0),
 )
 
 
 def routers() -> list[APIRouter]:
-    """The HTTP API, in order; a shipment's detail lists its events, then revisions, incidents and
-    notifications. (Imported here, not above: pollers and workers never load the web routes.)"""
+    """The HTTP API, in order; a shipment's detail lists its events, then revisions, incidents,
+    notifications and claims. (Imported here, not above: pollers and workers never load the web routes.)"""
+    from claims import api as claims_api
     from notifier import api as notifications_api
     from notifier import pages as customer_pages
     from tracker.detector import api as incidents_api
     from tracker.ingest import api as ingest_api
     from tracker.shipments import api as shipments_api
 
-    parts = (ingest_api.REVISIONS, incidents_api.INCIDENTS, notifications_api.NOTIFICATIONS)
+    parts = (ingest_api.REVISIONS, incidents_api.INCIDENTS, notifications_api.NOTIFICATIONS, claims_api.CLAIMS)
     return [
         ingest_api.router,
         shipments_api.router(parts),
         incidents_api.router,
         notifications_api.router,
+        claims_api.router,
         customer_pages.router,
     ]
 
 
 def wire(runtime: Runtime) -> None:
-    """Register what listens to the detector (in the same transaction) and every job by name."""
+    """Register what listens to the detector (in the same transaction), the ops alert sink and every job by name."""
     runtime.listeners.append(outbox_of(runtime))  # incidents and status moves queue notifications
+    runtime.listeners.append(claims_of(runtime))  # claimable incidents open claims; moves reassess them
+    runtime.alert = alerts_of(runtime)  # what features tell ops goes out through the notifier
     runtime.jobs.update({job.__name__: job for job, _ in SCHEDULE})
 
 

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from claims.deadlines import ClaimAlert, watch
+from claims.deadlines import watch
 from claims.filing import Filer
 from claims.service import Claims
 from tests.claims.conftest import Parcels
 from tests.claims.test_filing import FakeCarrier, Source, auto_filing, ready_claims  # noqa: F401
 from tracker.clock import SimulatedClock
+from tracker.signals import Alert
 from tracker.vocabulary import Kind
 
 BRT = ZoneInfo("America/Sao_Paulo")
@@ -24,15 +25,15 @@ CLAIMS = Claims()
 class Sink:
     """An outbox in miniature: one alert per key."""
 
-    seen: dict[str, ClaimAlert] = field(default_factory=dict)
+    seen: dict[str, Alert] = field(default_factory=dict)
 
-    async def __call__(self, session: AsyncSession, alerts: Sequence[ClaimAlert], now: datetime) -> int:
+    async def __call__(self, session: AsyncSession, alerts: Sequence[Alert], now: datetime) -> int:
         new = [a for a in alerts if a.key not in self.seen]
         self.seen.update({a.key: a for a in new})
         return len(new)
 
     def events(self) -> list[tuple[str, str]]:
-        return [(a.event, a.key.split(":", 2)[2]) for a in self.seen.values()]
+        return [(a.facts["event"], a.key.split(":", 2)[2]) for a in self.seen.values()]
 
 
 async def run(sessions: async_sessionmaker[AsyncSession], sink: Sink, now: datetime) -> int:

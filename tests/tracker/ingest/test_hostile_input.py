@@ -163,7 +163,7 @@ def test_every_api_route_is_a_zelo_route() -> None:
     """The checks above live in one place, ``tracker.web.Route``: every route of the API document uses it."""
     routes = [r for router in features.routers() for r in router.routes]
     api = [r for r in routes if isinstance(r, APIRoute) and r.include_in_schema]
-    assert len(api) == 11 and all(isinstance(r, Route) for r in api), [r.path for r in api]
+    assert len(api) > 10 and all(isinstance(r, Route) for r in api), [r.path for r in api if not isinstance(r, Route)]
 
 
 async def test_every_json_body_is_bounded_in_size_declared_or_not(
