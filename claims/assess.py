@@ -15,6 +15,8 @@ from claims.vocabulary import ClaimType
 from claims.windows import ParcelDates, Window, lateness, window
 from tracker.calendar import BusinessCalendar
 
+AWAITING_DELIVERY = "delivery"  # what a delay claim waits for: the delivery or its first attempt
+
 
 @dataclass(frozen=True, slots=True)
 class ParcelFacts:
@@ -46,6 +48,8 @@ def assess(
         missing.append("shipping_cost")
     if claim is ClaimType.REFUND and facts.dates.expected is None:
         missing.append("promised_delivery_date")
+    if claim is ClaimType.REFUND and facts.dates.first_attempt_at is None:
+        missing.append(AWAITING_DELIVERY)  # a delay is claimed once delivered or attempted (Correios 531)
     if claim is ClaimType.INDEMNITY and policy.refund_postage_with_indemnity and facts.postage is None:
         missing.append("shipping_cost")
     return Assessment(

@@ -252,6 +252,8 @@ def claims_file(
             elif claim.filer == "manual":
                 console.print(f"{claim_id} fell back to a person ({report.fell_back} fell back)")
                 await _manual(rt, claim_id, out)
+            elif report.errors:
+                raise fail("not filed: " + "; ".join(report.errors))
             else:
                 console.print(f"not filed yet: retry after {_when(claim.next_attempt_at)} ({escape(claim.status)})")
 

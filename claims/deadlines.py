@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import String, cast, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from claims.assess import AWAITING_DELIVERY
 from claims.models import claim_changes_table, claims_table
 from claims.service import Claims
-from claims.vocabulary import ClaimStatus
+from claims.vocabulary import ClaimStatus, ClaimType
 from claims.windows import CARRIER_ZONE, business_days_left
 from tracker.signals import Alert, AlertSink
 from tracker.vocabulary import Severity
@@ -73,6 +74,10 @@ async def watch(session: AsyncSession, claims: Claims, alert: AlertSink, now: da
     alerts: list[Alert] = []
     c = claims_table.c
     unfiled = c.status.in_(_UNFILED[:2])
+    # a delay never delivered is no refund: the parcel is lost, and its indemnity claim refunds the postage
+    never = (c.claim_type == ClaimType.REFUND.value) & (cast(c.missing, String).contains(f'"{AWAITING_DELIVERY}"'))
+    note = "never delivered: no delay to refund (a loss claim covers the postage)"
+    await _move_all(session, unfiled & never & (c.closes_at < now), ClaimStatus.WITHDRAWN, now, note)
     expired = await _move_all(session, unfiled & (c.closes_at < now), ClaimStatus.EXPIRED, now, "window closed unfiled")
     report.expired = len(expired)
     alerts += [alert_for(r, "expired", "critical", "expired") for r in expired]
@@ -113,7 +118,7 @@ async def _move_all(session: AsyncSession, where: Any, to: ClaimStatus, now: dat
         )
     ).all()
     if moved:
-        before = {ClaimStatus.EXPIRED: None, ClaimStatus.READY: ClaimStatus.CANDIDATE.value}[to]
+        before = ClaimStatus.CANDIDATE.value if to is not ClaimStatus.EXPIRED else None  # expired: candidate or ready
         rows = [
             {"claim_id": r.id, "at": now, "actor": "zelo", "action": to.value, "from_status": before,
              "to_status": to.value, "note": note}

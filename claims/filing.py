@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -60,6 +61,10 @@ class Filer:
         """File every claim that is ready (and approved where its policy asks), plus those whose filing lease
         passed (of ``claim_ids`` only, when given); what happened."""
         report = FilingReport()
+        if (problem := _reply_problem(self.reply_email)) is not None:  # never let a setting refuse every claim
+            log.error("claims are not filed: %s", problem)
+            report.errors.append(problem)
+            return report
         taken = await self._take(now, claim_ids)
         groups: dict[tuple[str, str, int | None], list[tuple[Claim, Shipment]]] = defaultdict(list)
         for claim, shipment in taken:
@@ -182,6 +187,18 @@ class Filer:
                 note=f"retry after {claim.next_attempt_at:%d/%m %H:%M}: {a.reason}",
             )
             report.retried += 1
+
+
+def _reply_problem(address: str) -> str | None:
+    """Why the carrier could not answer to ``address`` (Correios refuses the claim: 240/241), or None."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return (
+            f"the reply address {address!r} (ZELO_REPLY_TO, else ZELO_EMAIL_FROM) is not an e-mail address the "
+            "carrier can answer to: set ZELO_REPLY_TO to the store's address"
+        )
+    return None
 
 
 def _answer_due(claims: Claims, now: datetime, business_days: int) -> datetime:

@@ -7,6 +7,7 @@ import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,10 +37,12 @@ from tracker.polling.accounts import add_account
 from tracker.runtime import Runtime
 from tracker.shipments import NewShipment, register
 from tracker.vault import Vault
+from zelo.demo_claims import approve_ready, claims_summary, reactivate_denied
 from zelo.features import open_runtime
 
 STEP = timedelta(minutes=30)
 SWEEP_EVERY = 2  # steps: the detector's time-based sweep runs every simulated hour
+CLAIMS_EVERY = 8  # steps: claims are approved, filed and followed every four simulated hours
 BRT = ZoneInfo("America/Sao_Paulo")
 PREFIXES = ("SS", "PN", "QB", "OY")
 OUTAGE_AT, OUTAGE_FOR = timedelta(days=8, hours=2), timedelta(hours=6)  # the carrier's API answers 503
@@ -91,6 +94,8 @@ async def track_parcels(
             customer_email=f"cliente{i + 1}@example.com",
             customer_phone=f"+55119{i + 1:08d}",
             customer_consent=i % 3 != 2,  # a third did not agree to WhatsApp
+            declared_value=Decimal(120 + (i * 37) % 400),  # the NF-e's value, which a loss claim is paid on
+            shipping_cost=Decimal("18.90") if i % 3 == 0 else Decimal("32.50"),  # PAC, SEDEX
         )
         for i, p in enumerate(parcels)
     ]
@@ -109,6 +114,7 @@ async def run_demo(
         env="development",
         secret_key=SecretStr(secrets.token_urlsafe(32)),  # throwaway: the demo's links die with it
         ops_email="operacao@loja-demo.example",  # the store's ops team: alerts arrive as digests
+        reply_to="sac@loja-demo.example",  # customers reply, and the carrier answers claims, to the store
         email_folder=str(mail),  # the demo's e-mails are written there as .eml files, not sent
     )
     start, end = demo_window(days, now)
@@ -140,6 +146,7 @@ async def run_demo(
         poller.sleep = _no_wait  # retry back-off happens in simulated time: the clock only moves between cycles
         poller.rng, dispatcher.rng = random.Random(SEED), random.Random(SEED)  # jitter: the same on every run
         sla_alerts = rt.jobs["sla_alerts"]  # the notifier's SLA job, as the schedule runs it (zelo/features.py)
+        file_claims, follow_claims = rt.jobs["file_claims"], rt.jobs["follow_claims"]
         steps = int((end - start) / STEP)
         with Progress(
             TextColumn("[bold]simulated day {task.fields[day]:>2}/{task.fields[days]}"),
@@ -154,6 +161,11 @@ async def run_demo(
                 if step % SWEEP_EVERY == 0:
                     detected.merge(await sweep(rt.sessions, detector, clock.now()))
                 await sla_alerts({"runtime": rt})
+                if step % CLAIMS_EVERY == 0:  # the store approves what is ready; filing and following run
+                    await approve_ready(rt, clock.now())
+                    await reactivate_denied(rt, clock.now())
+                    await file_claims({"runtime": rt})
+                    await follow_claims({"runtime": rt})
                 sent.merge(await dispatcher.run_once())
                 clock.advance(STEP)
                 progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
@@ -162,6 +174,7 @@ async def run_demo(
         await _summary(console, rt, scenario_of, truth, total)
         await _incidents_summary(console, rt, scenario_of, detected)
         await _notifications_summary(console, rt)
+        await claims_summary(console, rt)
         example = await _example(rt)
     emails = len(list(mail.glob("*.eml")))
     console.print(f"{emails} e-mails written to {mail}/ as .eml files: open them in any mail client.")

@@ -78,16 +78,20 @@ async def test_missing_evidence_keeps_a_candidate_until_it_arrives(
     assert claim.status == "ready" and claim.missing == [] and claim.amount_claimed == Decimal("212.50")
 
 
-async def test_a_delay_inside_the_deadline_waits_and_becomes_ready_the_day_after(
+async def test_a_delay_waits_for_the_deadline_and_the_delivery_then_is_ready(
     parcels: Parcels, sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock
 ) -> None:
     shipment = await parcels.shipment(carrier_expected_delivery=date(2026, 11, 2))
     await listen(sessions, clock.now(), [await parcels.raised(shipment, Kind.DELAYED)])
     [claim] = await parcels.claims(shipment)
     assert claim.status == "candidate"  # Correios would answer 544: still inside the deadline
-    clock.set(datetime(2026, 11, 3, 0, 1, tzinfo=BRT))
+    clock.set(datetime(2026, 11, 3, 9, 0, tzinfo=BRT))
     async with sessions() as session, session.begin():
         await CLAIMS.reassess(session, [claim.id], clock.now())
+    [claim] = await parcels.claims(shipment)
+    assert (claim.status, claim.missing) == ("candidate", ["delivery"])  # Correios 531: not delivered yet
+    await parcels.event(shipment, Status.DELIVERED, datetime(2026, 11, 3, 14, 0, tzinfo=BRT))
+    await listen(sessions, clock.now(), moved=[Moved(shipment, Status.IN_TRANSIT, Status.DELIVERED, clock.now())])
     [claim] = await parcels.claims(shipment)
     assert claim.status == "ready" and claim.amount_claimed == Decimal("1.50")  # 1 business day: 5 % of 30
 

@@ -150,6 +150,7 @@ def test_file_one_now_through_its_filer(database: str, tmp_path: Path, monkeypat
     monkeypatch.setattr(Policies, "for_shipment", lambda self, c, s: replace(
         original(self, c, s), filer="email", claim_email="sinistros@carrier.example"))  # fmt: skip
     monkeypatch.setenv("ZELO_EMAIL_FOLDER", str(tmp_path / "mail"))
+    monkeypatch.setenv("ZELO_REPLY_TO", "sac@loja.example")  # where the carrier answers
     ready, early = claims(database, (Kind.LOST, 10), (Kind.LOST, -5))
     out = ok("file", str(ready))  # its policy waits for approval: asking to file it now is the approval
     assert (
@@ -159,3 +160,10 @@ def test_file_one_now_through_its_filer(database: str, tmp_path: Path, monkeypat
     assert not_yet.exit_code == 1 and "not ready to file (too early: its window opens" in not_yet.output
     done = runner.invoke(root, ["claims", "file", str(ready)])
     assert done.exit_code == 1 and "is filed: nothing to file" in done.output
+
+
+def test_filing_without_an_address_the_carrier_can_answer_to_refuses_nothing(database: str) -> None:
+    [ready] = claims(database, (Kind.LOST, 10))
+    result = runner.invoke(root, ["claims", "file", str(ready)])  # ZELO_EMAIL_FROM is zelo@localhost
+    assert result.exit_code == 1 and "set ZELO_REPLY_TO to the store's address" in result.output
+    assert "ready" in ok("show", str(ready))  # still ready, not refused

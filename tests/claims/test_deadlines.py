@@ -95,3 +95,15 @@ async def test_a_refusal_alerts_at_once_and_an_overdue_answer_once(
     assert await run(sessions, sink, claim.answer_due_at + timedelta(minutes=1)) == 1
     assert await run(sessions, sink, claim.answer_due_at + timedelta(days=1)) == 0
     assert sink.events()[-1][0] == "answer_overdue"
+
+
+async def test_a_delay_never_delivered_is_withdrawn_not_expired_when_its_window_closes(
+    parcels: Parcels, sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock
+) -> None:
+    shipment = await parcels.shipment(carrier_expected_delivery=date(2026, 10, 28))
+    async with sessions() as session, session.begin():
+        await CLAIMS(session, [await parcels.raised(shipment, Kind.DELAYED)], [], clock.now())
+    sink = Sink()
+    await run(sessions, sink, datetime(2026, 11, 28, 0, 1, tzinfo=BRT))
+    [claim] = await parcels.claims(shipment)
+    assert claim.status == "withdrawn" and not [e for e, _ in sink.events() if e == "expired"]

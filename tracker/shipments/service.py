@@ -24,6 +24,7 @@ class NewShipment:
     shipped_at: datetime | None = None
     promised_delivery_date: date | None = None
     declared_value: Decimal | None = None
+    shipping_cost: Decimal | None = None  # the postage the store paid (a claim's refund is reckoned on it)
     destination_state: str | None = None
     customer_name: str | None = None
     customer_email: str | None = None

@@ -62,14 +62,14 @@ async def test_a_lost_parcel_too_early_then_filed_once_answered_and_paid(
     assert len(state.claims) == 1
     [pending] = await filer.follow([filed.protocol])
     assert (pending.tracking_code, pending.answered, pending.upheld, pending.paid_amount) == (LOST, False, None, None)
-    answer_at = add_business_days(T0 + timedelta(days=13), 5)
+    answer_at = add_business_days(T0 + timedelta(days=13), 2)
     state.set_clock(answer_at)
     [answered] = await filer.follow([filed.protocol])
     assert (answered.answered, answered.upheld, answered.answered_at) == (True, True, answer_at)
     assert answered.message and answered.paid_amount is None
-    state.set_clock(add_business_days(answer_at, 15))
+    state.set_clock(add_business_days(answer_at, 3))
     [paid] = await filer.follow([filed.protocol])
-    assert (paid.paid_amount, paid.paid_at) == (Decimal("125.00"), add_business_days(answer_at, 15))
+    assert (paid.paid_amount, paid.paid_at) == (Decimal("125.00"), add_business_days(answer_at, 3))
 
 
 async def test_delay_claims_on_time_late_and_past_the_window(filer: CorreiosApiFiler, state: SandboxState) -> None:
