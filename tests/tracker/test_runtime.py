@@ -44,9 +44,12 @@ async def test_a_bare_runtime_knows_no_feature(tmp_path: Path) -> None:
         assert detector_of(rt).listeners == []  # nothing queues notifications
 
 
-async def test_the_root_wires_the_outbox_and_every_scheduled_job(tmp_path: Path) -> None:
+async def test_the_root_wires_the_outbox_claims_alerts_and_every_scheduled_job(tmp_path: Path) -> None:
+    from claims import Claims, claims_of
+
     async with features.open_runtime(_settings(tmp_path)) as rt:
-        assert [type(x) for x in rt.listeners] == [Outbox] and rt.listeners[0] is outbox_of(rt)
+        assert [type(x) for x in rt.listeners] == [Outbox, Claims] and rt.listeners[0] is outbox_of(rt)
+        assert rt.listeners[1] is claims_of(rt) and rt.alert is not None  # ops alerts go through the notifier
         assert detector_of(rt).listeners is rt.listeners  # the detector tells what the root registered
         assert poller_of(rt).detector is detector_of(rt)
         assert set(rt.jobs) == {job.__name__ for job, _ in features.SCHEDULE}

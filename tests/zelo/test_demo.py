@@ -4,6 +4,7 @@ import asyncio
 import io
 import re
 import shlex
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
@@ -156,3 +157,27 @@ def test_two_runs_end_with_the_same_counts(demo: Demo, tmp_path: Path) -> None:
         ]
 
     assert counts(again.text) == counts(demo.text)
+
+
+def test_every_claimable_incident_of_the_demo_becomes_a_claim_filed_once_inside_its_window(demo: Demo) -> None:
+    from claims.models import Claim, ClaimFiling
+
+    async def read() -> tuple[list[Claim], list[ClaimFiling]]:
+        engine = make_engine(f"sqlite+aiosqlite:///{demo.database}")
+        async with make_sessionmaker(engine)() as session:
+            claims = list(await session.scalars(select(Claim)))
+            filings = list(await session.scalars(select(ClaimFiling)))
+        await engine.dispose()
+        return claims, filings
+
+    claims, filings = asyncio.run(read())
+    by_type = Counter((c.claim_type, c.status) for c in claims)
+    assert {c.kind for c in claims} >= {"lost", "stolen", "damaged"}  # the loss, theft and damage scenarios
+    assert by_type[("refund", "withdrawn")] + by_type[("refund", "candidate")] < len(claims)
+    assert not [c for c in claims if c.status in ("expired", "refused")]  # none closed unfiled, none refused
+    filed_once = Counter(f.claim_id for f in filings if f.operation == "file" and f.outcome == "filed")
+    assert filed_once and max(filed_once.values()) == 1  # never filed twice
+    assert all(c.filed_at is None or c.filed_at <= c.closes_at for c in claims)  # inside the window
+    paid = [c for c in claims if c.status == "paid"]
+    assert paid and all(c.amount_paid and c.amount_paid > 0 for c in paid)  # followed to the money
+    assert "Claims:" in demo.text and "R$ recovered" in demo.text
