@@ -5,10 +5,12 @@ For the composition root: :func:`claims_of` (the detector listener, and what peo
 filing loop and the reader of the carrier's answers)."""
 
 from email.utils import parseaddr
+from pathlib import Path
 
 from claims.filers import RuntimeFilers, filers_of
 from claims.filing import Filer, Follower
 from claims.lifecycle import Actions
+from claims.policy import load_policies
 from claims.service import Claims
 from tracker.runtime import Runtime
 
@@ -30,7 +32,8 @@ def follower_of(runtime: Runtime) -> Follower:
 
 
 def _claims(runtime: Runtime) -> Claims:
-    return Claims()
+    path = runtime.settings.claims_policies
+    return Claims(policies=load_policies(Path(path))) if path else Claims()
 
 
 def _filer(runtime: Runtime) -> Filer:

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = Field(default=None, description="e.g. smtp://127.0.0.1:1025; unset: no e-mail.")
     email_from: str = "Zelo <zelo@localhost>"
+    claims_policies: str | None = Field(
+        default=None,
+        description="The store's claim policies: a TOML file in the layout of claims/policies.toml (copy it and "
+        'edit, e.g. filing = "auto" to file without the store\'s click); unset: the built-in sourced defaults.',
+    )
     reply_to: str | None = Field(
         default=None,
         description="The store's address that customers' replies reach (Reply-To of customer e-mails, which all "

@@ -68,3 +68,18 @@ def test_a_bad_policy_file_names_the_field(tmp_path) -> None:  # type: ignore[no
     bad.write_text(POLICIES_FILE.read_text().replace('automatic_indemnity = "25.63"', 'automatic_indemnity = "abc"'))
     with pytest.raises(PolicyError, match=r"carriers.correios.automatic_indemnity: 'abc' is not an amount"):
         load_policies(bad)
+
+
+async def test_a_store_files_without_its_click_through_its_own_policies_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from claims import claims_of
+    from claims.policy import POLICIES_FILE
+    from tracker.config import Settings
+    from zelo.features import open_runtime
+
+    own = tmp_path / "policies.toml"
+    own.write_text(POLICIES_FILE.read_text().replace('filing = "approval"', 'filing = "auto"', 1))
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'z.db'}", claims_policies=str(own))
+    async with open_runtime(settings) as rt:
+        assert claims_of(rt).policies.for_shipment("correios", "PAC").filing == "auto"
+    async with open_runtime(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'z.db'}")) as rt:
+        assert claims_of(rt).policies.for_shipment("correios", "PAC").filing == "approval"
