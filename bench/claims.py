@@ -113,7 +113,7 @@ async def run(n: int, claims: int) -> dict[str, Any]:
         "became_ready": first[1].ready,
         "alerts": first[1].alerts,
         "alerts_again": second[1].alerts,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "sweep_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
 
