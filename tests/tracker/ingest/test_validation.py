@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.ingest import validation as check
@@ -251,3 +251,19 @@ def test_a_wholly_valid_body_is_parsed_in_one_pass_as_item_by_item() -> None:
 )
 def test_anything_wrong_leaves_the_body_to_the_item_by_item_path(body: bytes) -> None:
     assert parse_all(body) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[a-z0-9._+-]{1,20}@[a-zA-Z0-9-]{1,12}(\.[a-zA-Z0-9-]{1,8}){1,3}", fullmatch=True))
+def test_the_plain_address_shortcut_agrees_with_email_validator(address: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        expected: str | None = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        got: str | None = check.email(address)
+    except ValueError:
+        got = None
+    assert got == expected
