@@ -279,9 +279,13 @@ class Follower:
                 )
             )  # fmt: skip
             if answer.outcome not in (Outcome.FILED, Outcome.ALREADY_FILED):
-                raise ClaimError("status", f"the carrier would not reactivate it ({answer.code}: {answer.reason})")
-            claim.reactivations += 1
-            claim.answered_at = claim.answer_message = None
-            claim.answer_due_at = _answer_due(self.actions.claims, now, policy.answer_business_days)
-            move(session, claim, ClaimStatus.FILED, now, actor=actor, note=f"reactivated: {reason}")
-            return claim
+                refused = ClaimError("status", f"the carrier would not reactivate it ({answer.code}: {answer.reason})")
+            else:
+                refused = None
+                claim.reactivations += 1
+                claim.answered_at = claim.answer_message = None
+                claim.answer_due_at = _answer_due(self.actions.claims, now, policy.answer_business_days)
+                move(session, claim, ClaimStatus.FILED, now, actor=actor, note=f"reactivated: {reason}")
+        if refused is not None:  # raised once the attempt is committed: the carrier's answer is kept
+            raise refused
+        return claim

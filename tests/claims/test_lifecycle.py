@@ -155,3 +155,31 @@ async def test_withdrawn_by_a_person_when_the_parcel_turns_up(
     async with sessions() as session, session.begin():
         claim = await ACTIONS.withdraw(session, claim_id, "o cliente recebeu", actor="ana", now=clock.now())
     assert claim.status == "withdrawn"
+
+
+async def test_a_reactivation_the_carrier_refuses_is_recorded_and_leaves_the_claim_denied(
+    parcels: Parcels, sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock
+) -> None:
+    from claims.models import Claim, ClaimFiling
+
+    claim_id = await one_claim(parcels, sessions)
+    async with sessions() as session, session.begin():
+        await ACTIONS.mark_filed(session, claim_id, "PI-C", actor="ana", now=clock.now())
+        await ACTIONS.record_answer(
+            session, claim_id, "denied", amount=None, message="não", actor="ana", now=clock.now()
+        )
+        claim = await session.get(Claim, claim_id)
+        assert claim is not None
+        claim.filer = "correios_api"
+
+    class Refusing(AnsweringCarrier):
+        async def reactivate(self, protocol: str, claim_id: int, reason: str) -> Filing:
+            return Filing(claim_id, Outcome.REFUSED, None, "587", "reactivation window expired")
+
+    with pytest.raises(ClaimError, match="587"):
+        await Follower(sessions, ACTIONS, Source(Refusing())).reactivate(claim_id, "foto", actor="ana", now=clock.now())
+    async with sessions() as session:
+        claim = await session.get(Claim, claim_id)
+        attempts = [(f.operation, f.code) for f in await session.scalars(select(ClaimFiling))]
+    assert claim is not None and (claim.status, claim.reactivations) == ("denied", 0)
+    assert attempts == [("reactivate", "587")]  # the carrier's refusal is kept with the claim
