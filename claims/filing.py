@@ -162,9 +162,8 @@ class Filer:
 
     def _apply(self, session: AsyncSession, claim: Claim, a: Filing, now: datetime, report: FilingReport) -> None:
         if a.outcome in (Outcome.FILED, Outcome.ALREADY_FILED):
-            policy = self.claims.policies.for_shipment(claim.carrier, None)
             claim.protocol, claim.filed_at = a.protocol, now
-            claim.answer_due_at = _answer_due(self.claims, now, policy.answer_business_days)
+            claim.answer_due_at = self.claims.answer_due(claim.carrier, now)
             claim.next_attempt_at = None
             move(session, claim, ClaimStatus.FILED, now, note=f"protocol {a.protocol} ({a.outcome})")
             report.filed += 1
@@ -199,11 +198,6 @@ def _reply_problem(address: str) -> str | None:
             "carrier can answer to: set ZELO_REPLY_TO to the store's address"
         )
     return None
-
-
-def _answer_due(claims: Claims, now: datetime, business_days: int) -> datetime:
-    day = claims.calendar.add_business_days(now.date(), business_days)
-    return datetime.combine(day, now.timetz())
 
 
 @dataclass
@@ -284,7 +278,7 @@ class Follower:
                 refused = None
                 claim.reactivations += 1
                 claim.answered_at = claim.answer_message = None
-                claim.answer_due_at = _answer_due(self.actions.claims, now, policy.answer_business_days)
+                claim.answer_due_at = self.actions.claims.answer_due(claim.carrier, now, policy)
                 move(session, claim, ClaimStatus.FILED, now, actor=actor, note=f"reactivated: {reason}")
         if refused is not None:  # raised once the attempt is committed: the carrier's answer is kept
             raise refused

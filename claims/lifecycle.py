@@ -53,9 +53,7 @@ class Actions:
         if ClaimStatus(claim.status) not in NOT_FILED:
             raise ClaimError("status", f"claim {claim_id} is {claim.status}: already filed or closed")
         claim.protocol, claim.filed_at = protocol, now
-        policy = self.claims.policies.for_shipment(claim.carrier, None)
-        day = self.claims.calendar.add_business_days(now.date(), policy.answer_business_days)
-        claim.answer_due_at = datetime.combine(day, now.timetz())
+        claim.answer_due_at = self.claims.answer_due(claim.carrier, now)
         move(session, claim, ClaimStatus.FILED, now, actor=actor, note=f"filed by hand with protocol {protocol}")
         return claim
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carriers.base import Status
 from claims.assess import Assessment, ParcelFacts, assess
 from claims.models import Claim, ClaimChange
-from claims.policy import Policies, load_policies
+from claims.policy import Policies, Policy, load_policies
 from claims.vocabulary import NOT_FILED, ClaimStatus, check_move
 from claims.windows import ParcelDates
 from tracker.calendar import BusinessCalendar
@@ -102,6 +102,11 @@ class Claims:
         session.add(_change(claim.id, now, "opened", None, ClaimStatus.CANDIDATE, f"from incident {r.kind}"))
         existing[key] = claim
         self._settle(session, claim, a, now)
+
+    def answer_due(self, carrier: str, now: datetime, policy: Policy | None = None) -> datetime:
+        """When the carrier's answer to a claim filed ``now`` is due: its policy's business days later."""
+        days = (policy or self.policies.for_shipment(carrier, None)).answer_business_days
+        return datetime.combine(self.calendar.add_business_days(now.date(), days), now.timetz())
 
     async def reassess(self, session: AsyncSession, claim_ids: Iterable[int], now: datetime) -> list[Claim]:
         """Bring unfiled claims up to date with their parcel and the clock; the claims, as they now stand."""
