@@ -15,6 +15,13 @@ class Amount:
     rule: str  # how it was reckoned, in words a person checks (kept on the claim and in its packet)
 
 
+def brl(amount: Decimal | None) -> str | None:
+    """An amount as Brazil writes it: ``Decimal("1234.5")`` → ``"1.234,50"``."""
+    if amount is None:
+        return None
+    return f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
 def delay_percent(policy: Policy, late: int) -> int:
     """The % of postage refunded for being ``late`` (in the policy's unit); 0 when on time."""
     if late <= 0 or not policy.delay_tiers:

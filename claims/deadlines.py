@@ -9,12 +9,12 @@ crash, or two watchers at once, alert once.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import String, cast, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from claims.amounts import brl
 from claims.assess import AWAITING_DELIVERY
 from claims.models import claim_changes_table, claims_table
 from claims.service import Claims
@@ -55,13 +55,6 @@ def alert_for(claim: Any, event: str, severity: str, key: str, **facts: Any) -> 
 
 def _day(at: datetime | None) -> str | None:
     return at.astimezone(CARRIER_ZONE).strftime("%d/%m/%Y") if at else None
-
-
-def brl(amount: Decimal | None) -> str | None:
-    """``Decimal("1234.5")`` → ``"1.234,50"``."""
-    if amount is None:
-        return None
-    return f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
 async def watch(session: AsyncSession, claims: Claims, alert: AlertSink, now: datetime) -> WatchReport:

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 from fpdf import FPDF
 
+from claims.amounts import brl
 from claims.evidence import Evidence
 from claims.windows import CARRIER_ZONE
 from notifier import photo_file
@@ -54,10 +55,7 @@ def label(group: str, value: str | None) -> str:
 
 def money(value: Decimal | None, none: str = NONE) -> str:
     """``Decimal("1234.5")`` → ``R$ 1.234,50``."""
-    if value is None:
-        return none
-    whole, _, cents = f"{value:,.2f}".partition(".")
-    return f"R$ {whole.replace(',', '.')},{cents}"
+    return none if value is None else f"R$ {brl(value)}"
 
 
 def when(value: datetime | date | None) -> str:

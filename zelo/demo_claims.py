@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from claims import claims_of, follower_of
-from claims.deadlines import brl
+from claims.amounts import brl
 from claims.lifecycle import Actions
 from claims.models import Claim
 from claims.vocabulary import ClaimStatus
