@@ -62,10 +62,7 @@ async def queue_sla_alerts(session: AsyncSession, outbox: Outbox, now: datetime)
             key = f"ops_sla:{r.id}:{deadline}:{channel}"
             due = outbox.policy.due(channel, now)
             rows.append(queue_row(r.shipment_id, Trigger.OPS_SLA, channel, key, facts, now, due, r.id))
-    if not rows:
-        return 0
-    insert = insert_skipping_duplicates(session, notifications_table, ["dedupe_key"])
-    return len((await session.execute(insert.returning(notifications_table.c.id), rows)).all())
+    return await _queue(session, rows)
 
 
 # The runtime's alert sink, for the other features (a claim's deadline): an Alert's topic
@@ -85,6 +82,11 @@ async def queue_alerts(session: AsyncSession, outbox: Outbox, alerts: Sequence[A
             rows.append(
                 queue_row(a.shipment_id, trigger, channel, key, facts, now, outbox.policy.due(channel, now), None)
             )
+    return await _queue(session, rows)
+
+
+async def _queue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert outbox rows, each once per dedupe key; how many were new."""
     if not rows:
         return 0
     insert = insert_skipping_duplicates(session, notifications_table, ["dedupe_key"])
