@@ -1,6 +1,6 @@
 """The carrier-neutral base: vocabulary, results, errors, adapter protocol and registry."""
 
-from carriers.base.adapter import AccountConfig, CarrierSpec, MakeFiler, Now, Sleep, Tracker
+from carriers.base.adapter import AccountConfig, CarrierSpec, MakeFiler, Now, Sleep, Tracker, VerifyPush
 from carriers.base.claims import Answer, ClaimFiler, ClaimRequest, Filing, Manifestation, Outcome
 from carriers.base.errors import (
     AuthFailed,
@@ -41,4 +41,5 @@ __all__ = [
     "TrackingEvent",
     "TrackingResult",
     "TransientError",
+    "VerifyPush",
 ]

@@ -6,7 +6,7 @@ exposes one :class:`CarrierSpec` through the ``zelo.carriers`` entry-point group
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -41,6 +41,8 @@ class Tracker(Protocol):
 
 
 MakeFiler = Callable[[AccountConfig, httpx.AsyncClient, Now, Sleep], ClaimFiler]
+# (request headers with lower-case names, raw body, one account's credentials) → whether that account signed it
+VerifyPush = Callable[[Mapping[str, str], bytes, Mapping[str, str]], bool]
 
 
 def _no_webhook(payload: Any) -> list[TrackingResult]:
@@ -61,6 +63,20 @@ class CarrierSpec:
     parse_webhook: Callable[[Any], list[TrackingResult]] = _no_webhook
     filers: Mapping[str, MakeFiler] = field(default_factory=dict)  # claim filers by name (claims/policies.toml)
     optional_credential_fields: tuple[str, ...] = ()  # read when given (e.g. by a claim filer)
+    secret_fields: tuple[str, ...] = ()  # credentials asked for without echo, never printed
+    # Pushes (POST /v1/webhooks/carriers/{name}): ``verify_push`` authenticates one against an account's
+    # credentials (the ``push_fields`` among them; an account without them takes no push) BEFORE the body is
+    # parsed; ``parse_webhook`` then reads the JSON body. A pushed shipment is still polled every
+    # ``poll_when_pushed`` (a lost push only delays an update).
+    verify_push: VerifyPush | None = None
+    push_fields: tuple[str, ...] = ()
+    poll_when_pushed: timedelta = timedelta(hours=12)
+    requests_per_second: float | None = None  # the API's rate limit per account (None: none known)
+    code_format: str = ""  # the tracking code's format in a few words, for messages and docs
+
+    @property
+    def pushes(self) -> bool:
+        return self.verify_push is not None
 
     def filer(self, name: str) -> MakeFiler:
         """The claim filer ``name`` this carrier offers; :class:`NotSupported` when it offers none by that name."""

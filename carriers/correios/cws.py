@@ -8,7 +8,6 @@ account, so a tracker and a filer built on the same ``httpx.AsyncClient`` share 
 import asyncio
 import base64
 import hashlib
-import json
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,14 +18,12 @@ import httpx
 from carriers.base import (
     AccountConfig,
     AuthFailed,
-    CarrierUnavailable,
     ContractError,
-    MalformedResponse,
     Now,
-    RateLimited,
     Sleep,
 )
-from carriers.base.retry import DEFAULT_RETRY, RetryPolicy, parse_retry_after, with_retries
+from carriers.base.http import checked, json_body, send
+from carriers.base.retry import DEFAULT_RETRY, RetryPolicy, with_retries
 from carriers.correios.parse import CARRIER, LOCAL_TZ
 
 TOKEN_PATH = "/token/v1/autentica/cartaopostagem"
@@ -141,35 +138,12 @@ class CwsSession:
         slot.contract = str(contract) if isinstance(contract, str | int) and not isinstance(contract, bool) else None
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return await self._http.request(method, self._base + path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise CarrierUnavailable(f"{method} {path} timed out ({type(exc).__name__})", carrier=CARRIER) from exc
-        except httpx.TransportError as exc:
-            raise CarrierUnavailable(f"{method} {path} failed: {type(exc).__name__}: {exc}", carrier=CARRIER) from exc
+        return await send(self._http, method, self._base + path, carrier=CARRIER, **kwargs)
 
 
 def _checked(response: httpx.Response, *, echo: bool = True) -> httpx.Response:
-    status = response.status_code
-    where = f"{response.request.method} {response.request.url.path}"
-    text = response.text if echo else f"<{len(response.content)} bytes withheld>"
-    if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise RateLimited(f"{where} rate limited (HTTP 429)", carrier=CARRIER, retry_after=retry_after)
-    if status >= 500:
-        raise CarrierUnavailable(f"{where} answered HTTP {status}: {text[:200]!r}", carrier=CARRIER)
-    if status >= 400:
-        raise ContractError(f"{where} answered HTTP {status}: {text[:300]!r}", carrier=CARRIER)
-    return response
+    return checked(response, carrier=CARRIER, echo=echo)
 
 
 def _json(response: httpx.Response, *, echo: bool = True) -> Any:
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        where = f"{response.request.method} {response.request.url.path}"
-        text = response.text if echo else f"<{len(response.content)} bytes withheld>"
-        raise MalformedResponse(
-            f"{where} answered HTTP {response.status_code} with a body that is not JSON: {text[:120]!r}",
-            carrier=CARRIER,
-        ) from None
+    return json_body(response, carrier=CARRIER, echo=echo)

@@ -16,8 +16,11 @@ from starlette.routing import Route
 
 from carriers.sandbox.control import control_routes, counted, msgs
 from carriers.sandbox.pi_routes import pi_routes
+from carriers.sandbox.push_routes import push_routes
+from carriers.sandbox.pushes import Pusher
 from carriers.sandbox.scenarios import local_time
 from carriers.sandbox.state import SandboxState
+from carriers.sandbox.voices import speakers, voices
 
 TOKEN_PATH = "/token/v1/autentica/cartaopostagem"
 TRACK_PATH = "/srorastro/v1/objetos"
@@ -27,8 +30,10 @@ CONTRACT = "9912345678"
 RESULTS = {"T": "Todos os Eventos", "U": "Último Evento", "P": "Primeiro Evento"}
 
 
-def create_app(state: SandboxState) -> Starlette:
-    """A Starlette app serving ``state``; several apps may share one state."""
+def create_app(state: SandboxState, pusher: Pusher | None = None) -> Starlette:
+    """A Starlette app serving ``state`` for Correios and every carrier of :func:`voices`; several apps may share
+    one state. ``pusher`` sends the pushing carriers' webhooks (``/_sandbox/webhooks``, ``/_sandbox/push``)."""
+    pusher = pusher if pusher is not None else Pusher(state, speakers())
 
     async def token(request: Request) -> Response:
         user, access_code = _basic(request.headers.get("authorization", ""))
@@ -98,7 +103,9 @@ def create_app(state: SandboxState) -> Starlette:
         Route(TRACK_PATH, counted(state, "track", track), methods=["GET"]),
         Route(TRACK_PATH + "/{codigo}", counted(state, "track", track), methods=["GET"]),
         *pi_routes(state, CONTRACT, gate),
+        *(route for voice in voices() for route in voice.routes(state)),
         *control_routes(state),
+        *push_routes(state, pusher),
     ]
     return Starlette(routes=routes)
 

@@ -25,6 +25,7 @@ FAULT_FIELDS = (
     "pi_error_rate",
     "pi_seed",
     "pi_blocked_motivos",
+    "error_rate",
 )
 
 
@@ -118,7 +119,10 @@ def _parcel(item: Any, index: int) -> Parcel:
         raise Invalid(f"{at}.code: expected a tracking code string, got {code!r}")
     if not isinstance(scenario, str):
         raise Invalid(f"{at}.scenario: expected a scenario name, got {scenario!r}")
-    return Parcel(code.strip().upper(), scenario, _aware(item.get("start"), f"{at}.start"))
+    carrier = item.get("carrier", "correios")
+    if not isinstance(carrier, str) or not carrier:
+        raise Invalid(f"{at}.carrier: expected a carrier name such as 'jadlog', got {carrier!r}")
+    return Parcel(code.strip().upper(), scenario, _aware(item.get("start"), f"{at}.start"), carrier)
 
 
 def _aware(value: Any, field: str) -> datetime:
@@ -165,6 +169,11 @@ def _apply_faults(faults: Faults, patch: dict[str, Any]) -> None:
         if not isinstance(blocked, list) or not all(isinstance(m, int) and not isinstance(m, bool) for m in blocked):
             raise Invalid(f"pi_blocked_motivos: expected a list of motivo codes such as [133], got {blocked!r}")
         changes["pi_blocked_motivos"] = tuple(blocked)
+    if "error_rate" in patch:
+        rates = patch["error_rate"]
+        if not isinstance(rates, dict) or not all(_is_number(r) and 0 <= r <= 1 for r in rates.values()):
+            raise Invalid(f"error_rate: expected an object of carrier → number from 0 to 1, got {rates!r}")
+        changes["error_rate"] = {str(k): float(v) for k, v in rates.items()}
     for name, value in changes.items():
         setattr(faults, name, value)
 
@@ -196,4 +205,5 @@ def _faults_json(faults: Faults) -> dict[str, Any]:
         "pi_error_rate": faults.pi_error_rate,
         "pi_seed": faults.pi_seed,
         "pi_blocked_motivos": list(faults.pi_blocked_motivos),
+        "error_rate": dict(faults.error_rate),
     }

@@ -1,7 +1,7 @@
 """The sandbox's data: scenario events, scenarios, parcels, and the fixed Correios texts and time zone."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,12 +71,24 @@ class Scenario:
 
 @dataclass(frozen=True, slots=True)
 class Parcel:
-    """A tracking code playing ``scenario`` from ``start`` (timezone-aware) on."""
+    """A tracking code of ``carrier`` playing ``scenario`` from ``start`` (timezone-aware) on."""
 
     code: str
     scenario: str
     start: datetime
+    carrier: str = "correios"
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.start.utcoffset() is None:
             raise ValueError(f"parcel {self.code}: start must be timezone-aware, got {self.start.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A parcel as it stands at an instant: the scenario's events visible then, with their instants (UTC),
+    oldest first, and the promised date (``promised_days`` after the start, local date)."""
+
+    parcel: Parcel
+    scenario: Scenario
+    events: tuple[tuple[Event, datetime], ...]
+    promised: date

@@ -78,6 +78,12 @@ class Timeline:
     newest_first: tuple[dict[str, Any], ...]
     head: dict[str, Any]  # every object field before "eventos"
     message: str | None = None  # a fixed SRO answer (message scenarios, codes failing the S10 check)
+    events: tuple[Event, ...] = ()  # the scenario's events, oldest first (``times`` are their instants)
+
+    def seen(self, timestamp: float) -> tuple[tuple[Event, float], ...]:
+        """The events visible at POSIX time ``timestamp`` with their instants, oldest first (other carriers'
+        renderers speak them in their own words: carriers/sandbox/speak.py)."""
+        return tuple(zip(self.events, self.times[: bisect_right(self.times, timestamp)], strict=False))
 
     def at(self, timestamp: float) -> dict[str, Any]:
         """The Correios object as seen at POSIX time ``timestamp``: events up to it, newest first."""
@@ -94,7 +100,7 @@ class Timeline:
 
 def compile_timeline(parcel: Parcel, scenario: Scenario) -> Timeline:
     """Precompute everything about ``parcel`` that does not depend on the instant it is looked at."""
-    if check_code(parcel.code):
+    if parcel.carrier == "correios" and check_code(parcel.code):
         return Timeline(parcel.code, (), (), {}, SRO_019)
     if scenario.message is not None:
         return Timeline(parcel.code, (), (), {}, scenario.message)
@@ -110,7 +116,7 @@ def compile_timeline(parcel: Parcel, scenario: Scenario) -> Timeline:
         "modalidade": "F",
     }
     times = tuple(when.timestamp() for when in instants)
-    return Timeline(parcel.code, times, tuple(reversed(events)), head)
+    return Timeline(parcel.code, times, tuple(reversed(events)), head, events=scenario.events)
 
 
 def _event_json(event: Event, when: datetime) -> dict[str, Any]:

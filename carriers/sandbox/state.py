@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from carriers.base.registry import get as get_carrier
 from carriers.correios.s10 import check_code
-from carriers.sandbox.model import SRO_019, Parcel, Scenario
+from carriers.sandbox.model import LOCAL_TZ, SRO_019, Parcel, Scenario, Seen
 from carriers.sandbox.pi import Manifestacao
 from carriers.sandbox.scenarios import (
     INVALID,
@@ -60,6 +61,7 @@ class Faults:
     pi_error_rate: float = 0.0  # share of cadastra objects answered 999 (temporary error), drawn from pi_seed
     pi_seed: int = 0  # the seed of that draw: the same requests in the same order meet the same 999s
     pi_blocked_motivos: tuple[int, ...] = ()  # motivos answered 262 (not allowed by web service)
+    error_rate: dict[str, float] = field(default_factory=dict)  # per carrier: share of calls answered 503
 
     def in_outage(self, now: datetime) -> bool:
         return any(start <= now < end for start, end in self.outages)
@@ -99,6 +101,7 @@ class SandboxState:
         self._protocols = 100_000_000
         self._lots = 0
         self.pi_attempts: Counter[tuple[str, int]] = Counter()  # cadastra attempts per (tracking code, motivo)
+        self._draws: Counter[str] = Counter()  # requests per carrier, for Faults.error_rate
 
     def pi_temporary_error(self, code: str, motivo: int) -> bool:
         """Whether this attempt at (code, motivo) meets a 999: a draw from (seed, code, motivo, attempt number),
@@ -127,6 +130,10 @@ class SandboxState:
                 raise ValueError(
                     f"{check_code(parcel.code)} (only scenario {INVALID!r} takes codes that are not valid S10)"
                 )
+            if parcel.carrier != "correios":
+                problem = get_carrier(parcel.carrier).check_code(parcel.code)
+                if problem and parcel.scenario != INVALID:
+                    raise ValueError(f"{problem} (only scenario {INVALID!r} takes codes its carrier refuses)")
             compiled.append((parcel, timeline))
         for parcel, timeline in compiled:
             self.parcels[parcel.code] = parcel
@@ -136,12 +143,38 @@ class SandboxState:
     def render(self, codes: Sequence[str], now: datetime | None = None) -> list[dict[str, Any]]:
         """The Correios objects for ``codes`` at ``now`` (default: the clock), in the same order."""
         timestamp = (now or self.clock.now()).timestamp()
-        timelines = self.timelines
+        timelines, parcels = self.timelines, self.parcels
         objects = []
         for code in codes:
             timeline = timelines.get(code)
-            objects.append(timeline.at(timestamp) if timeline is not None else render_unregistered(code))
+            if timeline is None or parcels[code].carrier != "correios":
+                objects.append(render_unregistered(code))
+            else:
+                objects.append(timeline.at(timestamp))
         return objects
+
+    def seen(self, carrier: str, code: str, now: datetime | None = None) -> "Seen | None":
+        """What ``carrier``'s parcel ``code`` shows at ``now`` (default: the clock), or None if the sandbox
+        has no such parcel of that carrier: for the other carriers' renderers (carriers/sandbox/speak.py)."""
+        parcel = self.parcels.get(code)
+        if parcel is None or parcel.carrier != carrier:
+            return None
+        when = now or self.clock.now()
+        scenario = self.scenarios[parcel.scenario]
+        events = tuple(
+            (event, datetime.fromtimestamp(at, UTC)) for event, at in self.timelines[code].seen(when.timestamp())
+        )
+        promised = parcel.start.astimezone(LOCAL_TZ).date() + timedelta(days=scenario.promised_days)
+        return Seen(parcel, scenario, events, promised)
+
+    def flaky(self, carrier: str) -> bool:
+        """Whether this request to ``carrier`` meets an injected 503 (``Faults.error_rate``): a draw from the
+        carrier's own request count, so a run repeats."""
+        rate = self.faults.error_rate.get(carrier, 0.0)
+        self._draws[carrier] += 1
+        if rate <= 0:
+            return False
+        return zlib.crc32(f"{self.faults.pi_seed}:{carrier}:{self._draws[carrier]}".encode()) / 2**32 < rate
 
     def set_clock(self, when: datetime) -> None:
         """Move the clock; TypeError if the clock given at construction cannot be set."""

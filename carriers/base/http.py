@@ -1,0 +1,59 @@
+"""HTTP helpers every carrier client shares: one attempt's transport faults, status codes and JSON body mapped
+onto the carrier error tree (:mod:`carriers.base.errors`). Clients wrap calls in ``retry.with_retries``.
+"""
+
+import json
+from typing import Any
+
+import httpx
+
+from carriers.base.errors import CarrierUnavailable, ContractError, MalformedResponse, RateLimited
+from carriers.base.retry import parse_retry_after
+
+
+async def send(http: httpx.AsyncClient, method: str, url: str, *, carrier: str, **kwargs: Any) -> httpx.Response:
+    """One request; a timeout or a connection fault is :class:`CarrierUnavailable` (retried)."""
+    try:
+        return await http.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        where = f"{method} {httpx.URL(url).path}"
+        raise CarrierUnavailable(f"{where} timed out ({type(exc).__name__})", carrier=carrier) from exc
+    except httpx.TransportError as exc:
+        where = f"{method} {httpx.URL(url).path}"
+        raise CarrierUnavailable(f"{where} failed: {type(exc).__name__}: {exc}", carrier=carrier) from exc
+
+
+def checked(response: httpx.Response, *, carrier: str, echo: bool = True) -> httpx.Response:
+    """The response if 2xx/3xx; 429 → :class:`RateLimited` (with ``Retry-After``), 5xx → :class:`CarrierUnavailable`,
+    other 4xx → :class:`ContractError`. ``echo=False`` keeps the body out of the message (it may echo customer data)."""
+    status = response.status_code
+    if status < 400:
+        return response
+    where = f"{response.request.method} {response.request.url.path}"
+    text = response.text if echo else f"<{len(response.content)} bytes withheld>"
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise RateLimited(f"{where} rate limited (HTTP 429)", carrier=carrier, retry_after=retry_after)
+    if status >= 500:
+        raise CarrierUnavailable(f"{where} answered HTTP {status}: {text[:200]!r}", carrier=carrier)
+    raise ContractError(f"{where} answered HTTP {status}: {text[:300]!r}", carrier=carrier)
+
+
+def json_body(response: httpx.Response, *, carrier: str, echo: bool = True) -> Any:
+    """The decoded JSON body; a body that is not JSON (truncated, an HTML error page) is :class:`MalformedResponse`."""
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        where = f"{response.request.method} {response.request.url.path}"
+        text = response.text if echo else f"<{len(response.content)} bytes withheld>"
+        raise MalformedResponse(
+            f"{where} answered HTTP {response.status_code} with a body that is not JSON: {text[:120]!r}",
+            carrier=carrier,
+        ) from None
+
+
+def expect_object(body: Any, what: str, *, carrier: str) -> dict[str, Any]:
+    """``body`` if it is a JSON object, else a :class:`ContractError` naming what was expected."""
+    if not isinstance(body, dict):
+        raise ContractError(f"{what} is not a JSON object: {type(body).__name__}", carrier=carrier)
+    return body
