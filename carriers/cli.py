@@ -27,8 +27,12 @@ def carriers_list() -> None:
 
 
 @app.command("parse")
-def carriers_parse(carrier: str, file: Path) -> None:
-    """Normalize a raw carrier tracking response read from FILE and print it as JSON."""
+def carriers_parse(
+    carrier: str,
+    file: Path,
+    push: bool = typer.Option(False, "--push", help="FILE is a push (webhook) body, not a tracking response."),
+) -> None:
+    """Normalize a raw carrier tracking response (or, with --push, a webhook body) read from FILE; print it as JSON."""
     from carriers.base import CarrierError
     from carriers.base.registry import UnknownCarrier
     from carriers.base.registry import get as get_carrier
@@ -36,7 +40,7 @@ def carriers_parse(carrier: str, file: Path) -> None:
     try:
         spec = get_carrier(carrier)
         payload = json.loads(file.read_text(encoding="utf-8"))
-        results = spec.parse(payload)
+        results = spec.parse_webhook(payload) if push else spec.parse(payload)
     except (UnknownCarrier, CarrierError, OSError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
