@@ -120,7 +120,7 @@ async def test_bad_fault_settings_are_refused_whole(
 
 
 async def test_fault_settings_round_trip(client: httpx.AsyncClient) -> None:
-    patch = {"rate_limit_per_s": 50, "latency_ms": 0, "token_ttl_s": 3600}
+    patch = {"rate_limit_per_s": 50, "latency_ms": 0, "token_ttl_s": 3600, "error_rate": {"jadlog": 0.25}}
     pi = {"pi_error_rate": 0.0, "pi_seed": 0, "pi_blocked_motivos": []}
     assert (await client.put("/_sandbox/faults", json=patch)).json() == {"outages": [], **patch, **pi}
     assert (await client.get("/_sandbox/faults")).json()["rate_limit_per_s"] == 50
