@@ -20,7 +20,9 @@ class Voice:
 
 
 def voices() -> tuple[Voice, ...]:
-    return ()
+    from carriers.sandbox import loggi  # lazy: each voice module imports Voice from here
+
+    return (loggi.VOICE,)
 
 
 def speakers() -> dict[str, Speaker]:
