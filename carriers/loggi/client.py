@@ -44,13 +44,15 @@ class LoggiClient:
     async def _track(self, code: str) -> TrackingResult:
         path = TRACK_PATH.format(company=self._company, code=quote(code, safe=""))
         session = self._session
-        response = await with_retries(
-            lambda: session.request("GET", path, data_statuses=(404,)), sleep=session.sleep, policy=session.retry
-        )
-        if response.status_code == 404:
-            body = _maybe_json(response)
-            return not_found(code, body.get("message") if isinstance(body, dict) else None)
-        return parse_answer(json_body(response, carrier=CARRIER), code)
+
+        async def attempt() -> TrackingResult:  # one try, decoding included: a truncated body is retried too
+            response = await session.request("GET", path, data_statuses=(404,))
+            if response.status_code == 404:
+                body = _maybe_json(response)
+                return not_found(code, body.get("message") if isinstance(body, dict) else None)
+            return parse_answer(json_body(response, carrier=CARRIER), code)
+
+        return await with_retries(attempt, sleep=session.sleep, policy=session.retry)
 
 
 def _maybe_json(response: httpx.Response) -> object:
