@@ -35,7 +35,7 @@ from carriers.sandbox.model import Event, Seen
 from carriers.sandbox.pushes import Speaker
 from carriers.sandbox.speak import said_by
 from carriers.sandbox.state import SandboxState
-from carriers.sandbox.voices import Voice
+from carriers.sandbox.voice import Voice
 
 CARRIER = "loggi"
 TOKEN_PATH = "/v2/oauth2/token"
