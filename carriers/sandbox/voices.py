@@ -1,26 +1,19 @@
 """The carriers the sandbox speaks besides Correios: each one's routes and, if it pushes, its push voice.
 
-A carrier's sandbox module (``carriers/sandbox/<name>.py``) gives a :class:`Voice`; adding one is a line here.
+A carrier's sandbox module (``carriers/sandbox/<name>.py``) gives a :class:`Voice` (from
+:mod:`carriers.sandbox.voice`, so that the module and this one import no cycle); adding one is a line here.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from starlette.routing import BaseRoute
-
 from carriers.sandbox.pushes import Speaker
-from carriers.sandbox.state import SandboxState
+from carriers.sandbox.voice import Voice
 
-
-@dataclass(frozen=True, slots=True)
-class Voice:
-    carrier: str
-    routes: Callable[[SandboxState], list[BaseRoute]]
-    speaker: Speaker | None = None  # None: the carrier does not push
+__all__ = ["Voice", "speakers", "voices"]
 
 
 def voices() -> tuple[Voice, ...]:
-    return ()
+    from carriers.sandbox import totalexpress
+
+    return (totalexpress.VOICE,)
 
 
 def speakers() -> dict[str, Speaker]:
