@@ -1,6 +1,8 @@
-"""What a carrier's sandbox module (``carriers/sandbox/<name>.py``) exposes as ``VOICE``: its routes and, if it
-pushes, its push voice. Apart from :mod:`carriers.sandbox.voices`, which imports every carrier module, so that
-a carrier module importing :class:`Voice` makes no import cycle."""
+"""What a carrier's sandbox module (``carriers/sandbox/<name>.py``) gives: a :class:`Voice`.
+
+It lives apart from :mod:`carriers.sandbox.voices` (which imports every carrier's module) so a carrier's module can
+build its voice without an import cycle.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -1,7 +1,7 @@
 """The carriers the sandbox speaks besides Correios: each one's routes and, if it pushes, its push voice.
 
-A carrier's sandbox module (``carriers/sandbox/<name>.py``) gives a :class:`Voice` (from
-:mod:`carriers.sandbox.voice`, so that the module and this one import no cycle); adding one is a line here.
+A carrier's sandbox module (``carriers/sandbox/<name>.py``) gives a :class:`Voice` (built from
+:mod:`carriers.sandbox.voice`, never from here: this module imports the carriers' modules); adding one is a line here.
 """
 
 from carriers.sandbox.pushes import Speaker

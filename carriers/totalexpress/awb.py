@@ -2,8 +2,8 @@
 
 The manual's AWB format is not in the reference. Zelo takes 8 to 20 letters or digits (upper case, as ingest
 writes codes): wide enough not to refuse a real AWB, narrow enough to catch a blank, punctuation or a pasted
-sentence. The order number (``Pedido``) is not a tracking code here: the tracker
-asks by AWB only (``awbs``), never by ``pedidos``.
+sentence. The order number (``Pedido``) is not a tracking code here: the tracker asks by AWB only (``awbs``),
+never by ``pedidos`` (an order number would pass this check, and Total Express would answer it "not found").
 """
 
 import re

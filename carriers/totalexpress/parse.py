@@ -122,7 +122,7 @@ def _event(
         status=status,
         reason=reason,
         description=text,
-        location=city.strip() or None if isinstance(city, str) else None,
+        location=(city.strip() or None) if isinstance(city, str) else None,
         known_code=known,
         raw=raw,
     )
