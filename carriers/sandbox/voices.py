@@ -11,9 +11,9 @@ __all__ = ["Voice", "speakers", "voices"]
 
 
 def voices() -> tuple[Voice, ...]:
-    from carriers.sandbox import loggi
+    from carriers.sandbox import loggi, totalexpress
 
-    return (loggi.VOICE,)
+    return (loggi.VOICE, totalexpress.VOICE)
 
 
 def speakers() -> dict[str, Speaker]:
