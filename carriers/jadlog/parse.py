@@ -58,7 +58,7 @@ def parse_item(code: str, item: dict[str, Any]) -> TrackingResult:
     events = _tracking_events(item.get("tracking"), problems)
     error = _error(item.get("erro"), problems)
     if error is not None and events:
-        problems.append(f"erro {error.message!r} came with {len(events)} events; the events are kept")
+        problems.append(f"erro {error.message!r} came with tracking events; the events are kept")
         error = None
     return TrackingResult(code, tuple(events), expected, error, tuple(problems))
 

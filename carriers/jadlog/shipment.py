@@ -11,10 +11,12 @@ def check_code(code: str) -> str | None:
     """None when ``code`` is a Jadlog shipmentId (14 digits), else a sentence saying what is wrong."""
     if _SHIPMENT_ID.fullmatch(code):
         return None
-    if code.isascii() and code.isdigit():
+    if not code:
+        found = "an empty code"
+    elif code.isascii() and code.isdigit():
         found = f"{len(code)} digits"
     else:
-        found = f"{len(code)} characters, not all digits"
+        found = f"{len(code)} characters, not all digits 0-9"
     return f"tracking code {code!r} is not a Jadlog shipmentId: expected 14 digits, e.g. {EXAMPLE}; got {found}"
 
 

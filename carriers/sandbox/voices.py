@@ -20,7 +20,9 @@ class Voice:
 
 
 def voices() -> tuple[Voice, ...]:
-    return ()
+    from carriers.sandbox import jadlog
+
+    return (Voice(jadlog.CARRIER, jadlog.routes),)
 
 
 def speakers() -> dict[str, Speaker]:
