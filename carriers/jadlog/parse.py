@@ -183,17 +183,18 @@ def _text(value: Any) -> str | None:
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value)  # "yyyy-mm-dd hh:mm:ss" and "yyyy-mm-ddThh:mm:ss"
-    except ValueError:
-        parsed = _local_format(value)
-        if parsed is None:
-            return None
+    parsed = _read_time(value.strip())
+    if parsed is None:
+        return None
     return parsed.replace(tzinfo=LOCAL_TZ) if parsed.tzinfo is None else parsed
 
 
-def _local_format(value: str) -> datetime | None:
+def _read_time(value: str) -> datetime | None:
+    """``yyyy-mm-dd hh:mm:ss`` (or with a ``T``, or an offset), else ``dd/mm/yyyy hh:mm[:ss]``."""
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
     for fmt in LOCAL_FORMATS:
         try:
             return datetime.strptime(value, fmt)

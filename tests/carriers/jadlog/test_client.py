@@ -155,7 +155,9 @@ async def test_transient_faults_are_retried_with_backoff_then_raised(
 
 
 async def test_a_transient_fault_then_an_answer(mock: respx.MockRouter, client: JadlogClient) -> None:
-    route = mock.post(PATH).mock(side_effect=[httpx.ReadTimeout("slow"), httpx.Response(502), httpx.Response(200, json=NOT_FOUND)])
+    route = mock.post(PATH).mock(
+        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(502), httpx.Response(200, json=NOT_FOUND)]
+    )
     [result] = await client.track([CODE])
     assert route.call_count == 3 and result.tracking_code == CODE
 
