@@ -11,9 +11,9 @@ __all__ = ["Voice", "speakers", "voices"]
 
 
 def voices() -> tuple[Voice, ...]:
-    from carriers.sandbox import loggi, totalexpress
+    from carriers.sandbox import jadlog, loggi, totalexpress
 
-    return (loggi.VOICE, totalexpress.VOICE)
+    return (Voice(jadlog.CARRIER, jadlog.routes), loggi.VOICE, totalexpress.VOICE)
 
 
 def speakers() -> dict[str, Speaker]:
