@@ -20,7 +20,9 @@ class Voice:
 
 
 def voices() -> tuple[Voice, ...]:
-    return ()
+    from carriers.sandbox import melhorenvio
+
+    return (melhorenvio.VOICE,)
 
 
 def speakers() -> dict[str, Speaker]:
