@@ -32,7 +32,7 @@ from carriers.sandbox.gate import refused
 from carriers.sandbox.model import Seen
 from carriers.sandbox.pushes import Speaker
 from carriers.sandbox.state import SandboxState
-from carriers.sandbox.voices import Voice
+from carriers.sandbox.voice import Voice
 
 CARRIER = "melhorenvio"
 TRACK_PATH = "/api/v2/me/shipment/tracking"

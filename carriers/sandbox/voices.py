@@ -1,22 +1,13 @@
 """The carriers the sandbox speaks besides Correios: each one's routes and, if it pushes, its push voice.
 
-A carrier's sandbox module (``carriers/sandbox/<name>.py``) gives a :class:`Voice`; adding one is a line here.
+A carrier's sandbox module (``carriers/sandbox/<name>.py``) gives a :class:`Voice` (built from
+``carriers.sandbox.voice``, so the module and this list do not import each other); adding one is a line here.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from starlette.routing import BaseRoute
-
 from carriers.sandbox.pushes import Speaker
-from carriers.sandbox.state import SandboxState
+from carriers.sandbox.voice import Voice
 
-
-@dataclass(frozen=True, slots=True)
-class Voice:
-    carrier: str
-    routes: Callable[[SandboxState], list[BaseRoute]]
-    speaker: Speaker | None = None  # None: the carrier does not push
+__all__ = ["Voice", "speakers", "voices"]
 
 
 def voices() -> tuple[Voice, ...]:
