@@ -11,9 +11,9 @@ __all__ = ["Voice", "speakers", "voices"]
 
 
 def voices() -> tuple[Voice, ...]:
-    from carriers.sandbox import jadlog, loggi, totalexpress
+    from carriers.sandbox import jadlog, loggi, melhorenvio, totalexpress
 
-    return (Voice(jadlog.CARRIER, jadlog.routes), loggi.VOICE, totalexpress.VOICE)
+    return (Voice(jadlog.CARRIER, jadlog.routes), loggi.VOICE, melhorenvio.VOICE, totalexpress.VOICE)
 
 
 def speakers() -> dict[str, Speaker]:
