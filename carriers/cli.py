@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
     from carriers.base import TrackingResult
@@ -19,11 +18,13 @@ def carriers_list() -> None:
     """The carriers this installation can track."""
     from carriers.base.registry import carriers
 
-    table = Table("name", "title", "credentials", "default base URL")
+    console = Console(soft_wrap=True, highlight=False)  # one line per carrier, however narrow the terminal
     for spec in carriers().values():
         fields = [*spec.credential_fields, *(f"{f} (optional)" for f in spec.optional_credential_fields)]
-        table.add_row(spec.name, spec.title, ", ".join(fields), spec.default_base_url)
-    Console(soft_wrap=True).print(table)
+        pushes = "; takes pushes" if spec.pushes else ""
+        console.print(
+            f"[bold]{spec.name}[/bold]  {spec.title}  {spec.default_base_url}  credentials: {', '.join(fields)}{pushes}"
+        )
 
 
 @app.command("parse")
