@@ -5,8 +5,6 @@ empty body, ``Retry-After: 1`` on odd rejections only), injected latency, then t
 """
 
 import asyncio
-import base64
-import binascii
 import json
 
 from starlette.applications import Starlette
@@ -15,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carriers.sandbox.control import control_routes, counted, msgs
+from carriers.sandbox.gate import basic_credentials
 from carriers.sandbox.pi_routes import pi_routes
 from carriers.sandbox.push_routes import push_routes
 from carriers.sandbox.pushes import Pusher
@@ -36,7 +35,7 @@ def create_app(state: SandboxState, pusher: Pusher | None = None) -> Starlette:
     pusher = pusher if pusher is not None else Pusher(state, speakers())
 
     async def token(request: Request) -> Response:
-        user, access_code = _basic(request.headers.get("authorization", ""))
+        user, access_code = basic_credentials(request.headers.get("authorization", ""))
         if not user or not access_code:
             return msgs(401, "Credenciais ausentes ou inválidas: use Authorization: Basic usuário:código de acesso.")
         if access_code == WRONG_ACCESS_CODE:
@@ -108,18 +107,6 @@ def create_app(state: SandboxState, pusher: Pusher | None = None) -> Starlette:
         *push_routes(state, pusher),
     ]
     return Starlette(routes=routes)
-
-
-def _basic(header: str) -> tuple[str, str]:
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return "", ""
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    user, _, access_code = decoded.partition(":")
-    return user, access_code
 
 
 def _codes(request: Request) -> list[str]:

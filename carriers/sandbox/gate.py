@@ -2,6 +2,8 @@
 injected error rate (503), the rate limit per credential (429, ``Retry-After: 1`` on odd rejections), latency."""
 
 import asyncio
+import base64
+import binascii
 
 from starlette.responses import JSONResponse, Response
 
@@ -18,3 +20,16 @@ async def refused(state: SandboxState, carrier: str, key: str) -> Response | Non
     if state.faults.latency_ms > 0:
         await asyncio.sleep(state.faults.latency_ms / 1000)
     return None
+
+
+def basic_credentials(header: str) -> tuple[str, str]:
+    """(user, password) of an ``Authorization: Basic`` header; ("", "") when absent or unreadable."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    user, _, password = decoded.partition(":")
+    return user, password

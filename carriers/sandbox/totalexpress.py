@@ -7,8 +7,6 @@ models: its history in Total Express's status IDs (:func:`history`), or the "not
 sandbox has no Total Express parcel for, one whose scenario never has events, or one with no event yet.
 """
 
-import base64
-import binascii
 import json
 import zlib
 from collections.abc import Sequence
@@ -63,7 +61,7 @@ def entry(state: SandboxState, awb: str) -> dict[str, Any]:
 
 def routes(state: SandboxState) -> list[BaseRoute]:
     async def track(request: Request) -> Response:
-        user, password = _basic(request.headers.get("authorization", ""))
+        user, password = gate.basic_credentials(request.headers.get("authorization", ""))
         if not user or not password:
             return _error(401, "Credenciais ausentes ou inválidas: use Authorization: Basic usuário:senha.")
         if password == WRONG_PASSWORD:
@@ -91,18 +89,6 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"mensagem": message}, status_code=status)
-
-
-def _basic(header: str) -> tuple[str, str]:
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return "", ""
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    user, _, password = decoded.partition(":")
-    return user, password
 
 
 VOICE = Voice(CARRIER, routes)
