@@ -31,6 +31,8 @@ TABLES = (
     "idempotency_keys",
     "api_keys",
     "webhook_receipts",
+    "parked_pushes",
+    "carrier_pushes",
     "tracking_events",
     "shipments",
     "carrier_accounts",

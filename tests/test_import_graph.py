@@ -1,7 +1,7 @@
 """The house rules, checked over the source with ``ast`` (every import, also those inside functions):
 
 - ``carriers`` stands alone; the core (``tracker/*.py``) imports only itself and ``carriers``;
-- a feature (``tracker.ingest``, ``tracker.polling``, ``tracker.shipments``, ``tracker.detector``,
+- a feature (``tracker.ingest``, ``tracker.polling``, ``tracker.pushes``, ``tracker.shipments``, ``tracker.detector``,
   ``notifier``, ``claims``) imports the core, ``carriers``, its own modules, and another feature only through
   that feature's front door (its package: ``from tracker.detector import Detector``), never its insides;
 - the packages stand in layers: ``tracker`` never imports ``notifier`` or ``claims``, ``notifier`` never
@@ -18,7 +18,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("zelo", "tracker", "notifier", "carriers", "claims")
-FEATURES = ("tracker.ingest", "tracker.polling", "tracker.shipments", "tracker.detector", "notifier", "claims")
+FEATURES = (
+    "tracker.ingest",
+    "tracker.polling",
+    "tracker.pushes",
+    "tracker.shipments",
+    "tracker.detector",
+    "notifier",
+    "claims",
+)
 OURS = (*PACKAGES, "scheduler")
 ABOVE = {"tracker": ("notifier", "claims"), "notifier": ("claims",)}  # what a package may never import
 

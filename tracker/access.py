@@ -70,7 +70,10 @@ class AccessLog:
             if name == b"webhook-id":
                 who += self._field("webhook_id", value.decode("latin-1"))
             elif name == b"authorization":
-                parts = key_parts(value.decode("latin-1").partition(" ")[2].strip())
+                scheme, _, given = value.decode("latin-1").partition(" ")
+                if scheme.lower() != "bearer":  # not an API key: a carrier pushing (Basic)
+                    continue
+                parts = key_parts(given.strip())
                 who += self._field("key", parts[0] if parts else "invalid", known=True)  # 12 hex digits
         now = time.time()
         second = int(now)

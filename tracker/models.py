@@ -153,6 +153,7 @@ class Shipment(Base):
     # poll state
     next_poll_at: Mapped[datetime | None]  # None: not polled any more (see poll_stopped)
     last_polled_at: Mapped[datetime | None]
+    pushed_at: Mapped[datetime | None]  # the carrier's last push about it (then it is polled only rarely)
     poll_error: Mapped[str | None] = mapped_column(Text)
     poll_error_count: Mapped[int] = mapped_column(Integer, default=0)
     poll_stopped: Mapped[str | None] = mapped_column(String(32))  # invalid_code | final | retired

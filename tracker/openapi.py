@@ -22,6 +22,7 @@ from tracker.problems import MEDIA_TYPE
 
 API_KEY = "ApiKey"  # the security scheme of every route that needs(scope): its requirement lists the scopes
 WEBHOOK = "StandardWebhooks"
+PUSH_BASIC, PUSH_SIGNED = "CarrierPushBasic", "CarrierPushSignature"  # carriers' pushes, each its own way
 ASSETS = "/docs/assets"
 SWAGGER_UI = files("fastapi_offline") / "static"  # swagger-ui-bundle.js, swagger-ui.css, favicon.png
 _REF = "#/components/schemas/{model}"
@@ -51,6 +52,19 @@ SECURITY_SCHEMES: dict[str, Any] = {
             "bytes (several space-separated while rotating secrets); `webhook-timestamp` within 300 s of now. "
             "Sign the exact bytes you send, uncompressed."
         ),
+    },
+    PUSH_BASIC: {
+        "type": "http",
+        "scheme": "basic",
+        "description": "A carrier's push with the user and password the store gave it (Loggi: the account's "
+        "`webhook_user` and `webhook_password`).",
+    },
+    PUSH_SIGNED: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-ME-Signature",
+        "description": "A carrier's push signed over its raw body (Melhor Envio: base64 or hex of the HMAC-SHA256 of "
+        "the body under the account's `app_secret`).",
     },
 }
 

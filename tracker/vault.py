@@ -1,4 +1,4 @@
-"""Carrier credentials are encrypted at rest with a key derived from ``ZELO_SECRET_KEY``."""
+"""Carrier credentials (and carriers' pushes) are encrypted at rest with a key derived from ``ZELO_SECRET_KEY``."""
 
 import base64
 import hashlib
@@ -14,6 +14,17 @@ class Vault:
 
     def seal(self, data: dict[str, str]) -> str:
         return self._fernet.encrypt(json.dumps(data, sort_keys=True).encode()).decode()
+
+    def seal_bytes(self, data: bytes) -> str:
+        return self._fernet.encrypt(data).decode()
+
+    def open_bytes(self, token: str) -> bytes:
+        try:
+            return self._fernet.decrypt(token.encode())
+        except InvalidToken:
+            raise ValueError(
+                "stored data cannot be decrypted: ZELO_SECRET_KEY differs from the key it was stored with"
+            ) from None
 
     def open(self, token: str) -> dict[str, str]:
         try:

@@ -16,12 +16,15 @@ from tracker.config import Settings
 from tracker.detector import tasks as detector_tasks
 from tracker.ingest import tasks as ingest_tasks
 from tracker.polling import tasks as polling_tasks
+from tracker.pushes import tasks as push_tasks
 from tracker.runtime import Runtime
 from tracker.runtime import open_runtime as open_bare_runtime
 
 # (job, every N seconds) for the embedded loop.
 SCHEDULE: Schedule = (
     (polling_tasks.poll_due, 60.0),
+    (push_tasks.apply_pushes, 30.0),  # what the door's own kick did not apply; parked pushes now matched
+    (push_tasks.purge_pushes, 3600.0),
     (detector_tasks.detect_sweep, 900.0),
     (notifier_tasks.dispatch, 30.0),
     (notifier_tasks.sla_alerts, 900.0),
@@ -40,11 +43,13 @@ def routers() -> list[APIRouter]:
     from notifier import pages as customer_pages
     from tracker.detector import api as incidents_api
     from tracker.ingest import api as ingest_api
+    from tracker.pushes import door as push_door
     from tracker.shipments import api as shipments_api
 
     parts = (ingest_api.REVISIONS, incidents_api.INCIDENTS, notifications_api.NOTIFICATIONS, claims_api.CLAIMS)
     return [
         ingest_api.router,
+        push_door.router,
         shipments_api.router(parts),
         incidents_api.router,
         notifications_api.router,

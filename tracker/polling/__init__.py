@@ -5,19 +5,22 @@
 ``cadence`` (with ``cadence.toml``) decides when each shipment is polled next, ``circuit`` stops hammering a
 carrier that is down, ``accounts`` keeps the carrier contracts and their encrypted credentials
 (:func:`account_config` opens one for an adapter, or a claim filer), ``report`` says what a cycle did.
+Carriers' pushes (``tracker.pushes``) are stored through the same :func:`store_outcomes`.
 """
 
 from datetime import timedelta
 
 from tracker.detector import detector_of
 from tracker.polling.accounts import account_config
-from tracker.polling.poller import Poller
+from tracker.polling.outcomes import store_outcomes
+from tracker.polling.poller import CLAIMED_COLUMNS, Poller
 from tracker.polling.refresh import NewEvent, NotRefreshable, Refreshed
 from tracker.polling.refresh import refresh as _refresh
 from tracker.polling.report import PollReport
 from tracker.runtime import Runtime
 
 __all__ = [
+    "CLAIMED_COLUMNS",
     "NewEvent",
     "NotRefreshable",
     "PollReport",
@@ -26,6 +29,7 @@ __all__ = [
     "account_config",
     "poller_of",
     "refresh_shipment",
+    "store_outcomes",
 ]
 
 

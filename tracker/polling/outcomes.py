@@ -1,6 +1,8 @@
 """Write poll outcomes in one transaction: new events (never twice), status and poll state.
 
-Only shipments whose carrier data changed (by digest) are written in full; for those, the events already
+Outcomes come from a poll, or (``pushed``) from a carrier's push merged with the stored events
+(``tracker.pushes``): a pushed shipment is then polled no sooner than its carrier's ``poll_when_pushed`` after its
+last push. Only shipments whose carrier data changed (by digest) are written in full; for those, the events already
 stored are read back so that only new events are inserted and only changed ``voided`` flags updated.
 """
 
@@ -16,6 +18,7 @@ from sqlalchemy import Row, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.base import Status, TrackingEvent, TrackingResult
+from carriers.base.registry import get as get_carrier
 from tracker.db import insert_skipping_duplicates
 from tracker.detector import Detector, Evaluation
 from tracker.models import events_table, shipments_table
@@ -60,17 +63,18 @@ class _Writes:
     now: datetime
     rng: random.Random
     report: PollReport
+    pushed: bool = False
     poll_only: list[dict[str, Any]] = field(default_factory=list)
     full: list[dict[str, Any]] = field(default_factory=list)
     changed: dict[int, TrackingResult] = field(default_factory=dict)
     moved: list[Moved] = field(default_factory=list)
 
     def poll(
-        self, shipment_id: int, next_at: datetime | None, note: str | None, errors: int, stopped: str | None
+        self, row: Row[Any], next_at: datetime | None, note: str | None, errors: int, stopped: str | None
     ) -> dict[str, Any]:
-        return {
-            "_id": shipment_id,
-            "last_polled_at": self.now,
+        pushed = {"pushed_at": self.now, "last_polled_at": row.last_polled_at} if self.pushed else None
+        return (pushed or {"last_polled_at": self.now}) | {
+            "_id": row.id,
             "next_poll_at": next_at,
             "poll_error": note,
             "poll_error_count": errors,
@@ -82,11 +86,11 @@ class _Writes:
         self.report.errors[failure.code] += 1
         count = row.poll_error_count + 1
         next_at = cadence.after_error(now=self.now, error_count=count, rng=self.rng)
-        self.poll_only.append(self.poll(row.id, next_at, f"{failure.code}: {failure.message}", count, None))
+        self.poll_only.append(self.poll(row, next_at, f"{failure.code}: {failure.message}", count, None))
 
     def stop(self, row: Row[Any], message: str, errors: int) -> None:
         self.report.stopped["invalid_code"] += 1
-        self.poll_only.append(self.poll(row.id, None, message, errors, "invalid_code"))
+        self.poll_only.append(self.poll(row, None, message, errors, "invalid_code"))
 
     def tracked(self, row: Row[Any], result: TrackingResult) -> None:
         if result.error and result.error.final:
@@ -104,11 +108,14 @@ class _Writes:
             became_final=status.is_final and (status != old_status or new_digest != row.events_digest),
             rng=self.rng,
         )
+        next_at, last_push = nxt.at, self.now if self.pushed else row.pushed_at
+        if next_at is not None and last_push is not None:  # the carrier pushes: poll it rarely, for a lost push
+            next_at = max(next_at, last_push + get_carrier(row.carrier).poll_when_pushed)
         if nxt.stopped:
             self.report.stopped[nxt.stopped] += 1
         if note and note != row.poll_error:  # said once, not on every poll
             log.warning("carrier_data_problem", shipment_id=row.id, tracking_code=row.tracking_code, problem=note)
-        poll = self.poll(row.id, nxt.at, note, 0, nxt.stopped)
+        poll = self.poll(row, next_at, note, 0, nxt.stopped)
         if new_digest == row.events_digest:
             self.poll_only.append(poll)
             return
@@ -142,10 +149,11 @@ async def store_outcomes(
     now: datetime,
     rng: random.Random,
     detector: Detector | None = None,
+    pushed: bool = False,
 ) -> PollReport:
     """Write the outcomes; with a ``detector``, detection runs on every shipment whose data changed, and its
-    incidents are written in the same transaction."""
-    writes = _Writes(now, rng, PollReport(polled=len(claimed)))
+    incidents are written in the same transaction. ``pushed``: the outcomes came by push, not by a poll."""
+    writes = _Writes(now, rng, PollReport(polled=len(claimed)), pushed)
     for row in claimed:
         outcome = outcomes.get(row.id) or Failure(
             "no_answer", f"the carrier returned no result for {row.tracking_code}"

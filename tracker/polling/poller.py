@@ -42,6 +42,8 @@ CLAIMED_COLUMNS = (
     shipments.c.events_digest,
     shipments.c.poll_error,
     shipments.c.poll_error_count,
+    shipments.c.last_polled_at,
+    shipments.c.pushed_at,
     shipments.c.created_at,
     shipments.c.shipped_at,
     shipments.c.carrier_expected_delivery,

@@ -1,0 +1,150 @@
+"""``POST /v1/webhooks/carriers/{carrier}``: the one door every pushing carrier calls.
+
+In order: the carrier must take pushes; the body is read within :data:`MAX_BODY`; the push must carry the push
+credentials of one of that carrier's accounts (the carrier's own scheme: Basic, an HMAC header, …) before a byte
+of it is parsed; the adapter must read it; then it is stored once (encrypted; a replay is recognised by its
+SHA-256 and changes nothing) and answered at once. What it says is applied in the background, through the same
+pipeline as a poll (``tracker.pushes.apply``).
+"""
+
+import hashlib
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from carriers.base import CarrierError, CarrierSpec
+from carriers.base.registry import carriers
+from tracker.db import insert_skipping_duplicates
+from tracker.openapi import PUSH_BASIC, PUSH_SIGNED
+from tracker.pushes.models import pushes_table
+from tracker.pushes.service import applier_of
+from tracker.pushes.signers import Signers
+from tracker.runtime import Runtime
+from tracker.text import line_problem
+from tracker.web import DirectRoute, FieldError, ProblemError, read_body, read_json, responses, runtime
+
+log = structlog.get_logger(__name__)
+router = APIRouter(route_class=DirectRoute)
+MAX_BODY = 1_000_000  # bytes; a carrier's push speaks of a few packages
+MAX_RESULTS = 1_000  # shipments one push may speak of
+REPLAYED = "Push-Replayed"
+
+
+class PushAnswer(BaseModel):
+    push_id: int
+    shipments: int  # how many shipments the push speaks of
+    replayed: bool  # the same body was received before: nothing changed
+
+
+def _spec(name: str) -> CarrierSpec:
+    pushing = sorted(n for n, s in carriers().items() if s.pushes)
+    spec = carriers().get(name)
+    if spec is None or not spec.pushes:
+        shown = repr(name[:40]) if line_problem(name) is None else "given"
+        message = f"carrier {shown} takes no pushes here; expected one of: {', '.join(pushing) or '(none installed)'}"
+        raise ProblemError(
+            404, "No push door for this carrier", message, [FieldError(field="carrier", message=message)]
+        )
+    return spec
+
+
+def _signers(rt: Runtime) -> Signers:
+    return rt.service(lambda r: Signers(r.sessions, r.vault, r.clock))
+
+
+async def carrier_push(request: Request) -> Response:
+    spec = _spec(request.path_params["carrier"])
+    assert spec.verify_push is not None
+    body = await read_body(request, MAX_BODY)
+    rt = runtime(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    signers = await _signers(rt).of(spec)
+    account_id = next((a for a, creds in signers if spec.verify_push(headers, body, creds)), None)
+    if account_id is None:
+        log.warning("push_refused", carrier=spec.name, accounts=len(signers), size=len(body))
+        fields = ", ".join(spec.push_fields)
+        detail = (
+            f"the push does not carry the push credentials ({fields}) of any {spec.name} account"
+            if signers
+            else f"no {spec.name} account has push credentials ({fields}): add them with zelo accounts add"
+        )
+        raise ProblemError(401, "Push not authenticated", detail)
+    payload = read_json(body)
+    try:
+        results = spec.parse_webhook(payload)
+    except Exception as exc:  # a CarrierError says what is wrong; anything else is the adapter's fault, still 4xx
+        log.warning("push_unreadable", carrier=spec.name, error=type(exc).__name__)
+        message = str(exc)[:500] if isinstance(exc, CarrierError | ValueError) else ""
+        detail = message or f"the {spec.name} adapter could not read this push ({type(exc).__name__})"
+        raise ProblemError(422, "Invalid push", detail, [FieldError(field="(body)", message=detail)]) from None
+    if len(results) > MAX_RESULTS:
+        detail = f"the push speaks of {len(results)} shipments; at most {MAX_RESULTS} per push"
+        raise ProblemError(413, "Push too large", detail)
+    push_id, replayed = await _store(rt, spec.name, account_id, body, len(results))
+    if not replayed:
+        applier_of(rt).kick()
+    answer = PushAnswer(push_id=push_id, shipments=len(results), replayed=replayed)
+    return JSONResponse(
+        answer.model_dump(), status_code=200 if replayed else 202, headers={REPLAYED: "true"} if replayed else None
+    )
+
+
+async def _store(rt: Runtime, carrier: str, account_id: int, body: bytes, results: int) -> tuple[int, bool]:
+    """The push's id, and whether the same body had been received already."""
+    digest = hashlib.sha256(body).hexdigest()
+    c = pushes_table.c
+    async with rt.sessions() as session, session.begin():
+        stmt = (
+            insert_skipping_duplicates(session, pushes_table, ["carrier", "body_sha256"])
+            .values(
+                carrier=carrier,
+                carrier_account_id=account_id,
+                body_sha256=digest,
+                body=rt.vault.seal_bytes(body),
+                results=results,
+                received_at=rt.clock.now(),
+                parked=0,
+            )
+            .returning(c.id)
+        )
+        push_id = await session.scalar(stmt)
+        if push_id is not None:
+            return push_id, False
+        found = await session.scalar(select(c.id).where(c.carrier == carrier, c.body_sha256 == digest))
+    assert found is not None
+    return found, True
+
+
+router.add_api_route(
+    "/v1/webhooks/carriers/{carrier}",
+    carrier_push,
+    methods=["POST"],
+    status_code=202,
+    response_model=PushAnswer,
+    responses={
+        200: {"model": PushAnswer, "description": "A replay: received before, nothing changed"},
+        **responses(400, 401, 404, 413, 415, 422),
+    },
+    summary="A carrier pushes tracking updates (authenticated the carrier's own way)",
+    openapi_extra={
+        "security": [{PUSH_BASIC: []}, {PUSH_SIGNED: []}],
+        "parameters": [
+            {
+                "name": "carrier",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "maxLength": 32},
+                "description": "The pushing carrier, e.g. loggi or melhorenvio (zelo carriers list says which push)",
+            }
+        ],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+    },
+    description=(
+        "Each pushing carrier signs as it does (Loggi: HTTP Basic with the account's webhook_user and "
+        "webhook_password; Melhor Envio: X-ME-Signature, the HMAC-SHA256 of the body with the app secret). "
+        "Answered as soon as the push is stored; what it says is applied in the background."
+    ),
+)

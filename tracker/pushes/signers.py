@@ -1,0 +1,46 @@
+"""Which carrier accounts may push, with their push credentials opened, kept a few seconds per process so a push
+costs no decryption; a new or changed account takes pushes within ``ttl``."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from carriers.base import CarrierSpec
+from tracker.clock import Clock
+from tracker.models import CarrierAccount
+from tracker.vault import Vault
+
+TTL_S = 5.0
+
+Signer = tuple[int, Mapping[str, str]]  # (account id, its push credentials)
+
+
+@dataclass
+class Signers:
+    sessions: async_sessionmaker[AsyncSession]
+    vault: Vault
+    clock: Clock
+    ttl: float = TTL_S
+    _known: dict[str, tuple[datetime, list[Signer]]] = field(default_factory=dict)
+
+    async def of(self, spec: CarrierSpec) -> list[Signer]:
+        """The accounts of ``spec``'s carrier that have every push credential, oldest first."""
+        now = self.clock.now()
+        cached = self._known.get(spec.name)
+        if cached is None or not 0 <= (now - cached[0]).total_seconds() < self.ttl:
+            async with self.sessions() as session:
+                query = select(CarrierAccount.id, CarrierAccount.credentials).where(CarrierAccount.carrier == spec.name)
+                rows = (await session.execute(query.order_by(CarrierAccount.id))).all()
+            signers: list[Signer] = []
+            for account_id, sealed in rows:
+                try:
+                    credentials = self.vault.open(sealed)
+                except ValueError:  # sealed with another key: that account cannot take pushes (the poller says so)
+                    continue
+                if all(credentials.get(f) for f in spec.push_fields):
+                    signers.append((account_id, {f: credentials[f] for f in spec.push_fields}))
+            cached = self._known[spec.name] = (now, signers)
+        return cached[1]
