@@ -39,7 +39,7 @@ from tracker.config import Settings
 from tracker.db import make_engine, make_sessionmaker
 from tracker.migrate import upgrade
 from tracker.signals import Alert
-from zelo.demo import track_parcels
+from zelo.demo_carriers import track_parcels
 from zelo.features import open_runtime
 
 NOW = datetime(2026, 11, 12, 14, 0, tzinfo=UTC)  # a Thursday, 11:00 in Brasília

@@ -34,7 +34,7 @@ from tracker.db import make_engine
 from tracker.migrate import upgrade
 from tracker.models import Shipment, TrackingEvent
 from tracker.polling import poller_of
-from zelo.demo import track_parcels
+from zelo.demo_carriers import track_parcels
 from zelo.features import open_runtime
 
 T0 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)

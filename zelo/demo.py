@@ -1,4 +1,5 @@
-"""``zelo demo``: the sandbox carrier, a few hundred parcels, three simulated weeks, a summary."""
+"""``zelo demo``: the sandbox playing five carriers (two of them pushing to Zelo's door), a few hundred parcels,
+three simulated weeks, a summary."""
 
 import asyncio
 import random
@@ -7,21 +8,22 @@ import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from carriers.correios.parse import parse
-from carriers.correios.s10 import make_code
-from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names, serve
+from carriers.base.registry import get as get_carrier
+from carriers.sandbox import SandboxState, create_app, serve
+from carriers.sandbox.accounts import credentials, expected_incidents
+from carriers.sandbox.pushes import PushCounters, Pusher
 from carriers.sandbox.scenarios import load_scenarios
+from carriers.sandbox.voices import speakers
 from notifier import dispatcher_of
 from notifier.dispatcher import DispatchReport
 from notifier.models import Notification
@@ -31,12 +33,13 @@ from tracker.config import Settings
 from tracker.detector import Detected, Incident, detector_of
 from tracker.detector.sweep import sweep
 from tracker.migrate import upgrade
-from tracker.models import Shipment, TrackingEvent
-from tracker.polling import PollReport, poller_of
-from tracker.polling.accounts import add_account
+from tracker.models import CarrierAccount, Shipment, TrackingEvent
+from tracker.polling import PollReport, account_config, poller_of
+from tracker.pushes.service import applier_of
 from tracker.runtime import Runtime
-from tracker.shipments import NewShipment, register
-from tracker.vault import Vault
+from zelo import demo_carriers
+from zelo.app import create_app as create_zelo_app
+from zelo.demo_carriers import DemoCarrier, track_parcels
 from zelo.demo_claims import approve_ready, claims_summary, reactivate_denied
 from zelo.features import open_runtime
 
@@ -44,11 +47,11 @@ STEP = timedelta(minutes=30)
 SWEEP_EVERY = 2  # steps: the detector's time-based sweep runs every simulated hour
 CLAIMS_EVERY = 8  # steps: claims are approved, filed and followed every four simulated hours
 BRT = ZoneInfo("America/Sao_Paulo")
-PREFIXES = ("SS", "PN", "QB", "OY")
-OUTAGE_AT, OUTAGE_FOR = timedelta(days=8, hours=2), timedelta(hours=6)  # the carrier's API answers 503
+OUTAGE_AT, OUTAGE_FOR = timedelta(days=8, hours=2), timedelta(hours=6)  # every carrier's API answers 503
 
 
 SEED = 7  # parcels' start times, poll jitter and retry back-off: the same counts on every run of a day
+ACCOUNT = "demo"  # the carrier accounts are demo-<carrier>
 
 
 def demo_window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -68,41 +71,6 @@ def _remove_database(database: Path) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
 
 
-async def track_parcels(
-    session: AsyncSession, vault: Vault, *, name: str, base_url: str, parcels: Sequence[Parcel], now: datetime
-) -> int:
-    """A Correios account on the sandbox at ``base_url`` and one shipment per sandbox parcel; the account id."""
-    account = await add_account(
-        session,
-        vault,
-        carrier="correios",
-        name=name,
-        base_url=base_url,
-        now=now,
-        credentials={"user": name, "access_code": name, "posting_card": "0067599079"},
-    )
-    items = [
-        NewShipment(
-            carrier="correios",
-            carrier_account_id=account.id,
-            tracking_code=p.code,
-            external_id=f"PED-{i + 1:05d}",
-            order_number=f"{i + 1:05d}",
-            shipped_at=p.start,
-            service="SEDEX" if i % 3 else "PAC",
-            customer_name=f"Cliente {i + 1}",
-            customer_email=f"cliente{i + 1}@example.com",
-            customer_phone=f"+55119{i + 1:08d}",
-            customer_consent=i % 3 != 2,  # a third did not agree to WhatsApp
-            declared_value=Decimal(120 + (i * 37) % 400),  # the NF-e's value, which a loss claim is paid on
-            shipping_cost=Decimal("18.90") if i % 3 == 0 else Decimal("32.50"),  # PAC, SEDEX
-        )
-        for i, p in enumerate(parcels)
-    ]
-    await register(session, items, now)
-    return account.id
-
-
 async def run_demo(
     console: Console, *, shipments: int, days: int, database: Path, now: datetime | None = None
 ) -> PollReport:
@@ -119,59 +87,73 @@ async def run_demo(
     )
     start, end = demo_window(days, now)
     clock = SimulatedClock(start)
+    carriers = demo_carriers.load(rng=random.Random(SEED))
+    parcels = demo_carriers.plan(carriers, shipments, start, random.Random(SEED))
     sandbox = SandboxState(clock=clock)
-    outage = (start + OUTAGE_AT, start + OUTAGE_AT + OUTAGE_FOR)
-    sandbox.faults.outages.append(outage)
-    scenarios = scenario_names()
-    rng = random.Random(SEED)
-    total, detected, sent = PollReport(), Detected(), DispatchReport()
+    sandbox.faults.outages.append((start + OUTAGE_AT, start + OUTAGE_AT + OUTAGE_FOR))
+    sandbox.faults.error_rate = {c.name: c.error_rate for c in carriers if c.error_rate}
+    sandbox.register(parcels)
+    scenario_of = {p.code: p.scenario for p in parcels}
+    total, detected, sent, pushed = PollReport(), Detected(), DispatchReport(), PushCounters()
     shutil.rmtree(mail, ignore_errors=True)
 
     async with serve(create_app(sandbox)) as base_url, open_runtime(settings, clock) as rt:
         await upgrade(rt.engine)
-        parcels = [
-            Parcel(
-                code=make_code(PREFIXES[i % len(PREFIXES)], 10_000 + i),
-                scenario=scenarios[i % len(scenarios)],
-                start=start + timedelta(days=rng.randrange(0, 5), hours=rng.randrange(1, 9)),
-            )
-            for i in range(shipments)
-        ]
-        sandbox.register(parcels)
         async with rt.sessions() as session, session.begin():
-            await track_parcels(session, rt.vault, name="demo-sandbox", base_url=base_url, parcels=parcels, now=start)
-        scenario_of = {p.code: p.scenario for p in parcels}
+            accounts = await track_parcels(
+                session,
+                rt.vault,
+                name=ACCOUNT,
+                base_url=base_url,
+                parcels=parcels,
+                now=start,
+                services={c.name: c.services for c in carriers},
+            )
+        door = create_zelo_app(settings.model_copy(update={"log_level": "warning"}), clock)  # the pushes' door
+        async with (
+            door.router.lifespan_context(door),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=door), base_url="http://zelo") as to_door,
+        ):
+            pusher = Pusher(sandbox, speakers())
+            for carrier in accounts:
+                if get_carrier(carrier).pushes:  # the sandbox sends this carrier's webhooks to Zelo's door
+                    pusher.target(carrier, f"http://zelo/v1/webhooks/carriers/{carrier}", credentials(carrier, ACCOUNT))
+            poller, detector, dispatcher = poller_of(rt), detector_of(rt), dispatcher_of(rt)
+            poller.sleep = _no_wait  # retry back-off happens in simulated time: the clock only moves between cycles
+            poller.rng, dispatcher.rng = random.Random(SEED), random.Random(SEED)  # jitter: the same on every run
+            sla_alerts = rt.jobs["sla_alerts"]  # the notifier's SLA job, as the schedule runs it (zelo/features.py)
+            file_claims, follow_claims = rt.jobs["file_claims"], rt.jobs["follow_claims"]
+            steps = int((end - start) / STEP)
+            with Progress(
+                TextColumn("[bold]simulated day {task.fields[day]:>2}/{task.fields[days]}"),
+                BarColumn(),
+                TextColumn("{task.fields[polled]:>6} polls"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("demo", total=steps, day=0, days=days, polled=0)
+                for step in range(steps):
+                    total.merge(await poller.run_once())
+                    for key, n in (await pusher.flush(to_door)).items():
+                        setattr(pushed, key, getattr(pushed, key) + n)
+                    await applier_of(door.state.runtime).settled()  # what the door took is stored
+                    if step % SWEEP_EVERY == 0:
+                        detected.merge(await sweep(rt.sessions, detector, clock.now()))
+                    await sla_alerts({"runtime": rt})
+                    if step % CLAIMS_EVERY == 0:  # the store approves what is ready; filing and following run
+                        await approve_ready(rt, clock.now())
+                        await reactivate_denied(rt, clock.now())
+                        await file_claims({"runtime": rt})
+                        await follow_claims({"runtime": rt})
+                    sent.merge(await dispatcher.run_once())
+                    clock.advance(STEP)
+                    progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
 
-        poller, detector, dispatcher = poller_of(rt), detector_of(rt), dispatcher_of(rt)
-        poller.sleep = _no_wait  # retry back-off happens in simulated time: the clock only moves between cycles
-        poller.rng, dispatcher.rng = random.Random(SEED), random.Random(SEED)  # jitter: the same on every run
-        sla_alerts = rt.jobs["sla_alerts"]  # the notifier's SLA job, as the schedule runs it (zelo/features.py)
-        file_claims, follow_claims = rt.jobs["file_claims"], rt.jobs["follow_claims"]
-        steps = int((end - start) / STEP)
-        with Progress(
-            TextColumn("[bold]simulated day {task.fields[day]:>2}/{task.fields[days]}"),
-            BarColumn(),
-            TextColumn("{task.fields[polled]:>6} polls"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("demo", total=steps, day=0, days=days, polled=0)
-            for step in range(steps):
-                total.merge(await poller.run_once())
-                if step % SWEEP_EVERY == 0:
-                    detected.merge(await sweep(rt.sessions, detector, clock.now()))
-                await sla_alerts({"runtime": rt})
-                if step % CLAIMS_EVERY == 0:  # the store approves what is ready; filing and following run
-                    await approve_ready(rt, clock.now())
-                    await reactivate_denied(rt, clock.now())
-                    await file_claims({"runtime": rt})
-                    await follow_claims({"runtime": rt})
-                sent.merge(await dispatcher.run_once())
-                clock.advance(STEP)
-                progress.update(task, advance=1, day=(step + 1) * STEP // timedelta(days=1), polled=total.polled)
-
-        truth = {r.tracking_code: r.status.value for r in parse({"objetos": sandbox.render(list(scenario_of))})}
+        sandbox.faults.outages.clear()
+        sandbox.faults.error_rate.clear()
+        truth = await _carriers_say(rt)
         await _summary(console, rt, scenario_of, truth, total)
+        await _carriers_summary(console, rt, carriers, truth, pushed)
         await _incidents_summary(console, rt, scenario_of, detected)
         await _notifications_summary(console, rt)
         await claims_summary(console, rt)
@@ -180,6 +162,68 @@ async def run_demo(
     console.print(f"{emails} e-mails written to {mail}/ as .eml files: open them in any mail client.")
     _what_next(console, database, example)
     return total
+
+
+async def _carriers_say(rt: Runtime) -> dict[str, str]:
+    """Each shipment's status as its carrier's API gives it now (through the same adapters, asked afresh)."""
+    truth: dict[str, str] = {}
+    async with rt.sessions() as session:
+        accounts = list(await session.scalars(select(CarrierAccount)))
+        codes = (await session.execute(select(Shipment.carrier_account_id, Shipment.tracking_code))).all()
+    for account in accounts:
+        tracker = get_carrier(account.carrier).make_tracker(
+            account_config(account, rt.vault), rt.http, rt.clock.now, _no_wait
+        )
+        mine = [code for account_id, code in codes if account_id == account.id]
+        for i in range(0, len(mine), tracker.batch_limit):
+            truth |= {r.tracking_code: r.status.value for r in await tracker.track(mine[i : i + tracker.batch_limit])}
+    return truth
+
+
+async def _carriers_summary(
+    console: Console,
+    rt: Runtime,
+    carriers: Sequence[DemoCarrier],
+    truth: dict[str, str],
+    pushed: PushCounters,
+) -> None:
+    """Each carrier side by side: what it was made to do, and what Zelo made of it."""
+    async with rt.sessions() as session:
+        shipments = (
+            await session.execute(
+                select(Shipment.id, Shipment.carrier, Shipment.tracking_code, Shipment.status, Shipment.pushed_at)
+            )
+        ).all()
+        incidents = Counter(
+            carrier
+            for (carrier,) in (
+                await session.execute(select(Shipment.carrier).join(Incident, Incident.shipment_id == Shipment.id))
+            ).all()
+        )
+    console.print("\nThe carriers: " + "; ".join(f"{c.name}, {c.behaviour}" for c in carriers) + ".")
+    table = Table(
+        "carrier", "shipments", "delivered", "as the carrier says", "incidents", "by push", title="Per carrier"
+    )
+    for c in carriers:
+        mine = [s for s in shipments if s.carrier == c.name]
+        if not mine:
+            continue
+        agree = sum(truth.get(s.tracking_code) == s.status for s in mine)
+        by_push = sum(s.pushed_at is not None for s in mine)
+        table.add_row(
+            c.name,
+            str(len(mine)),
+            str(sum(s.status == "delivered" for s in mine)),
+            f"{agree}/{len(mine)}",
+            str(incidents[c.name]),
+            str(by_push) if get_carrier(c.name).pushes else "-",
+        )
+    console.print(table)
+    console.print(
+        f"Pushes: {pushed.acknowledged} webhooks acknowledged by Zelo's door"
+        + (f", {pushed.refused} refused and sent again" if pushed.refused else "")
+        + "; pushed shipments are still polled twice a day, so a lost push only delays an update."
+    )
 
 
 async def _summary(
@@ -200,7 +244,6 @@ async def _summary(
 
     by_id = {r.id: r for r in rows}
     per_status = Counter(r.status for r in rows)
-    per_carrier = Counter((r.carrier, r.status) for r in rows)
     wrong: dict[str, Counter[str]] = defaultdict(Counter)
     for shipment_id, reason in reasons:
         wrong[scenario_of[by_id[shipment_id].tracking_code]][str(reason)] += 1
@@ -212,10 +255,10 @@ async def _summary(
         f"\n[bold]Zelo demo[/bold]: {len(rows)} shipments, {total.polled} polls, {event_count} events stored, "
         f"{total.failed} failed polls retried later, {sum(total.unknown_codes.values())} unknown codes seen"
     )
-    matching = sum(truth[r.tracking_code] == r.status for r in rows)
+    matching = sum(truth.get(r.tracking_code) == r.status for r in rows)
     console.print(
-        f"A {OUTAGE_FOR.total_seconds() / 3600:.0f}-hour carrier outage on day {OUTAGE_AT.days} "
-        f"({', '.join(f'{k} {n}' for k, n in total.errors.items()) or 'no errors'}) delayed tracking. "
+        f"A {OUTAGE_FOR.total_seconds() / 3600:.0f}-hour outage of every carrier's API on day {OUTAGE_AT.days} and "
+        f"a flaky API ({', '.join(f'{k} {n}' for k, n in total.errors.items()) or 'no errors'}) delayed tracking. "
         f"[bold]{matching}/{len(rows)}[/bold] shipments end in the carrier's own final status."
     )
     table = Table("status", "shipments", title="Shipments per status")
@@ -230,10 +273,6 @@ async def _summary(
         table.add_row(scenario, str(sum(outcome[scenario].values())), statuses, went_wrong)
     console.print(table)
 
-    table = Table("carrier", "status", "shipments", title="Per carrier")
-    for (carrier, status), n in sorted(per_carrier.items()):
-        table.add_row(carrier, status, str(n))
-    console.print(table)
     if total.unknown_codes:
         console.print("unknown carrier codes: " + ", ".join(f"{c} ×{n}" for c, n in total.unknown_codes.items()))
 
@@ -260,16 +299,25 @@ async def _incidents_summary(console: Console, rt: Runtime, scenario_of: dict[st
         table.add_row(kind, carrier, status, str(n))
     console.print(table)
 
-    expected = {name: set(s.incidents) for name, s in load_scenarios().items()}
-    table = Table("scenario", "expected incidents", "shipments", "exactly as expected", title="Incidents per scenario")
+    carrier_of = {code: carrier for code, carrier, _, _ in rows}
+    expected = {code: set(expected_incidents(carrier_of[code], s)) for code, s in scenario_of.items()}
+    table = Table(
+        "scenario",
+        "expected incidents (as Correios shows it)",
+        "shipments",
+        "exactly as expected (as each carrier shows it)",
+        title="Incidents per scenario",
+    )
     exact = 0
-    for scenario in sorted(expected):
+    for scenario, plan in sorted(load_scenarios().items()):
         codes = [c for c, s in scenario_of.items() if s == scenario]
-        ok = sum(raised[c] == expected[scenario] for c in codes)
+        if not codes:
+            continue
+        ok = sum(raised[c] == expected[c] for c in codes)
         exact += ok
-        others = Counter(k for c in codes for k in raised[c] ^ expected[scenario])
+        others = Counter(k for c in codes for k in raised[c] ^ expected[c])
         note = f" (differs: {', '.join(f'{k} ×{n}' for k, n in others.items())})" if others else ""
-        table.add_row(scenario, ", ".join(sorted(expected[scenario])) or "-", str(len(codes)), f"{ok}{note}")
+        table.add_row(scenario, ", ".join(sorted(plan.incidents)) or "-", str(len(codes)), f"{ok}{note}")
     console.print(table)
     guarded = ", ".join(sorted(detected.guarded_accounts))
     console.print(

@@ -1,15 +1,17 @@
 """What a test or the demo needs to ship through each carrier the sandbox plays: a tracking code in that carrier's
-own format, account credentials the sandbox accepts (with push credentials for the carriers that push), and the
-incidents a scenario should raise as that carrier tells it (``carrier_incidents.toml``)."""
+own format, account credentials the sandbox accepts (with push credentials for the carriers that push), the date
+the store promised, and the incidents a scenario should raise as that carrier tells it (``carrier_incidents.toml``)."""
 
 import tomllib
 import uuid
 from collections.abc import Mapping
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
 from carriers.correios.s10 import make_code
+from carriers.sandbox.model import LOCAL_TZ, Parcel
 from carriers.sandbox.scenarios import load_scenarios
 
 CARRIERS = ("correios", "jadlog", "totalexpress", "loggi", "melhorenvio")
@@ -53,6 +55,12 @@ def credentials(carrier: str, name: str) -> dict[str, str]:
         case "melhorenvio":
             return {"token": f"{name}-token", "contact_email": "ti@loja.example", "app_secret": f"{name}-app"}
     raise ValueError(f"the sandbox plays no carrier {carrier!r}; it plays {', '.join(CARRIERS)}")
+
+
+def promised_date(parcel: Parcel) -> date:
+    """The date the store promised the customer: what the carrier quoted for the parcel's scenario (the ERP sends
+    it with the shipment)."""
+    return parcel.start.astimezone(LOCAL_TZ).date() + timedelta(days=load_scenarios()[parcel.scenario].promised_days)
 
 
 def expected_incidents(carrier: str, scenario: str) -> frozenset[str]:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carriers.base.registry import get as get_carrier
 from carriers.sandbox import Parcel, SandboxState, create_app, scenario_names
-from carriers.sandbox.accounts import CARRIERS, credentials, expected_incidents, tracking_code
+from carriers.sandbox.accounts import CARRIERS, credentials, expected_incidents, promised_date, tracking_code
 from carriers.sandbox.pushes import Pusher
 from carriers.sandbox.voices import speakers
 from tests.support import RecordingSleep
@@ -75,7 +75,8 @@ async def play(
             Parcel(tracking_code(carrier, i), name, start + timedelta(hours=i), carrier) for i, name in enumerate(names)
         ]
         sandbox.register(parcels)
-        await register(session, [NewShipment(carrier, account.id, p.code) for p in parcels], start)
+        promised = [NewShipment(carrier, account.id, p.code, promised_delivery_date=promised_date(p)) for p in parcels]
+        await register(session, promised, start)
     detector = Detector()
     poller = Poller(
         sessions, carrier_http, clock, vault, sleep=RecordingSleep(), rng=random.Random(2), detector=detector
