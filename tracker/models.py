@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -62,6 +63,8 @@ class CarrierAccount(Base):
     base_url: Mapped[str] = mapped_column(String(300))
     credentials: Mapped[str] = mapped_column(Text)  # Fernet token of a JSON object
     created_at: Mapped[datetime]
+    # requests per second this account may make; None: its carrier's limit (CarrierSpec.requests_per_second)
+    requests_per_second: Mapped[float | None] = mapped_column(Float)
     # circuit breaker, shared by every poller through the database
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     circuit_open_until: Mapped[datetime | None]

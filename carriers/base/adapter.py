@@ -64,6 +64,7 @@ class CarrierSpec:
     filers: Mapping[str, MakeFiler] = field(default_factory=dict)  # claim filers by name (claims/policies.toml)
     optional_credential_fields: tuple[str, ...] = ()  # read when given (e.g. by a claim filer)
     secret_fields: tuple[str, ...] = ()  # credentials asked for without echo, never printed
+    credential_help: Mapping[str, str] = field(default_factory=dict)  # what a credential is, in a few words (prompts)
     # Pushes (POST /v1/webhooks/carriers/{name}): ``verify_push`` authenticates one against an account's
     # credentials (the ``push_fields`` among them; an account without them takes no push) BEFORE the body is
     # parsed; ``parse_webhook`` then reads the JSON body. A pushed shipment is still polled every

@@ -18,7 +18,14 @@ SPEC = CarrierSpec(
     parse=parse,
     check_code=check_code,
     credential_fields=("user", "access_code", "posting_card"),
-    optional_credential_fields=("contract", "phone"),  # the claim filer's contrato and telefone
+    # the claim filers': correios_api's contrato and telefone, correios_portal's Fale Conosco login
+    optional_credential_fields=("contract", "phone", "portal_user", "portal_password", "portal_url"),
+    secret_fields=("access_code", "portal_password"),
+    credential_help={
+        "user": "CWS user (CNPJ or login)",
+        "access_code": "CWS access code (código de acesso)",
+        "posting_card": "posting card number (cartão de postagem)",
+    },
     default_base_url=PRODUCTION_URL,
     filers={CorreiosApiFiler.name: CorreiosApiFiler, "correios_portal": PortalFiler},
 )

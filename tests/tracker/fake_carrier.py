@@ -15,15 +15,21 @@ class FakeCarrier:
     fail_with: CarrierError | None = None
     calls: list[list[str]] = field(default_factory=list)
     batch_limit: int = 3
+    requests_per_second: float | None = None  # the spec's rate limit
+    called_at: list[datetime] = field(default_factory=list)  # on the poller's clock, one per call
+    now: Now | None = None
 
     async def track(self, codes: Sequence[str]) -> list[TrackingResult]:
         self.calls.append(list(codes))
+        if self.now is not None:
+            self.called_at.append(self.now())
         if self.fail_with is not None:
             raise self.fail_with
         return [self.answers[c] for c in codes if c in self.answers]
 
     def spec(self) -> CarrierSpec:
         def make(account: AccountConfig, http: httpx.AsyncClient, now: Now, sleep: Sleep) -> "FakeCarrier":
+            self.now = now
             return self
 
         return CarrierSpec(
@@ -34,6 +40,7 @@ class FakeCarrier:
             check_code=lambda code: None if code.startswith("FK") else f"{code!r} is not a fake code",
             credential_fields=("key",),
             default_base_url="http://fake.test",
+            requests_per_second=self.requests_per_second,
         )
 
 

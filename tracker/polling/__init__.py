@@ -3,8 +3,9 @@
 
 ``poller`` runs a cycle, ``refresh`` polls one shipment now (due or not), ``outcomes`` writes its results,
 ``cadence`` (with ``cadence.toml``) decides when each shipment is polled next, ``circuit`` stops hammering a
-carrier that is down, ``accounts`` keeps the carrier contracts and their encrypted credentials
-(:func:`account_config` opens one for an adapter, or a claim filer), ``report`` says what a cycle did.
+carrier that is down, ``pace`` spaces an account's requests to its rate limit, ``accounts`` keeps the carrier
+contracts and their encrypted credentials (:func:`account_config` opens one for an adapter, or a claim filer;
+``credentials`` gathers a new one's for ``zelo accounts add``), ``report`` says what a cycle did.
 Carriers' pushes (``tracker.pushes``) are stored through the same :func:`store_outcomes`.
 """
 

@@ -1,8 +1,11 @@
-"""Carrier accounts: one per carrier contract, credentials encrypted at rest. :func:`release_held` hands the
+"""Carrier accounts: one per carrier contract, credentials encrypted at rest (only the fields its carrier takes),
+an optional rate limit of its own (:func:`rate_limit`: else its carrier's). :func:`release_held` hands the
 shipments held for want of one (stored before their carrier's account existed: ``tracker.ingest``) to the accounts
 that now exist: ``zelo accounts add`` calls it, and so does each poll cycle."""
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +13,8 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from carriers.base import AccountConfig
+from carriers.base import AccountConfig, CarrierSpec
+from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
 from tracker.models import CarrierAccount, shipments_table
 from tracker.vault import Vault
@@ -32,13 +36,21 @@ async def add_account(
     credentials: Mapping[str, str],
     base_url: str | None,
     now: datetime,
+    requests_per_second: float | None = None,
 ) -> CarrierAccount:
+    """Store a new account; ``requests_per_second`` overrides its carrier's rate limit (None: the carrier's)."""
     spec = get_carrier(carrier)
-    missing = [f for f in spec.credential_fields if not credentials.get(f)]
+    if unknown := unknown_fields(spec, credentials):
+        raise AccountError(unknown)
+    missing = [f for f in spec.credential_fields if not credentials.get(f, "").strip()]
     if missing:
         raise AccountError(f"{carrier} account {name!r} needs {', '.join(missing)}")
+    if empty := [f for f, v in credentials.items() if not v.strip()]:
+        raise AccountError(f"{carrier} account {name!r}: credential {', '.join(empty)} is empty")
     if not name.strip():
         raise AccountError("account name must not be empty")
+    if requests_per_second is not None and not 0 < requests_per_second < math.inf:  # also refuses NaN
+        raise AccountError(f"requests per second must be a number above 0, got {requests_per_second!r}")
     existing = await session.scalar(select(CarrierAccount).where(CarrierAccount.name == name))
     if existing is not None:
         raise AccountError(f"an account named {name!r} already exists (id {existing.id}, {existing.carrier})")
@@ -51,11 +63,36 @@ async def add_account(
         base_url=url,
         credentials=vault.seal(dict(credentials)),
         created_at=now,
+        requests_per_second=requests_per_second,
         consecutive_failures=0,
     )
     session.add(account)
     await session.flush()
     return account
+
+
+def accepted_fields(spec: CarrierSpec) -> tuple[str, ...]:
+    """The credential fields an account of ``spec``'s carrier takes: the required ones, then the optional."""
+    return (*spec.credential_fields, *(f for f in spec.optional_credential_fields if f not in spec.credential_fields))
+
+
+def describe_fields(spec: CarrierSpec) -> str:
+    """The credential fields ``spec``'s carrier takes, for a message: ``a, b and optionally c, d``."""
+    optional = accepted_fields(spec)[len(spec.credential_fields) :]
+    return ", ".join(spec.credential_fields) + (f" and optionally {', '.join(optional)}" if optional else "")
+
+
+def unknown_fields(spec: CarrierSpec, fields: Iterable[str]) -> str | None:
+    """What is wrong when ``fields`` names a credential ``spec``'s carrier does not take; None when all are known."""
+    unknown = [f for f in fields if f not in accepted_fields(spec)]
+    if not unknown:
+        return None
+    return f"{spec.name} accounts take no credential {', '.join(map(repr, unknown))}; expected {describe_fields(spec)}"
+
+
+def rate_limit(account: CarrierAccount, spec: CarrierSpec) -> float | None:
+    """Requests per second the account may make: its own setting, else its carrier's (None: no limit)."""
+    return account.requests_per_second if account.requests_per_second is not None else spec.requests_per_second
 
 
 async def release_held(session: AsyncSession, now: datetime) -> int:
@@ -105,3 +142,31 @@ def account_config(account: CarrierAccount, vault: Vault) -> AccountConfig:
 
 async def list_accounts(session: AsyncSession) -> list[CarrierAccount]:
     return list(await session.scalars(select(CarrierAccount).order_by(CarrierAccount.id)))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ``zelo accounts list`` says of an account (never a credential)."""
+
+    account: CarrierAccount
+    pushes: str  # "yes", "no (lacks ...)", "not offered" (by its carrier), "unknown (...)" (unreadable)
+    requests_per_second: float | None  # None: no limit
+    own_limit: bool  # the account's own setting, not its carrier's
+
+
+def summary(account: CarrierAccount, vault: Vault) -> Summary:
+    own = account.requests_per_second is not None
+    try:
+        spec = get_carrier(account.carrier)
+    except UnknownCarrier:
+        return Summary(account, "unknown (carrier not installed)", account.requests_per_second, own)
+    pushes = f"not offered by {spec.title}"
+    if spec.pushes:
+        try:
+            credentials = vault.open(account.credentials)
+        except ValueError:
+            pushes = "unknown (credentials unreadable)"
+        else:
+            lacking = [f for f in spec.push_fields if not credentials.get(f)]
+            pushes = f"no (lacks {', '.join(lacking)})" if lacking else "yes"
+    return Summary(account, pushes, rate_limit(account, spec), own)

@@ -1,10 +1,11 @@
 """``zelo accounts`` (carrier contracts and their circuit) and the reports of ``zelo poll``."""
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from tracker.commands import console, fail, open_runtime, run, settings
 
@@ -12,41 +13,98 @@ if TYPE_CHECKING:
     from tracker.polling.refresh import Refreshed
     from tracker.polling.report import PollReport
 
-ACCESS_CODE_ENV = "ZELO_CARRIER_ACCESS_CODE"
+ACCESS_CODE_ENV = "ZELO_CARRIER_ACCESS_CODE"  # the Correios access code, as before --credential existed
 accounts_app = typer.Typer(help="Carrier accounts (one per contract).", no_args_is_help=True)
+CORREIOS = "Correios shorthands"
 
 
 @accounts_app.command("add")
 def accounts_add(
     ctx: typer.Context,
-    carrier: str,
+    carrier: Annotated[str, typer.Argument(metavar="CARRIER", help="The carrier, as `zelo carriers list` names it.")],
     name: Annotated[str, typer.Option(metavar="NAME", help="A name for this contract, e.g. 'loja-sp'.")],
-    user: Annotated[str, typer.Option(metavar="USER", help="CWS user (CNPJ or login).")],
-    posting_card: Annotated[str, typer.Option(metavar="CARD", help="Posting card number (cartão de postagem).")],
-    access_code: Annotated[
-        str,
+    credential: Annotated[
+        list[str] | None,
         typer.Option(
-            metavar="CODE",
-            envvar=ACCESS_CODE_ENV,
-            show_envvar=True,
-            prompt="CWS access code (código de acesso)",
-            hide_input=True,
-            help="CWS access code (código de acesso): asked for without echo when neither this option nor the "
-            "environment variable gives it (the option is visible to other users of the machine).",
+            metavar="FIELD=VALUE",
+            help="One credential of the account, e.g. token=...; repeat the option for each.",
         ),
-    ],
+    ] = None,
+    requests_per_second: Annotated[
+        float | None,
+        typer.Option(
+            metavar="R",
+            help="At most R requests per second to this account's API (e.g. 0.5); default: the carrier's limit.",
+        ),
+    ] = None,
     base_url: Annotated[
         str | None, typer.Option(metavar="URL", help="API base URL; default: the carrier's production.")
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            metavar="USER", help="Same as --credential user=USER (CWS user: CNPJ or login).", rich_help_panel=CORREIOS
+        ),
+    ] = None,
+    posting_card: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CARD",
+            help="Same as --credential posting_card=CARD (cartão de postagem).",
+            rich_help_panel=CORREIOS,
+        ),
+    ] = None,
+    access_code: Annotated[
+        str | None,
+        typer.Option(
+            metavar="CODE",
+            help=f"Same as --credential access_code=CODE (CWS código de acesso); or in {ACCESS_CODE_ENV}.",
+            rich_help_panel=CORREIOS,
+        ),
+    ] = None,
 ) -> None:
-    """Add a carrier account; its credentials are stored encrypted."""
-    from carriers.base.registry import UnknownCarrier
-    from tracker.polling.accounts import AccountError, add_account, release_held
+    """Add a carrier account (one per contract); its credentials are stored encrypted and never printed.
 
+    Give each credential as --credential FIELD=VALUE (`zelo carriers list` names
+    each carrier's fields). A required one not given is asked for, a secret one
+    without echo. A secret can come from the environment instead, as
+    ZELO_CREDENTIAL_<FIELD> (e.g. ZELO_CREDENTIAL_CLIENT_SECRET): that keeps it
+    off the command line, which the machine's other users can see.
+
+    Examples:
+      zelo accounts add correios --name loja-sp --user U --posting-card CARD
+      zelo accounts add jadlog --name loja-jadlog       (asks for the token)
+      zelo accounts add loggi --name loja-loggi \\
+          --credential client_id=ID --credential company_id=CO
+    """
+    import os
+
+    from carriers.base.registry import UnknownCarrier
+    from carriers.base.registry import get as get_carrier
+    from tracker.polling.accounts import AccountError, add_account, release_held
+    from tracker.polling.credentials import ENV_PREFIX, CredentialError, Given, gather, parse_pairs
+
+    try:
+        spec = get_carrier(carrier)
+        given = parse_pairs(credential or [])
+    except (UnknownCarrier, CredentialError) as exc:
+        raise fail(str(exc)) from None
+    shorthands = [("user", user, "--user"), ("posting_card", posting_card, "--posting-card")]
+    if access_code is None and "access_code" in spec.credential_fields and os.environ.get(ACCESS_CODE_ENV):
+        shorthands.append(("access_code", os.environ[ACCESS_CODE_ENV], ACCESS_CODE_ENV))
+    else:
+        shorthands.append(("access_code", access_code, "--access-code"))
+    given += [Given(field, value, source) for field, value, source in shorthands if value is not None]
+    if requests_per_second is not None and not 0 < requests_per_second < math.inf:
+        raise fail(f"--requests-per-second {requests_per_second:g}: expected a number of requests per second above 0")
     loaded = settings()
-    if not access_code.strip():
-        raise fail(f"the access code is empty; give it at the prompt, in {ACCESS_CODE_ENV} or with --access-code")
-    credentials = {"user": user, "access_code": access_code, "posting_card": posting_card}
+    try:
+        gathered = gather(spec, given, os.environ, lambda text, secret: typer.prompt(text, hide_input=secret))
+    except CredentialError as exc:
+        raise fail(str(exc)) from None
+    credentials = {g.field: g.value for g in gathered}
+    if from_env := [g.source for g in gathered if g.source.startswith(ENV_PREFIX)]:
+        console.print(f"read from the environment: {', '.join(from_env)}")
 
     async def go() -> tuple[int, int]:
         async with open_runtime(ctx, loaded) as rt, rt.sessions() as session, session.begin():
@@ -58,6 +116,7 @@ def accounts_add(
                 credentials=credentials,
                 base_url=base_url,
                 now=rt.clock.now(),
+                requests_per_second=requests_per_second,
             )
             return account.id, await release_held(session, rt.clock.now())
 
@@ -66,32 +125,38 @@ def accounts_add(
     except (AccountError, UnknownCarrier) as exc:
         raise fail(str(exc)) from None
     console.print(f"account {name!r} added (id {account_id})")
+    if spec.pushes and (lacking := [f for f in spec.push_fields if f not in credentials]):
+        console.print(f"it takes no pushes (it has no {', '.join(lacking)}): its shipments are polled only")
     if released:
         console.print(f"{released} held shipments released: they are polled from now on")
 
 
 @accounts_app.command("list")
 def accounts_list(ctx: typer.Context) -> None:
-    """Carrier accounts and the state of their API circuit."""
-    from tracker.polling.accounts import list_accounts
+    """Carrier accounts, one line each: its rate limit, whether it takes pushes, the state of its API circuit."""
+    from tracker.polling.accounts import list_accounts, summary
 
     loaded = settings()
 
     async def go() -> list[Any]:
         async with open_runtime(ctx, loaded) as rt, rt.sessions() as session:
-            return await list_accounts(session)
+            return [summary(a, rt.vault) for a in await list_accounts(session)]
 
-    table = Table("id", "carrier", "name", "base URL", "failures", "circuit open until")
-    for a in run(go()):
-        table.add_row(
-            str(a.id),
-            a.carrier,
-            a.name,
-            a.base_url,
-            str(a.consecutive_failures),
-            str(a.circuit_open_until or "-"),
+    listed = run(go())
+    plain = Console(soft_wrap=True, highlight=False)
+
+    for s in listed:  # one line per account, readable in a narrow terminal
+        a = s.account
+        rate = "unlimited" if s.requests_per_second is None else f"{s.requests_per_second:g}/s"
+        circuit = f"open until {a.circuit_open_until:%Y-%m-%d %H:%M}Z" if a.circuit_open_until else "closed"
+        failures = f", {a.consecutive_failures} failures in a row" if a.consecutive_failures else ""
+        line = (
+            f"[bold]{escape(a.name)}[/bold] (id {a.id})  {a.carrier}  {escape(a.base_url)}  "
+            f"rate limit: {rate}{' (its own)' if s.own_limit else ''}  pushes: {s.pushes}  circuit: {circuit}{failures}"
         )
-    console.print(table)
+        plain.print(line)
+    if not listed:
+        plain.print("no carrier accounts yet: add one with `zelo accounts add CARRIER --name NAME ...`")
 
 
 def print_report(report: "PollReport") -> None:

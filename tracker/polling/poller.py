@@ -3,6 +3,10 @@
 Claiming moves ``next_poll_at`` forward by a lease in the same statement, so several pollers never
 take the same shipment (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and a poller killed mid-batch only
 delays those shipments by the lease. Fetching chunk N+1 overlaps storing chunk N.
+
+Each account's batches start one after another, spaced to its rate limit (``pace``: the account's
+``requests_per_second``, else its carrier's), and run concurrently up to ``concurrency`` requests in flight.
+The limit is kept by each poller: N pollers on one account may together make N times its requests.
 """
 
 import asyncio
@@ -18,15 +22,16 @@ import structlog
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carriers.base import CarrierError, Sleep, Tracker
+from carriers.base import CarrierError, CarrierSpec, Sleep, Tracker
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
 from tracker.clock import Clock
 from tracker.detector import Detector
 from tracker.models import CarrierAccount, shipments_table
 from tracker.polling import circuit
-from tracker.polling.accounts import account_config, release_held
+from tracker.polling.accounts import account_config, rate_limit, release_held
 from tracker.polling.outcomes import Failure, Outcome, Rejected, store_outcomes
+from tracker.polling.pace import Pacer
 from tracker.polling.report import PollReport
 from tracker.vault import Vault
 
@@ -69,6 +74,7 @@ class Poller:
     rng: random.Random = field(default_factory=random.Random)
     detector: Detector | None = None  # runs on every shipment that changed, in the same transaction
     _trackers: dict[int, Tracker] = field(default_factory=dict, init=False)
+    _pacers: dict[int, Pacer] = field(default_factory=dict, init=False)
 
     async def run_once(self) -> PollReport:
         """Poll every shipment due now; return what happened."""
@@ -123,9 +129,12 @@ class Poller:
             else:
                 by_account[row.carrier_account_id].append(row)
         trackers: dict[int, Tracker] = {}
+        pacers: dict[int, Pacer] = {}
         for account_id, rows in by_account.items():
             try:
-                trackers[account_id] = self._tracker(accounts[account_id])
+                spec = get_carrier(accounts[account_id].carrier)
+                trackers[account_id] = self._tracker(accounts[account_id], spec)
+                pacers[account_id] = self._pacer(accounts[account_id], spec)
             except (UnknownCarrier, ValueError) as exc:  # adapter not installed, credentials unreadable
                 log.error("carrier_account_unusable", account=accounts[account_id].name, error=str(exc))
                 outcomes.update({r.id: Failure("account_unusable", str(exc)) for r in rows})
@@ -133,30 +142,39 @@ class Poller:
         gate = asyncio.Semaphore(self.concurrency)
 
         async def fetch(account_id: int, rows: list[Row[Any]]) -> None:
+            """One batch, started holding a place in ``gate``, which it gives back when done."""
             tracker = trackers[account_id]
-            async with gate:
-                try:
-                    results = await tracker.track([r.tracking_code for r in rows])
-                except CarrierError as exc:
-                    account_errors[account_id] = exc
-                    log.warning("poll_batch_failed", account=accounts[account_id].name, code=exc.code, error=str(exc))
-                    outcomes.update({r.id: Failure(exc.code, str(exc)) for r in rows})
-                    return
-                except Exception as exc:  # a bug must not stop the other batches
-                    log.exception("poll_batch_crashed", account=accounts[account_id].name)
-                    outcomes.update({r.id: Failure("internal_error", f"{type(exc).__name__}: {exc}") for r in rows})
-                    return
+            try:
+                results = await tracker.track([r.tracking_code for r in rows])
+            except CarrierError as exc:
+                account_errors[account_id] = exc
+                log.warning("poll_batch_failed", account=accounts[account_id].name, code=exc.code, error=str(exc))
+                outcomes.update({r.id: Failure(exc.code, str(exc)) for r in rows})
+                return
+            except Exception as exc:  # a bug must not stop the other batches
+                log.exception("poll_batch_crashed", account=accounts[account_id].name)
+                outcomes.update({r.id: Failure("internal_error", f"{type(exc).__name__}: {exc}") for r in rows})
+                return
+            finally:
+                gate.release()
             account_errors.setdefault(account_id, None)
             by_code = {r.tracking_code: r for r in results}
             for row in rows:
                 if (result := by_code.get(row.tracking_code)) is not None:
                     outcomes[row.id] = result
 
-        tasks = []
-        for account_id, tracker in trackers.items():
-            rows, limit = by_account[account_id], tracker.batch_limit
-            tasks += [fetch(account_id, rows[i : i + limit]) for i in range(0, len(rows), limit)]
-        await asyncio.gather(*tasks)
+        async def issue(account_id: int) -> None:
+            """Start the account's batches one after another, each when its pacer and a place in ``gate`` allow."""
+            rows, limit, pacer = by_account[account_id], trackers[account_id].batch_limit, pacers[account_id]
+            running = []
+            for i in range(0, len(rows), limit):
+                await pacer.ready()  # waits holding no place in ``gate``: other accounts' batches go on meanwhile
+                await gate.acquire()
+                pacer.started()
+                running.append(asyncio.create_task(fetch(account_id, rows[i : i + limit])))
+            await asyncio.gather(*running)
+
+        await asyncio.gather(*(issue(account_id) for account_id in sorted(trackers)))  # a stable order
         return outcomes, account_errors
 
     async def _store(
@@ -209,10 +227,17 @@ class Poller:
         ours = {(row.id, row.tracking_code) for row in await session.execute(query)}
         return [r for r in claimed if (r.id, r.tracking_code) in ours]
 
-    def _tracker(self, account: CarrierAccount) -> Tracker:
+    def _tracker(self, account: CarrierAccount, spec: CarrierSpec) -> Tracker:
         tracker = self._trackers.get(account.id)
         if tracker is None:
-            spec = get_carrier(account.carrier)
             config = account_config(account, self.vault)
             tracker = self._trackers[account.id] = spec.make_tracker(config, self.http, self.clock.now, self.sleep)
         return tracker
+
+    def _pacer(self, account: CarrierAccount, spec: CarrierSpec) -> Pacer:
+        """The account's pacer, kept across cycles (so a new cycle does not start with a burst)."""
+        rate = rate_limit(account, spec)
+        pacer = self._pacers.get(account.id)
+        if pacer is None or pacer.rate != rate:
+            pacer = self._pacers[account.id] = Pacer(rate, self.clock.now, self.sleep)
+        return pacer

@@ -1,0 +1,37 @@
+"""Spacing one carrier account's requests to its rate limit, on the injected clock and sleep.
+
+A :class:`Pacer` lets a request start at most every ``1 / rate`` seconds: :meth:`Pacer.ready` waits until the
+next start is allowed, :meth:`Pacer.started` records one start (call it when the request really starts, e.g.
+after taking a concurrency slot, so time spent queueing never lets two starts bunch up). One caller at a time
+per pacer (the poller issues an account's batches one after another; they still run concurrently).
+"""
+
+from datetime import datetime, timedelta
+
+from carriers.base import Now, Sleep
+
+
+class Pacer:
+    """At most ``rate`` request starts per second; ``rate`` None: no limit, never waits."""
+
+    def __init__(self, rate: float | None, now: Now, sleep: Sleep) -> None:
+        if rate is not None and not rate > 0:
+            raise ValueError(f"a rate limit must be a number of requests per second above 0, got {rate!r}")
+        self.rate = rate
+        self._interval = timedelta(seconds=1 / rate) if rate else None
+        self._now, self._sleep = now, sleep
+        self._next: datetime | None = None  # the earliest instant the next request may start
+
+    async def ready(self) -> None:
+        """Return when the next request may start (at once the first time, or when unlimited)."""
+        if self._interval is None or self._next is None:
+            return
+        # never more than one interval: a clock set back must not stall the account
+        wait = min(self._next - self._now(), self._interval).total_seconds()
+        if wait > 0:
+            await self._sleep(wait)
+
+    def started(self) -> None:
+        """A request starts now: the next one waits a full interval from here."""
+        if self._interval is not None:
+            self._next = self._now() + self._interval
