@@ -20,6 +20,7 @@ from tracker.shipments import NewShipment, register
 from tracker.vault import Vault
 
 PATH = Path(__file__).with_name("demo_carriers.toml")
+ORDER_LEAD = timedelta(hours=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,8 @@ def load(path: Path = PATH, rng: random.Random | None = None) -> tuple[DemoCarri
 
 def plan(carriers: tuple[DemoCarrier, ...], shipments: int, start: datetime, rng: random.Random) -> list[Parcel]:
     """``shipments`` parcels, dealt to the carriers by share, each carrier's taking its scenarios in turn and
-    posted at some hour of the first five days."""
+    posted at some hour of the first five days, never in the first ``ORDER_LEAD`` (an order is created, paid and
+    labelled first: Melhor Envio reports those too)."""
     dealer = [c for c in carriers for _ in range(c.share)]
     taken = dict.fromkeys((c.name for c in carriers), 0)
     parcels = []
@@ -70,7 +72,7 @@ def plan(carriers: tuple[DemoCarrier, ...], shipments: int, start: datetime, rng
         carrier = dealer[i % len(dealer)]
         n = taken[carrier.name]
         taken[carrier.name] += 1
-        when = start + timedelta(days=rng.randrange(0, 5), hours=rng.randrange(1, 9))
+        when = start + ORDER_LEAD + timedelta(days=rng.randrange(0, 5), hours=rng.randrange(1, 9))
         code = tracking_code(carrier.name, i)
         parcels.append(Parcel(code, carrier.scenarios[n % len(carrier.scenarios)], when, carrier.name))
     return parcels
