@@ -1,114 +1,44 @@
 """The carriers' push door on real databases: each carrier's own signature, replays, shipments not known yet,
 oversized and malformed bodies, and what a push changes (events, status, incidents) through the poll pipeline."""
 
+import hashlib
+import hmac
 import json
-from collections.abc import AsyncIterator
+import random
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carriers.loggi.push import basic_authorization
-from carriers.melhorenvio.push import sign
 from tests.carriers.loggi.samples import CODE, item, journey, package
 from tests.tracker.ingest.conftest import make_app, serve
+from tests.tracker.pushes.conftest import (
+    LOGGI,
+    ME,
+    ME_SECRET,
+    ORDER,
+    account,
+    codes,
+    count,
+    loggi_push,
+    me_push,
+    settled,
+    ship,
+    shipment,
+)
 from tracker.clock import SimulatedClock
 from tracker.detector import Incident
-from tracker.models import Shipment, TrackingEvent
-from tracker.polling.accounts import add_account
 from tracker.pushes.apply import apply_pending
 from tracker.pushes.door import MAX_BODY
 from tracker.pushes.models import CarrierPush, ParkedPush
 from tracker.pushes.service import applier_of
-from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]
-LOGGI = {
-    "client_id": "ci",
-    "client_secret": "cs",
-    "company_id": "42",
-    "webhook_user": "loja",
-    "webhook_password": "pw-1",
-}
-ME_SECRET = "app-secret-123"
-ME = {"token": "t", "contact_email": "ops@loja.test", "app_secret": ME_SECRET}
-ORDER = "a0234c5e-0a48-4e0d-abca-3b862b668451"
-
-
-@pytest.fixture
-async def app(engine: AsyncEngine, sessions: Sessions, clock: SimulatedClock) -> AsyncIterator[Any]:
-    made = make_app(engine, clock)
-    async with serve(engine, clock, made) as client:
-        made.state.client = client
-        yield made
-
-
-@pytest.fixture
-def http(app: Any) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = app.state.client
-    return client
-
-
-async def settled(app: Any) -> None:
-    """Wait for what the door kicked to be applied."""
-    await applier_of(app.state.runtime).settled()
-
-
-async def account(
-    sessions: Sessions, vault: Vault, clock: SimulatedClock, carrier: str, name: str, **creds: str
-) -> int:
-    async with sessions() as session, session.begin():
-        made = await add_account(
-            session, vault, carrier=carrier, name=name, credentials=creds, base_url=None, now=clock.now()
-        )
-        return made.id
-
-
-async def ship(sessions: Sessions, clock: SimulatedClock, carrier: str, account_id: int, code: str) -> None:
-    async with sessions() as session, session.begin():
-        await register(session, [NewShipment(carrier, account_id, code)], clock.now())
-
-
-def loggi_push(packages: list[Any], user: str = "loja", password: str = "pw-1") -> dict[str, Any]:
-    body = json.dumps({"packages": packages}).encode()
-    return {"content": body, "headers": {"Authorization": basic_authorization(user, password)}}
-
-
-def me_push(event: str, secret: str = ME_SECRET, **data: Any) -> dict[str, Any]:
-    body = json.dumps({"event": event, "data": {"id": ORDER, "protocol": "ORD-1", **data}}).encode()
-    return {"content": body, "headers": {"X-ME-Signature": sign(body, secret)}}
-
-
-async def shipment(sessions: Sessions, code: str) -> Shipment:
-    async with sessions() as session:
-        return (await session.scalars(select(Shipment).where(Shipment.tracking_code == code))).one()
-
-
-async def codes(sessions: Sessions, code: str) -> list[str]:
-    async with sessions() as session:
-        query = (
-            select(TrackingEvent.code)
-            .join(Shipment, Shipment.id == TrackingEvent.shipment_id)
-            .where(Shipment.tracking_code == code)
-            .order_by(TrackingEvent.occurred_at)
-        )
-        return list(await session.scalars(query))
-
-
-async def count(sessions: Sessions, model: Any) -> int:
-    async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-@pytest.fixture
-async def loggi(sessions: Sessions, vault: Vault, clock: SimulatedClock) -> int:
-    account_id = await account(sessions, vault, clock, "loggi", "loja-loggi", **LOGGI)
-    await ship(sessions, clock, "loggi", account_id, CODE)
-    return account_id
 
 
 async def test_a_loggi_push_stores_its_events_and_moves_the_shipment(
@@ -234,9 +164,6 @@ async def test_melhor_envio_pushes_are_checked_by_their_hmac_in_base64_or_hex(
     wrong = me_push("order.posted", secret="other-secret", posted_at="2026-11-01 09:15:00")
     assert (await http.post("/v1/webhooks/carriers/melhorenvio", **wrong)).status_code == 401
     assert (await http.post("/v1/webhooks/carriers/melhorenvio", **posted)).status_code == 202
-    import hashlib
-    import hmac
-
     delivered = json.dumps(
         {
             "event": "order.delivered",
@@ -325,8 +252,6 @@ async def test_a_push_stored_but_not_applied_is_applied_by_the_job(
         applier.kick = lambda: None  # type: ignore[method-assign]  # the process stops before it applies
         assert (await client.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey())]))).status_code == 202
     assert await codes(sessions, CODE) == []
-    import random
-
     report = await apply_pending(sessions, vault, now=clock.now(), rng=random.Random(1), detector=None)
     assert report.pushes == 1 and report.poll.events == 5
     assert await codes(sessions, CODE) == [f"LOGGI-{n}" for n in range(1, 6)]
