@@ -200,7 +200,7 @@ async def _carriers_summary(
                 await session.execute(select(Shipment.carrier).join(Incident, Incident.shipment_id == Shipment.id))
             ).all()
         )
-    console.print("\nThe carriers: " + "; ".join(f"{c.name}, {c.behaviour}" for c in carriers) + ".")
+    console.print("\nThe carriers: " + ", ".join(f"{c.name} ({c.behaviour})" for c in carriers) + ".")
     table = Table(
         "carrier", "shipments", "delivered", "as the carrier says", "incidents", "by push", title="Per carrier"
     )
