@@ -3,7 +3,11 @@
 Runs on PostgreSQL and on SQLite. For each backend it loads N shipments, then a poller in a separate
 process (so its peak RSS is its own) polls them all twice: once on first sight (every event new) and once
 two simulated days later (some changed, most not). The same run measures a naive poller (one code per
-request, one commit per shipment) on a sample and prints the ratio. The last line is one JSON object.
+request, one commit per shipment) on a sample and prints the ratio. A mixed run on PostgreSQL then spreads the
+shipments over the polled carriers (Correios, Jadlog, Total Express: each its own account, the sandbox speaking
+each one's API), polls them the same two times, then once more per carrier alone (its shipments per second).
+The accounts' rate limits are lifted for it (the sandbox has none): it measures Zelo, not the carriers' quotas.
+The last line is one JSON object.
 
     python -m bench.poll [--shipments 20000] [--naive 500]
 """
@@ -28,6 +32,7 @@ from carriers.correios.parse import parse
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, scenario_names
 from carriers.sandbox import server as sandbox_server
+from carriers.sandbox.accounts import tracking_code
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.db import make_engine
@@ -41,25 +46,35 @@ T0 = datetime(2026, 11, 2, 11, 0, tzinfo=UTC)
 POSTED_SPREAD_H = 24 * 6  # parcels posted over the 6 days before the first poll
 FIRST_POLL = T0 + timedelta(days=6)
 SECOND_POLL = FIRST_POLL + timedelta(days=2)
+PER_CARRIER_POLL = SECOND_POLL + timedelta(days=1)
 SCENARIOS = [s for s in scenario_names() if s not in ("not_found", "invalid")]
+MIXED = ("correios", "jadlog", "totalexpress")  # the carriers Zelo polls (Loggi and Melhor Envio push)
+BATCH = "tracking_code NOT LIKE 'NB%'"  # every shipment but the naive poller's sample
 
 
-async def setup(url: str, sandbox: str, n: int, naive: int) -> None:
-    """Schema, an account on the sandbox, N + naive shipments registered here and in the sandbox."""
+async def setup(url: str, sandbox: str, n: int, naive: int, carriers: tuple[str, ...] = ("correios",)) -> None:
+    """Schema, an account per carrier on the sandbox, N + naive shipments (the N dealt among ``carriers``; the naive
+    sample is Correios') registered here and in the sandbox."""
     settings = Settings(database_url=url)
     async with open_runtime(settings, SimulatedClock(T0)) as rt, httpx.AsyncClient(base_url=sandbox) as http:
         await upgrade(rt.engine)
         parcels = [
             Parcel(
-                make_code("NB" if i >= n else "SS", i),
+                make_code("NB", i) if i >= n else _code(carriers[i % len(carriers)], i),
                 SCENARIOS[i % len(SCENARIOS)],
                 T0 + timedelta(hours=(i * 7919) % POSTED_SPREAD_H),
+                "correios" if i >= n else carriers[i % len(carriers)],
             )
             for i in range(n + naive)
         ]
         async with rt.sessions() as session, session.begin():
             await track_parcels(session, rt.vault, name="bench", base_url=sandbox, parcels=parcels, now=T0)
-        wire = [{"code": p.code, "scenario": p.scenario, "start": p.start.isoformat()} for p in parcels]
+        async with rt.engine.begin() as conn:
+            await conn.execute(text("UPDATE carrier_accounts SET requests_per_second = 100000"))
+        wire = [
+            {"code": p.code, "scenario": p.scenario, "start": p.start.isoformat(), "carrier": p.carrier}
+            for p in parcels
+        ]
         for i in range(0, len(parcels), 5000):
             (await http.post("/_sandbox/parcels", json={"parcels": wire[i : i + 5000]})).raise_for_status()
         # the naive sample must not be polled by the batch poller
@@ -67,21 +82,24 @@ async def setup(url: str, sandbox: str, n: int, naive: int) -> None:
             await conn.execute(text("UPDATE shipments SET next_poll_at = NULL WHERE tracking_code LIKE 'NB%'"))
 
 
+def _code(carrier: str, i: int) -> str:
+    return make_code("SS", i) if carrier == "correios" else tracking_code(carrier, i)
+
+
 async def set_sandbox_clock(sandbox: str, when: datetime) -> None:
     async with httpx.AsyncClient(base_url=sandbox) as http:
         (await http.put("/_sandbox/clock", json={"now": when.isoformat()})).raise_for_status()
 
 
-async def poller_pass(url: str, sandbox: str, when: datetime, all_due: bool) -> dict[str, Any]:
-    """Runs inside the worker process: one full poll cycle at ``when`` (the sandbox's clock moved there too)."""
+async def poller_pass(url: str, sandbox: str, when: datetime, due: str | None) -> dict[str, Any]:
+    """Runs inside the worker process: one full poll cycle at ``when`` (the sandbox's clock moved there too); ``due``
+    (SQL): the shipments made due first."""
     await set_sandbox_clock(sandbox, when)
     settings = Settings(database_url=url, poll_chunk=1000, poll_concurrency=8)
     async with open_runtime(settings, SimulatedClock(when)) as rt:
-        if all_due:
+        if due is not None:
             async with rt.engine.begin() as conn:
-                await conn.execute(
-                    text("UPDATE shipments SET next_poll_at = :t WHERE tracking_code LIKE 'SS%'"), {"t": when}
-                )
+                await conn.execute(text(f"UPDATE shipments SET next_poll_at = :t WHERE {due}"), {"t": when})
         usage0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         report = await poller_of(rt).run_once()
         usage1, elapsed = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - t0
@@ -148,17 +166,24 @@ async def naive_poll(url: str, sandbox: str, when: datetime) -> dict[str, Any]:
     return {"shipments": len(targets), "seconds": elapsed, "shipments_per_s": len(targets) / elapsed}
 
 
-def worker_main(url: str, sandbox: str) -> None:
-    first = asyncio.run(poller_pass(url, sandbox, FIRST_POLL, all_due=False))
+def worker_main(url: str, sandbox: str, carriers: tuple[str, ...]) -> None:
+    first = asyncio.run(poller_pass(url, sandbox, FIRST_POLL, due=None))
     rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    second = asyncio.run(poller_pass(url, sandbox, SECOND_POLL, all_due=True))
+    second = asyncio.run(poller_pass(url, sandbox, SECOND_POLL, due=BATCH))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"first": first, "second": second, "peak_rss_mb": rss_mb, "rss_after_first_mb": rss_first}))
+    alone = {}
+    if len(carriers) > 1:  # each carrier by itself, a day later (mostly unchanged, as a steady day is)
+        for carrier in carriers:
+            alone[carrier] = asyncio.run(
+                poller_pass(url, sandbox, PER_CARRIER_POLL, due=f"{BATCH} AND carrier = '{carrier}'")
+            )
+    figures = {"first": first, "second": second, "alone": alone, "peak_rss_mb": rss_mb, "rss_after_first_mb": rss_first}
+    print(json.dumps(figures))
 
 
-def run_worker(url: str, sandbox: str) -> dict[str, Any]:
+def run_worker(url: str, sandbox: str, carriers: tuple[str, ...]) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.poll", "--worker", url, sandbox],
+        [sys.executable, "-m", "bench.poll", "--worker", url, sandbox, ",".join(carriers)],
         check=True,
         capture_output=True,
         text=True,
@@ -168,9 +193,11 @@ def run_worker(url: str, sandbox: str) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-async def bench_backend(url: str, sandbox: str, n: int, naive: int) -> dict[str, Any]:
-    await setup(url, sandbox, n, naive)
-    passes = run_worker(url, sandbox)
+async def bench_backend(
+    url: str, sandbox: str, n: int, naive: int, carriers: tuple[str, ...] = ("correios",)
+) -> dict[str, Any]:
+    await setup(url, sandbox, n, naive, carriers)
+    passes = run_worker(url, sandbox, carriers)
     naive_figures = await naive_poll(url, sandbox, FIRST_POLL)
     first, second = passes["first"], passes["second"]
     polled = first["polled"] + second["polled"]
@@ -187,6 +214,7 @@ async def bench_backend(url: str, sandbox: str, n: int, naive: int) -> dict[str,
         "rss_after_first_pass_mb": round(passes["rss_after_first_mb"], 1),
         "naive_shipments_per_s": round(naive_figures["shipments_per_s"], 1),
         "naive_ratio": round(rate / naive_figures["shipments_per_s"], 1),
+        "per_carrier_shipments_per_s": {c: round(a["polled"] / a["seconds"]) for c, a in passes["alone"].items()},
     }
 
 
@@ -202,10 +230,12 @@ async def main(n: int, naive: int) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             results["sqlite"] = await bench_backend(f"sqlite+aiosqlite:///{tmp}/bench.db", sandbox, n, naive)
         print("sqlite", json.dumps(results["sqlite"]), flush=True)
+        results["mixed"] = await bench_backend(await pg_database("zelo_bench_mixed"), sandbox, n, naive, MIXED)
+        print("mixed", json.dumps(results["mixed"]), flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    pg, lite = results["postgres"], results["sqlite"]
+    pg, lite, mixed = results["postgres"], results["sqlite"], results["mixed"]
     return {
         "shipments": n,
         "postgres_shipments_per_s": pg["shipments_per_s"],
@@ -216,14 +246,18 @@ async def main(n: int, naive: int) -> dict[str, Any]:
         "sqlite_cpu_us_per_update": lite["cpu_us_per_update"],
         "peak_rss_mb": pg["peak_rss_mb"],
         "sqlite_peak_rss_mb": lite["peak_rss_mb"],
+        "mixed_shipments_per_s": mixed["shipments_per_s"],
+        "mixed_cpu_us_per_update": mixed["cpu_us_per_update"],
+        "mixed_per_carrier_shipments_per_s": mixed["per_carrier_shipments_per_s"],
         "postgres": pg,
         "sqlite": lite,
+        "mixed": mixed,
     }
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
-        worker_main(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--worker":
+        worker_main(sys.argv[2], sys.argv[3], tuple(sys.argv[4].split(",")))
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shipments", type=int, default=20_000)
