@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifier.checkin import (
@@ -199,7 +199,17 @@ async def test_the_migration_keeps_only_the_name_of_photos_stored_by_path(
 ) -> None:
     await upgrade(fresh_engine, "0004")
     sessions = make_sessionmaker(fresh_engine)
-    sid = await shipment(sessions, vault, clock)
+    async with sessions() as session, session.begin():  # the account as the schema of then has it (no ORM)
+        await session.execute(
+            text(
+                "INSERT INTO carrier_accounts (carrier, name, base_url, credentials, created_at, consecutive_failures) "
+                "VALUES ('correios', 'loja', 'http://x', :sealed, :now, 0)"
+            ),
+            {"sealed": vault.seal({"user": "u", "access_code": "c", "posting_card": "1"}), "now": clock.now()},
+        )
+        item = NewShipment("correios", 1, "SS123456785BR", order_number="PED-1", destination_state="SP")
+        await register(session, [item], clock.now())
+        sid = int(await session.scalar(select(Shipment.id)) or 0)
     name = PHOTO
     async with sessions() as session, session.begin():
         row = await record_answer(
