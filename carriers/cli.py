@@ -40,6 +40,8 @@ def carriers_parse(
 
     try:
         spec = get_carrier(carrier)
+        if push and not spec.pushes:
+            raise ValueError(f"{spec.name} takes no pushes (it is polled): parse its tracking answers without --push")
         payload = json.loads(file.read_text(encoding="utf-8"))
         results = spec.parse_webhook(payload) if push else spec.parse(payload)
     except (UnknownCarrier, CarrierError, OSError, ValueError) as exc:

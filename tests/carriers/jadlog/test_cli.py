@@ -61,7 +61,10 @@ def test_parse_refuses_an_answer_of_the_wrong_shape(tmp_path: Path) -> None:
 
 def test_jadlog_has_no_push_to_parse(tmp_path: Path) -> None:
     result = runner.invoke(app, ["carriers", "parse", "jadlog", str(write(tmp_path, ANSWER)), "--push"])
-    assert result.exit_code == 1 and "'webhook' is not supported" in result.output
+    assert (
+        result.exit_code == 1
+        and "takes no pushes (it is polled): parse its tracking answers without --push" in result.output
+    )
 
 
 def test_carriers_list_shows_jadlog_and_its_token() -> None:

@@ -60,7 +60,10 @@ def test_parse_refuses_an_answer_of_the_wrong_shape(tmp_path: Path, payload: Any
 
 def test_parse_push_says_total_express_does_not_push(tmp_path: Path) -> None:
     result = runner.invoke(app, ["carriers", "parse", "totalexpress", str(write(tmp_path, ANSWER)), "--push"])
-    assert result.exit_code == 1 and "'webhook' is not supported" in result.output
+    assert (
+        result.exit_code == 1
+        and "takes no pushes (it is polled): parse its tracking answers without --push" in result.output
+    )
 
 
 def test_carriers_list_shows_total_express() -> None:
