@@ -35,7 +35,7 @@ from tracker.detector.sweep import sweep
 from tracker.migrate import upgrade
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
 from tracker.polling import PollReport, account_config, poller_of
-from tracker.pushes.service import applier_of
+from tracker.pushes import applier_of
 from tracker.runtime import Runtime
 from zelo import demo_carriers
 from zelo.app import create_app as create_zelo_app

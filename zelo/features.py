@@ -43,13 +43,13 @@ def routers() -> list[APIRouter]:
     from notifier import pages as customer_pages
     from tracker.detector import api as incidents_api
     from tracker.ingest import api as ingest_api
-    from tracker.pushes import door as push_door
+    from tracker.pushes import api as pushes_api
     from tracker.shipments import api as shipments_api
 
     parts = (ingest_api.REVISIONS, incidents_api.INCIDENTS, notifications_api.NOTIFICATIONS, claims_api.CLAIMS)
     return [
         ingest_api.router,
-        push_door.router,
+        pushes_api.router,
         shipments_api.router(parts),
         incidents_api.router,
         notifications_api.router,

@@ -3,7 +3,6 @@ an optional rate limit of its own (:func:`rate_limit`: else its carrier's). :fun
 shipments held for want of one (stored before their carrier's account existed: ``tracker.ingest``) to the accounts
 that now exist: ``zelo accounts add`` calls it, and so does each poll cycle."""
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from carriers.base import AccountConfig, CarrierSpec
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
 from tracker.models import CarrierAccount, shipments_table
+from tracker.polling.pace import rate_problem
 from tracker.vault import Vault
 
 log = structlog.get_logger(__name__)
@@ -49,8 +49,8 @@ async def add_account(
         raise AccountError(f"{carrier} account {name!r}: credential {', '.join(empty)} is empty")
     if not name.strip():
         raise AccountError("account name must not be empty")
-    if requests_per_second is not None and not 0 < requests_per_second < math.inf:  # also refuses NaN
-        raise AccountError(f"requests per second must be a number above 0, got {requests_per_second!r}")
+    if (problem := rate_problem(requests_per_second)) is not None:
+        raise AccountError(f"requests per second: {problem}")
     existing = await session.scalar(select(CarrierAccount).where(CarrierAccount.name == name))
     if existing is not None:
         raise AccountError(f"an account named {name!r} already exists (id {existing.id}, {existing.carrier})")

@@ -1,6 +1,5 @@
 """``zelo accounts`` (carrier contracts and their circuit) and the reports of ``zelo poll``."""
 
-import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -83,6 +82,7 @@ def accounts_add(
     from carriers.base.registry import get as get_carrier
     from tracker.polling.accounts import AccountError, add_account, release_held
     from tracker.polling.credentials import ENV_PREFIX, CredentialError, Given, gather, parse_pairs
+    from tracker.polling.pace import rate_problem
 
     try:
         spec = get_carrier(carrier)
@@ -95,8 +95,8 @@ def accounts_add(
     else:
         shorthands.append(("access_code", access_code, "--access-code"))
     given += [Given(field, value, source) for field, value, source in shorthands if value is not None]
-    if requests_per_second is not None and not 0 < requests_per_second < math.inf:
-        raise fail(f"--requests-per-second {requests_per_second:g}: expected a number of requests per second above 0")
+    if (problem := rate_problem(requests_per_second)) is not None:
+        raise fail(f"--requests-per-second {problem}")
     loaded = settings()
     try:
         gathered = gather(spec, given, os.environ, lambda text, secret: typer.prompt(text, hide_input=secret))

@@ -10,13 +10,22 @@ from datetime import datetime, timedelta
 
 from carriers.base import Now, Sleep
 
+SLOWEST, FASTEST = 0.01, 10_000.0  # requests per second an account's own limit may be set to
+
+
+def rate_problem(rate: float | None) -> str | None:
+    """What is wrong with ``rate`` as an account's requests per second (None: nothing; None as rate: no limit)."""
+    if rate is None or SLOWEST <= rate <= FASTEST:  # also refuses NaN and infinities
+        return None
+    return f"got {rate:g}; expected a number of requests per second from {SLOWEST:g} to {FASTEST:g}"
+
 
 class Pacer:
     """At most ``rate`` request starts per second; ``rate`` None: no limit, never waits."""
 
     def __init__(self, rate: float | None, now: Now, sleep: Sleep) -> None:
-        if rate is not None and not rate > 0:
-            raise ValueError(f"a rate limit must be a number of requests per second above 0, got {rate!r}")
+        if (problem := rate_problem(rate)) is not None:
+            raise ValueError(f"rate limit {problem}")
         self.rate = rate
         self._interval = timedelta(seconds=1 / rate) if rate else None
         self._now, self._sleep = now, sleep

@@ -222,6 +222,7 @@ class Poller:
         query = (
             select(shipments.c.id, shipments.c.tracking_code)
             .where(shipments.c.id.in_([r.id for r in claimed]), shipments.c.next_poll_at == claimed_at + self.lease)
+            .order_by(shipments.c.id)  # locks taken in id order, as the push applier takes them: no deadlock
             .with_for_update()
         )
         ours = {(row.id, row.tracking_code) for row in await session.execute(query)}

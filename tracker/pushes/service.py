@@ -1,6 +1,7 @@
 """The process's push applier: the door stores a push and kicks it; it applies what is pending in the background,
-one drain at a time (a kick during a drain makes it go round once more). The scheduled job applies whatever a
-kick missed (a push stored by a process that stopped before applying it)."""
+one run at a time (a kick during a run makes it go round once more). The scheduled job runs it too, for whatever
+a kick missed (a push stored by a process that stopped before applying it) and for parked pushes whose shipment
+has arrived."""
 
 import asyncio
 import contextlib
@@ -23,15 +24,15 @@ class Applier:
     rng: random.Random = field(default_factory=random.Random)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _again: bool = field(default=False, init=False)
+    _one_at_a_time: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def apply(self) -> PushReport:
-        """Apply the pending pushes, then the parked ones whose shipment has arrived."""
+        """Apply the pending pushes, then the parked ones whose shipment has arrived (one run at a time)."""
         rt = self.runtime
-        now, detector = rt.clock.now(), detector_of(rt)
-        report = await apply_pending(rt.sessions, rt.vault, now=now, rng=self.rng, detector=detector)
-        parked = await apply_parked(rt.sessions, rt.vault, now=now, rng=self.rng, detector=detector)
-        report.matched = parked.matched
-        report.poll.merge(parked.poll)
+        async with self._one_at_a_time:
+            now, detector = rt.clock.now(), detector_of(rt)
+            report = await apply_pending(rt.sessions, rt.vault, now=now, rng=self.rng, detector=detector)
+            report.merge(await apply_parked(rt.sessions, rt.vault, now=now, rng=self.rng, detector=detector))
         return report
 
     def kick(self) -> None:
@@ -50,13 +51,7 @@ class Applier:
         while True:
             self._again = False
             try:
-                await apply_pending(
-                    self.runtime.sessions,
-                    self.runtime.vault,
-                    now=self.runtime.clock.now(),
-                    rng=self.rng,
-                    detector=detector_of(self.runtime),
-                )
+                await self.apply()
             except Exception:  # the scheduled job picks it up again
                 log.exception("push_apply_failed")
             if not self._again:
@@ -70,4 +65,5 @@ class Applier:
 
 
 def applier_of(runtime: Runtime) -> Applier:
+    """The process's applier."""
     return runtime.service(Applier)

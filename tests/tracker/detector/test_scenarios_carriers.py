@@ -25,11 +25,11 @@ from tracker.clock import SimulatedClock
 from tracker.detector.models import Incident
 from tracker.detector.service import Detector
 from tracker.detector.sweep import sweep
-from tracker.models import Shipment
+from tracker.models import Shipment, TrackingEvent
 from tracker.polling.accounts import add_account
 from tracker.polling.poller import Poller
+from tracker.pushes import applier_of
 from tracker.pushes.models import CarrierPush
-from tracker.pushes.service import applier_of
 from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
@@ -61,7 +61,8 @@ async def play(
     vault: Vault,
     carrier: str,
     door: Door | None = None,
-) -> dict[str, set[str]]:
+) -> tuple[dict[str, set[str]], int]:
+    """Each scenario's incident kinds after the run, and how many events the polls stored."""
     sandbox = SandboxState(clock=clock)
     start = clock.now()
     carrier_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(sandbox)))
@@ -86,8 +87,9 @@ async def play(
         pusher = Pusher(sandbox, speakers())
         push_creds = {f: creds[f] for f in get_carrier(carrier).push_fields}
         pusher.target(carrier, f"http://zelo/v1/webhooks/carriers/{carrier}", push_creds)
+    polled_events = 0
     while clock.now() - start < timedelta(days=DAYS):
-        await poller.run_once()
+        polled_events += (await poller.run_once()).events
         if pusher is not None and door is not None:
             flushed = await pusher.flush(door.http)
             assert flushed["refused"] == 0, flushed
@@ -104,7 +106,7 @@ async def play(
     found: dict[str, set[str]] = {name: set() for name in names}
     for code, kind in rows:
         found[scenario_of[code]].add(kind)
-    return found
+    return found, polled_events
 
 
 def wanted(carrier: str) -> dict[str, set[str]]:
@@ -115,16 +117,20 @@ def wanted(carrier: str) -> dict[str, set[str]]:
 async def test_every_scenario_polled_through_the_carrier_raises_its_incidents(
     sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: str
 ) -> None:
-    assert await play(sessions, clock, vault, carrier) == wanted(carrier)
+    found, _ = await play(sessions, clock, vault, carrier)
+    assert found == wanted(carrier)
 
 
 @pytest.mark.parametrize("carrier", [c for c in CARRIERS if get_carrier(c).pushes])
 async def test_every_scenario_pushed_by_the_carrier_raises_its_incidents(
     sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: str, door: Door
 ) -> None:
-    assert await play(sessions, clock, vault, carrier, door) == wanted(carrier)
+    found, polled_events = await play(sessions, clock, vault, carrier, door)
+    assert found == wanted(carrier)
     async with sessions() as session:
         pushes = await session.scalar(select(func.count()).select_from(CarrierPush))
+        events = await session.scalar(select(func.count()).select_from(TrackingEvent))
         polled = await session.scalar(select(func.max(Shipment.last_polled_at)))
-    assert pushes and pushes > len(scenario_names())  # the news came by push ...
+    assert pushes and pushes > len(scenario_names())
+    assert events and events - polled_events > events / 2, (polled_events, events)  # most news came by push ...
     assert polled is not None  # ... and the shipments were still polled now and then

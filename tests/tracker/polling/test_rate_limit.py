@@ -180,8 +180,9 @@ async def test_accounts_are_paced_apart_and_a_waiting_one_holds_no_place(
 @pytest.mark.parametrize(
     ("credentials", "rate", "expected"),
     [
-        ({"key": "k"}, 0.0, "requests per second must be a number above 0, got 0.0"),
-        ({"key": "k"}, float("nan"), "requests per second must be a number above 0, got nan"),
+        ({"key": "k"}, 0.0, "requests per second: got 0; expected a number of requests per second from 0.01 to 10000"),
+        ({"key": "k"}, float("nan"), "requests per second: got nan; expected"),
+        ({"key": "k"}, 1e-300, "requests per second: got 1e-300; expected"),
         ({"key": "k", "kye": "k"}, None, "fake accounts take no credential 'kye'; expected key"),
         ({"key": " "}, None, "fake account 'x' needs key"),
     ],

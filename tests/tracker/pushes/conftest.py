@@ -17,7 +17,7 @@ from tests.tracker.ingest.conftest import make_app, serve
 from tracker.clock import SimulatedClock
 from tracker.models import Shipment, TrackingEvent
 from tracker.polling.accounts import add_account
-from tracker.pushes.service import applier_of
+from tracker.pushes import applier_of
 from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 

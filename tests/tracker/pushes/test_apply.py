@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.loggi.parse import parse_package
@@ -97,3 +98,87 @@ async def test_old_pushes_and_parked_codes_are_forgotten_but_not_a_push_a_parked
         gone = await forget(session, parked_before=clock.now() - PARKED_KEPT, applied_before=clock.now() - PUSHES_KEPT)
     assert gone == {"parked": 1, "pushes": 1}
     assert await count(sessions, CarrierPush) == 0
+
+
+async def store_push(
+    sessions: Sessions, vault: Vault, clock: SimulatedClock, account_id: int, packages: list[Any]
+) -> None:
+    body = json.dumps({"packages": packages}).encode()
+    async with sessions() as session, session.begin():
+        await session.execute(
+            pushes_table.insert().values(
+                carrier="loggi",
+                carrier_account_id=account_id,
+                body_sha256=hashlib.sha256(body).hexdigest(),
+                body=vault.seal_bytes(body),
+                results=len(packages),
+                received_at=clock.now(),
+                parked=0,
+            )
+        )
+
+
+async def test_a_fault_of_the_moment_leaves_the_push_pending_and_a_refused_one_keeps_its_error(
+    sessions: Sessions, vault: Vault, clock: SimulatedClock, loggi: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import DataError, OperationalError
+
+    from tracker.pushes import apply
+
+    await store_push(sessions, vault, clock, loggi, [package(journey(), trackingCode="SH0000000666LG")])
+    await store_push(sessions, vault, clock, loggi, [package(journey())])
+    real = apply.apply_results
+
+    async def lost_connection(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(apply, "apply_results", lost_connection)
+    report = await apply_pending(sessions, vault, now=clock.now(), rng=random.Random(1), detector=None)
+    assert (report.pushes, report.failed) == (0, 0)
+    async with sessions() as session:
+        assert [(p.applied_at, p.error) for p in await session.scalars(select(CarrierPush))] == [(None, None)] * 2
+
+    async def refuses_one(session: Any, items: Any, **kwargs: Any) -> Any:
+        if any(i.result.tracking_code == "SH0000000666LG" for i in items):
+            raise DataError("INSERT", {}, Exception("value too long"))
+        return await real(session, items, **kwargs)
+
+    monkeypatch.setattr(apply, "apply_results", refuses_one)
+    report = await apply_pending(sessions, vault, now=clock.now(), rng=random.Random(1), detector=None)
+    assert (report.pushes, report.failed) == (1, 1)
+    async with sessions() as session:
+        pushes = list(await session.scalars(select(CarrierPush).order_by(CarrierPush.id)))
+    assert pushes[0].error == "DataError" and pushes[0].applied_at is None  # no text of the error: it may quote data
+    assert pushes[1].applied_at == clock.now()
+
+
+def test_an_old_push_applied_late_never_replaces_a_newer_forecast() -> None:
+    from datetime import date
+
+    from carriers.loggi.parse import parse_package
+    from tracker.pushes.apply import merge
+
+    newer = parse_package(package(journey()[:4], promisedDate="2021-05-07"))
+    older = parse_package(package(journey()[:2], promisedDate="2021-05-04"))
+
+    class Row:
+        tracking_code, carrier_expected_delivery = newer.tracking_code, date(2021, 5, 7)
+
+    merged = merge(Row(), newer.events, [older])
+    assert merged.expected_delivery == date(2021, 5, 7) and len(merged.events) == 4
+    fresh = merge(Row(), older.events, [newer])
+    assert fresh.expected_delivery == date(2021, 5, 7) and len(fresh.events) == 4
+    later = parse_package(package(journey(), promisedDate="2021-05-06"))
+    assert merge(Row(), newer.events, [later]).expected_delivery == date(2021, 5, 6)  # news moves it
+
+
+async def test_a_push_kept_with_an_error_is_forgotten_after_the_parked_retention(
+    sessions: Sessions, vault: Vault, clock: SimulatedClock, loggi: int
+) -> None:
+    await store_push(sessions, vault, clock, loggi, [])
+    async with sessions() as session, session.begin():
+        await session.execute(update(pushes_table).values(error="contract_error: unreadable"))
+    clock.advance(PARKED_KEPT + timedelta(hours=1))
+    async with sessions() as session, session.begin():
+        gone = await forget(session, parked_before=clock.now() - PARKED_KEPT, applied_before=clock.now() - PUSHES_KEPT)
+    assert gone == {"parked": 0, "pushes": 1}

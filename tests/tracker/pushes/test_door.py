@@ -32,10 +32,10 @@ from tests.tracker.pushes.conftest import (
 )
 from tracker.clock import SimulatedClock
 from tracker.detector import Incident
+from tracker.pushes import applier_of
+from tracker.pushes.api import MAX_BODY
 from tracker.pushes.apply import apply_pending
-from tracker.pushes.door import MAX_BODY
 from tracker.pushes.models import CarrierPush, ParkedPush
-from tracker.pushes.service import applier_of
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -46,7 +46,7 @@ async def test_a_loggi_push_stores_its_events_and_moves_the_shipment(
 ) -> None:
     answer = await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey())]))
     assert answer.status_code == 202, answer.text
-    assert answer.json() == {"push_id": 1, "shipments": 1, "replayed": False}
+    assert answer.json() == {"push_id": 1, "shipments": 1, "replayed": False, "refused": []}
     await settled(app)
     assert await codes(sessions, CODE) == [f"LOGGI-{n}" for n in range(1, 6)]
     stored = await shipment(sessions, CODE)
@@ -91,7 +91,7 @@ async def test_later_pushes_add_to_the_history_and_a_replay_changes_nothing(
     clock.advance(timedelta(minutes=5))
     replay = await http.post("/v1/webhooks/carriers/loggi", **first)
     assert replay.status_code == 200 and replay.headers["push-replayed"] == "true"
-    assert replay.json() == {"push_id": 1, "shipments": 1, "replayed": True}
+    assert replay.json() == {"push_id": 1, "shipments": 1, "replayed": True, "refused": []}
     await settled(app)
     assert await count(sessions, CarrierPush) == 2
     assert await codes(sessions, CODE) == ["LOGGI-1", "LOGGI-2", "LOGGI-4"]
@@ -128,9 +128,7 @@ async def test_a_push_without_the_accounts_credentials_is_refused_before_it_is_r
 ) -> None:
     answer = await http.post("/v1/webhooks/carriers/loggi", content=b"{not json at all", headers=headers)
     assert answer.status_code == 401, answer.text
-    assert answer.json()["detail"] == (
-        "the push does not carry the push credentials (webhook_user, webhook_password) of any loggi account"
-    )
+    assert answer.json()["detail"] == "the push does not carry a loggi account's push credentials"
     assert await count(sessions, CarrierPush) == 0
 
 
@@ -140,7 +138,7 @@ async def test_a_carrier_account_without_push_credentials_takes_no_push(
     await account(sessions, vault, clock, "loggi", "no-push", client_id="a", client_secret="b", company_id="1")
     answer = await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package()]))
     assert answer.status_code == 401
-    assert "no loggi account has push credentials (webhook_user, webhook_password)" in answer.json()["detail"]
+    assert answer.json()["detail"] == "the push does not carry a loggi account's push credentials"  # no more said
 
 
 @pytest.mark.parametrize("name", ["correios", "jadlog", "nope", "x" * 300])
@@ -149,7 +147,7 @@ async def test_a_carrier_that_does_not_push_has_no_door(http: httpx.AsyncClient,
     assert answer.status_code == 404
     problem = answer.json()
     assert problem["errors"][0]["field"] == "carrier"
-    assert "expected one of: loggi, melhorenvio" in problem["detail"]
+    assert "takes no pushes here" in problem["detail"] and "loggi" not in problem["detail"]
     assert len(problem["detail"]) < 200
 
 
@@ -257,3 +255,40 @@ async def test_a_push_stored_but_not_applied_is_applied_by_the_job(
     assert await codes(sessions, CODE) == [f"LOGGI-{n}" for n in range(1, 6)]
     again = await apply_pending(sessions, vault, now=clock.now(), rng=random.Random(1), detector=None)
     assert again.pushes == 0
+
+
+async def test_a_result_that_can_name_no_shipment_is_left_out_and_said(
+    app: Any, http: httpx.AsyncClient, sessions: Sessions, loggi: int
+) -> None:
+    long_code = "SH" + "1" * 70 + "LG"
+    answer = await http.post(
+        "/v1/webhooks/carriers/loggi", **loggi_push([package(journey()), package(trackingCode=long_code)])
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["shipments"] == 1
+    assert answer.json()["refused"] == ["tracking code of 74 characters; expected 1 to 64"]
+    await settled(app)
+    assert await codes(sessions, CODE) == [f"LOGGI-{n}" for n in range(1, 6)]
+    assert await count(sessions, ParkedPush) == 0
+    only_bad = await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(trackingCode=long_code)]))
+    assert only_bad.status_code == 422 and only_bad.json()["errors"][0]["field"] == "tracking_code"
+
+
+async def test_an_adapter_whose_signature_check_fails_refuses_the_push_without_a_500(
+    http: httpx.AsyncClient, sessions: Sessions, loggi: int
+) -> None:
+    from dataclasses import replace
+
+    from carriers.base.registry import get as get_carrier
+    from carriers.base.registry import register, unregister
+
+    def broken(headers: Any, body: bytes, credentials: Any) -> bool:
+        raise RuntimeError("a bug in a third-party adapter")
+
+    register(replace(get_carrier("loggi"), verify_push=broken))
+    try:
+        answer = await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey())]))
+    finally:
+        unregister("loggi")  # the installed Loggi again
+    assert answer.status_code == 401
+    assert await count(sessions, CarrierPush) == 0
