@@ -85,8 +85,16 @@ class _Writes:
         self.report.failed += 1
         self.report.errors[failure.code] += 1
         count = row.poll_error_count + 1
-        next_at = cadence.after_error(now=self.now, error_count=count, rng=self.rng)
+        next_at = self.after_push(row, cadence.after_error(now=self.now, error_count=count, rng=self.rng))
         self.poll_only.append(self.poll(row, next_at, f"{failure.code}: {failure.message}", count, None))
+
+    def after_push(self, row: Row[Any], next_at: datetime | None) -> datetime | None:
+        """A shipment its carrier pushes is polled rarely (for a lost push): not before ``poll_when_pushed`` after
+        the last push."""
+        last_push = self.now if self.pushed else row.pushed_at
+        if next_at is None or last_push is None:
+            return next_at
+        return max(next_at, last_push + get_carrier(row.carrier).poll_when_pushed)
 
     def stop(self, row: Row[Any], message: str, errors: int) -> None:
         self.report.stopped["invalid_code"] += 1
@@ -108,9 +116,7 @@ class _Writes:
             became_final=status.is_final and (status != old_status or new_digest != row.events_digest),
             rng=self.rng,
         )
-        next_at, last_push = nxt.at, self.now if self.pushed else row.pushed_at
-        if next_at is not None and last_push is not None:  # the carrier pushes: poll it rarely, for a lost push
-            next_at = max(next_at, last_push + get_carrier(row.carrier).poll_when_pushed)
+        next_at = self.after_push(row, nxt.at)
         if nxt.stopped:
             self.report.stopped[nxt.stopped] += 1
         if note and note != row.poll_error:  # said once, not on every poll

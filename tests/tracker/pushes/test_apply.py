@@ -182,3 +182,22 @@ async def test_a_push_kept_with_an_error_is_forgotten_after_the_parked_retention
     async with sessions() as session, session.begin():
         gone = await forget(session, parked_before=clock.now() - PARKED_KEPT, applied_before=clock.now() - PUSHES_KEPT)
     assert gone == {"parked": 0, "pushes": 1}
+
+
+async def test_a_failed_poll_of_a_pushed_shipment_still_waits_for_the_push_interval(
+    app: Any, http: httpx.AsyncClient, sessions: Sessions, clock: SimulatedClock, loggi: int
+) -> None:
+    from tracker.polling.outcomes import Failure
+
+    await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey()[:3])]))
+    await settled(app)
+    pushed_at = clock.now()
+    clock.advance(timedelta(hours=1))
+    async with sessions() as session, session.begin():
+        rows = (await session.execute(select(*CLAIMED_COLUMNS))).all()
+        down = Failure("carrier_unavailable", "503")
+        await store_outcomes(session, rows, {rows[0].id: down}, now=clock.now(), rng=random.Random(1))
+    async with sessions() as session:
+        shipment = (await session.scalars(select(Shipment))).one()
+    assert shipment.poll_error_count == 1  # the back-off alone would say 15 minutes
+    assert shipment.next_poll_at is not None and shipment.next_poll_at >= pushed_at + timedelta(hours=12)
