@@ -181,8 +181,16 @@ async def test_accounts_are_paced_apart_and_a_waiting_one_holds_no_place(
     ("credentials", "rate", "expected"),
     [
         ({"key": "k"}, 0.0, "requests per second: got 0; expected a number of requests per second from 0.01 to 10000"),
-        ({"key": "k"}, float("nan"), "requests per second: got nan; expected"),
-        ({"key": "k"}, 1e-300, "requests per second: got 1e-300; expected"),
+        (
+            {"key": "k"},
+            float("nan"),
+            "requests per second: got nan; expected a number of requests per second from 0.01 to 10000",
+        ),
+        (
+            {"key": "k"},
+            1e-300,
+            "requests per second: got 1e-300; expected a number of requests per second from 0.01 to 10000",
+        ),
         ({"key": "k", "kye": "k"}, None, "fake accounts take no credential 'kye'; expected key"),
         ({"key": " "}, None, "fake account 'x' needs key"),
     ],
