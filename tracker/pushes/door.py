@@ -51,8 +51,12 @@ def _spec(name: str) -> CarrierSpec:
     return spec
 
 
+def _make_signers(rt: Runtime) -> Signers:
+    return Signers(rt.sessions, rt.vault, rt.clock)
+
+
 def _signers(rt: Runtime) -> Signers:
-    return rt.service(lambda r: Signers(r.sessions, r.vault, r.clock))
+    return rt.service(_make_signers)  # one per process: a lambda here would be a new key, and a new cache, each push
 
 
 async def carrier_push(request: Request) -> Response:

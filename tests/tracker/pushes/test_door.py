@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carriers.loggi.push import basic_authorization
@@ -180,6 +180,27 @@ async def test_a_push_feeds_the_detector_in_the_same_pipeline(
     status_code = (await codes(sessions, CODE))[-1]
     assert status_code == "LOGGI-13"
     assert kinds, f"a push in status {stored.status} ({stored.status_reason}) raised no incident"
+
+
+async def test_the_door_reads_the_push_accounts_once_within_the_cache_ttl(
+    app: Any, http: httpx.AsyncClient, clock: SimulatedClock, loggi: int
+) -> None:
+    reads: list[str] = []  # the door's query of the accounts that may push
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("SELECT carrier_accounts.id, carrier_accounts.credentials \n"):
+            reads.append(statement)
+
+    event.listen(app.state.runtime.engine.sync_engine, "before_cursor_execute", seen)
+    for n in range(3):
+        push = loggi_push([package([item("1", f"2021-05-03T1{n}:00:00Z")])])
+        assert (await http.post("/v1/webhooks/carriers/loggi", **push)).status_code == 202
+    await settled(app)
+    assert len(reads) == 1
+    clock.advance(timedelta(seconds=10))  # past the TTL: a new or changed account is seen
+    push = loggi_push([package([item("2", "2021-05-03T20:00:00Z")])])
+    assert (await http.post("/v1/webhooks/carriers/loggi", **push)).status_code == 202
+    assert len(reads) == 2
 
 
 @pytest.mark.parametrize(
