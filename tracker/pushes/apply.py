@@ -61,33 +61,28 @@ async def apply_pending(
     detector: Detector | None,
     chunk: int = CHUNK,
 ) -> PushReport:
-    """Apply every push not applied yet, ``chunk`` per transaction (each push taken by one process only). A chunk
-    that cannot be stored is retried push by push, and a push that still fails keeps its error (it is not
-    retried; ops see it) instead of blocking the ones after it."""
-    report, pending = PushReport(), and_(pushes_table.c.applied_at.is_(None), pushes_table.c.error.is_(None))
+    """Apply every push not applied yet, ``chunk`` per transaction. Each transaction claims the oldest pushes no
+    other process holds (``SKIP LOCKED``), so the appliers of several processes share the backlog instead of
+    waiting on one another. A chunk that cannot be stored is retried push by push, and a push that still fails
+    keeps its error (it is not retried; ops see it) instead of blocking the ones after it."""
+    report = PushReport()
     while True:
-        async with sessions() as session:
-            query = select(pushes_table.c.id).where(pending).order_by(pushes_table.c.id).limit(chunk)
-            ids = list(await session.scalars(query))
-        if not ids:
-            return report
+        claimed: list[int] = []
         try:
-            await _apply_pushes(sessions, vault, ids, now=now, rng=rng, detector=detector, report=report)
-            continue
+            await _apply_pushes(
+                sessions, vault, None, chunk, claimed, now=now, rng=rng, detector=detector, report=report
+            )
         except Exception:
-            log.exception("push_chunk_failed_isolating", pushes=len(ids))
-        for push_id in ids:
-            try:
-                await _apply_pushes(sessions, vault, [push_id], now=now, rng=rng, detector=detector, report=report)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                log.error("push_unstorable", push_id=push_id, error=error)
-                async with sessions() as session, session.begin():
-                    await session.execute(update(pushes_table).where(pushes_table.c.id == push_id).values(error=error))
-                report.failed += 1
+            if not claimed:  # the claim itself failed (the database): the next kick or the scheduled job retries
+                raise
+            log.exception("push_chunk_failed_isolating", pushes=len(claimed))
+            await _isolate(sessions, vault, claimed, now=now, rng=rng, detector=detector, report=report)
+            continue
+        if not claimed:  # nothing pending, or all of it being applied by another process
+            return report
 
 
-async def _apply_pushes(
+async def _isolate(
     sessions: async_sessionmaker[AsyncSession],
     vault: Vault,
     ids: list[int],
@@ -97,18 +92,48 @@ async def _apply_pushes(
     detector: Detector | None,
     report: PushReport,
 ) -> None:
+    for push_id in ids:
+        try:
+            await _apply_pushes(sessions, vault, [push_id], 1, [], now=now, rng=rng, detector=detector, report=report)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {str(exc)[:300]}"
+            log.error("push_unstorable", push_id=push_id, error=error)
+            async with sessions() as session, session.begin():
+                await session.execute(update(pushes_table).where(pushes_table.c.id == push_id).values(error=error))
+            report.failed += 1
+
+
+async def _apply_pushes(
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    ids: list[int] | None,
+    chunk: int,
+    claimed: list[int],
+    *,
+    now: datetime,
+    rng: random.Random,
+    detector: Detector | None,
+    report: PushReport,
+) -> None:
+    """Apply, in one transaction, up to ``chunk`` pending pushes (of ``ids``, or the oldest) that no other
+    transaction holds; their ids go into ``claimed`` as soon as they are locked."""
     async with sessions() as session, session.begin():
-        query = select(CarrierPush).where(
-            CarrierPush.id.in_(ids), CarrierPush.applied_at.is_(None), CarrierPush.error.is_(None)
-        )
-        pushes = list(await session.scalars(query.order_by(CarrierPush.id).with_for_update(skip_locked=True)))
+        query = select(CarrierPush).where(CarrierPush.applied_at.is_(None), CarrierPush.error.is_(None))
+        if ids is not None:
+            query = query.where(CarrierPush.id.in_(ids))
+        query = query.order_by(CarrierPush.id).limit(chunk).with_for_update(skip_locked=True)
+        pushes = list(await session.scalars(query))
+        claimed += [push.id for push in pushes]
+        if not pushes:
+            return
         items: list[Pushed] = []
+        unreadable = 0
         for push in pushes:
             try:
                 results = read_push(vault, push.carrier, push.body)
             except Exception as exc:  # kept with its error for ops; the others go on
                 push.error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                report.failed += 1
+                unreadable += 1
                 log.error("push_unreadable", push_id=push.id, carrier=push.carrier, error=push.error)
                 continue
             items += [Pushed(push.id, push.carrier, push.carrier_account_id, r) for r in results]
@@ -131,6 +156,7 @@ async def _apply_pushes(
         for push in applied:
             push.applied_at, push.parked = now, parked[push.id]
     report.pushes += len(applied)  # counted once the transaction holds
+    report.failed += unreadable
     report.parked += len(unknown)
     report.poll.merge(poll)
 
@@ -196,7 +222,7 @@ async def apply_results(
     for item in items:
         wanted[(item.carrier, item.account_id)].add(item.result.tracking_code)
     rows: dict[tuple[str, int, str], Any] = {}  # the shipments' rows (CLAIMED_COLUMNS)
-    for (carrier, account_id), codes in wanted.items():
+    for (carrier, account_id), codes in sorted(wanted.items()):  # one lock order for every applier
         query = select(*CLAIMED_COLUMNS).where(
             _s.carrier == carrier, _s.carrier_account_id == account_id, _s.tracking_code.in_(list(codes))
         )

@@ -1,6 +1,8 @@
 """The process's push applier: the door stores a push and kicks it; it applies what is pending in the background,
 one drain at a time (a kick during a drain makes it go round once more). The scheduled job applies whatever a
-kick missed (a push stored by a process that stopped before applying it)."""
+kick missed (a push stored by a process that stopped before applying it). Within a process one pass applies at a
+time (on SQLite a claim locks nothing, so two passes would both apply the same pushes); across processes the
+claims' ``SKIP LOCKED`` shares the backlog."""
 
 import asyncio
 import contextlib
@@ -23,13 +25,15 @@ class Applier:
     rng: random.Random = field(default_factory=random.Random)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _again: bool = field(default=False, init=False)
+    _applying: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def apply(self) -> PushReport:
         """Apply the pending pushes, then the parked ones whose shipment has arrived."""
         rt = self.runtime
-        now, detector = rt.clock.now(), detector_of(rt)
-        report = await apply_pending(rt.sessions, rt.vault, now=now, rng=self.rng, detector=detector)
-        parked = await apply_parked(rt.sessions, rt.vault, now=now, rng=self.rng, detector=detector)
+        async with self._applying:
+            now, detector = rt.clock.now(), detector_of(rt)
+            report = await apply_pending(rt.sessions, rt.vault, now=now, rng=self.rng, detector=detector)
+            parked = await apply_parked(rt.sessions, rt.vault, now=now, rng=self.rng, detector=detector)
         report.matched = parked.matched
         report.poll.merge(parked.poll)
         return report
@@ -50,13 +54,14 @@ class Applier:
         while True:
             self._again = False
             try:
-                await apply_pending(
-                    self.runtime.sessions,
-                    self.runtime.vault,
-                    now=self.runtime.clock.now(),
-                    rng=self.rng,
-                    detector=detector_of(self.runtime),
-                )
+                async with self._applying:
+                    await apply_pending(
+                        self.runtime.sessions,
+                        self.runtime.vault,
+                        now=self.runtime.clock.now(),
+                        rng=self.rng,
+                        detector=detector_of(self.runtime),
+                    )
             except Exception:  # the scheduled job picks it up again
                 log.exception("push_apply_failed")
             if not self._again:
