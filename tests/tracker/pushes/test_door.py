@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carriers.loggi.push import basic_authorization
@@ -23,6 +23,7 @@ from tracker.pushes.apply import apply_pending
 from tracker.pushes.door import MAX_BODY
 from tracker.pushes.models import CarrierPush, ParkedPush
 from tracker.pushes.service import applier_of
+from tracker.pushes.store import push_store
 from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
@@ -201,6 +202,46 @@ async def test_the_door_reads_the_push_accounts_once_within_the_cache_ttl(
     push = loggi_push([package([item("2", "2021-05-03T20:00:00Z")])])
     assert (await http.post("/v1/webhooks/carriers/loggi", **push)).status_code == 202
     assert len(reads) == 2
+
+
+async def test_a_push_is_stored_in_one_statement_on_a_connection_kept_open(
+    app: Any, http: httpx.AsyncClient, sessions: Sessions, loggi: int
+) -> None:
+    """No pre-ping, no BEGIN … COMMIT: the door's cost was its round trips to the database."""
+    assert (await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package()]))).status_code == 202
+    await settled(app)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    store = push_store(app.state.runtime)
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    assert (await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey())]))).status_code == 202
+    assert [s.split()[0] for s in statements] == ["INSERT"]
+    assert (await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey())]))).status_code == 200
+    assert [s.split()[0] for s in statements] == ["INSERT", "INSERT", "SELECT"]  # a replay: its id is looked up
+
+
+async def test_pushes_survive_postgres_dropping_every_connection(
+    app: Any, http: httpx.AsyncClient, sessions: Sessions, engine: AsyncEngine, loggi: int
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("connection loss is a PostgreSQL server fault")
+    assert (await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package()]))).status_code == 202
+    await settled(app)
+    async with engine.connect() as conn:  # what a PostgreSQL restart does to every client connection
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    answer = await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey())]))
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["replayed"] is False
+    await settled(app)
+    assert await count(sessions, CarrierPush) == 2
 
 
 @pytest.mark.parametrize(
