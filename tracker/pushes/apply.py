@@ -1,18 +1,18 @@
-"""Apply stored pushes: merge what each says of a shipment with the events already stored, and write it through
-the poll pipeline's :func:`store_outcomes` (events, status, detection, notifications: one transaction, which also
-marks the pushes applied). A push about a shipment Zelo does not know (for that carrier account) is parked, and
-applied to it when the ERP sends it (:func:`apply_parked`)."""
+"""Apply what pushes say: merge what each says of a shipment with the events already stored, and write it through
+the poll pipeline's :func:`store_outcomes` (events, status, detection, notifications: in the caller's transaction,
+which also marks the pushes applied: ``tracker.pushes.pending``). A push about a shipment Zelo does not know (for
+that carrier account) is parked, and applied to it when the ERP sends it (:func:`apply_parked`)."""
 
 import json
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, and_, delete, select, update
+from sqlalchemy import Row, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.base import Reason, Status, TrackingEvent, TrackingResult
@@ -24,7 +24,6 @@ from tracker.pushes.models import CarrierPush, parked_table, pushes_table
 from tracker.vault import Vault
 
 log = structlog.get_logger(__name__)
-CHUNK = 200  # pushes applied per transaction
 _s, _e, _p = shipments_table.c, events_table.c, parked_table.c
 
 
@@ -50,115 +49,6 @@ class PushReport:
 def read_push(vault: Vault, carrier: str, sealed_body: str) -> list[TrackingResult]:
     """The results a stored push carries (the door checked it once; an adapter change could make it unreadable)."""
     return get_carrier(carrier).parse_webhook(json.loads(vault.open_bytes(sealed_body)))
-
-
-async def apply_pending(
-    sessions: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    *,
-    now: datetime,
-    rng: random.Random,
-    detector: Detector | None,
-    chunk: int = CHUNK,
-) -> PushReport:
-    """Apply every push not applied yet, ``chunk`` per transaction. Each transaction claims the oldest pushes no
-    other process holds (``SKIP LOCKED``), so the appliers of several processes share the backlog instead of
-    waiting on one another. A chunk that cannot be stored is retried push by push, and a push that still fails
-    keeps its error (it is not retried; ops see it) instead of blocking the ones after it."""
-    report = PushReport()
-    while True:
-        claimed: list[int] = []
-        try:
-            await _apply_pushes(
-                sessions, vault, None, chunk, claimed, now=now, rng=rng, detector=detector, report=report
-            )
-        except Exception:
-            if not claimed:  # the claim itself failed (the database): the next kick or the scheduled job retries
-                raise
-            log.exception("push_chunk_failed_isolating", pushes=len(claimed))
-            await _isolate(sessions, vault, claimed, now=now, rng=rng, detector=detector, report=report)
-            continue
-        if not claimed:  # nothing pending, or all of it being applied by another process
-            return report
-
-
-async def _isolate(
-    sessions: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    ids: list[int],
-    *,
-    now: datetime,
-    rng: random.Random,
-    detector: Detector | None,
-    report: PushReport,
-) -> None:
-    for push_id in ids:
-        try:
-            await _apply_pushes(sessions, vault, [push_id], 1, [], now=now, rng=rng, detector=detector, report=report)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {str(exc)[:300]}"
-            log.error("push_unstorable", push_id=push_id, error=error)
-            async with sessions() as session, session.begin():
-                await session.execute(update(pushes_table).where(pushes_table.c.id == push_id).values(error=error))
-            report.failed += 1
-
-
-async def _apply_pushes(
-    sessions: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    ids: list[int] | None,
-    chunk: int,
-    claimed: list[int],
-    *,
-    now: datetime,
-    rng: random.Random,
-    detector: Detector | None,
-    report: PushReport,
-) -> None:
-    """Apply, in one transaction, up to ``chunk`` pending pushes (of ``ids``, or the oldest) that no other
-    transaction holds; their ids go into ``claimed`` as soon as they are locked."""
-    async with sessions() as session, session.begin():
-        query = select(CarrierPush).where(CarrierPush.applied_at.is_(None), CarrierPush.error.is_(None))
-        if ids is not None:
-            query = query.where(CarrierPush.id.in_(ids))
-        query = query.order_by(CarrierPush.id).limit(chunk).with_for_update(skip_locked=True)
-        pushes = list(await session.scalars(query))
-        claimed += [push.id for push in pushes]
-        if not pushes:
-            return
-        items: list[Pushed] = []
-        unreadable = 0
-        for push in pushes:
-            try:
-                results = read_push(vault, push.carrier, push.body)
-            except Exception as exc:  # kept with its error for ops; the others go on
-                push.error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                unreadable += 1
-                log.error("push_unreadable", push_id=push.id, carrier=push.carrier, error=push.error)
-                continue
-            items += [Pushed(push.id, push.carrier, push.carrier_account_id, r) for r in results]
-        poll = PollReport()
-        unknown = await apply_results(session, items, now=now, rng=rng, detector=detector, report=poll)
-        if unknown:
-            rows = [
-                {
-                    "push_id": p.push_id,
-                    "carrier": p.carrier,
-                    "carrier_account_id": p.account_id,
-                    "tracking_code": p.result.tracking_code,
-                    "parked_at": now,
-                }
-                for p in unknown
-            ]
-            await session.execute(parked_table.insert(), rows)
-        parked = Counter(p.push_id for p in unknown)
-        applied = [push for push in pushes if push.error is None]
-        for push in applied:
-            push.applied_at, push.parked = now, parked[push.id]
-    report.pushes += len(applied)  # counted once the transaction holds
-    report.failed += unreadable
-    report.parked += len(unknown)
-    report.poll.merge(poll)
 
 
 async def apply_parked(
@@ -297,4 +187,4 @@ async def forget(session: AsyncSession, *, parked_before: datetime, applied_befo
     return {"parked": parked.rowcount, "pushes": pushes.rowcount}  # type: ignore[attr-defined]
 
 
-__all__ = ["CHUNK", "PushReport", "Pushed", "apply_parked", "apply_pending", "apply_results", "forget", "merge"]
+__all__ = ["PushReport", "Pushed", "apply_parked", "apply_results", "forget", "merge", "read_push"]

@@ -14,21 +14,27 @@ from tests.tracker.ingest.conftest import make_app, serve
 from tests.tracker.pushes.test_door import LOGGI, account, loggi_push, ship
 from tracker.clock import SimulatedClock
 from tracker.models import Shipment, TrackingEvent
-from tracker.pushes.apply import apply_pending
+from tracker.pushes import pending
+from tracker.pushes.apply import apply_results
 from tracker.pushes.models import CarrierPush
+from tracker.pushes.pending import apply_pending
 from tracker.pushes.service import applier_of
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]
+OTHER = "SH0000000001LG"
 
 
-async def stored_pushes(engine: AsyncEngine, clock: SimulatedClock, count: int) -> None:
-    """``count`` Loggi pushes about CODE, stored by the door and not applied (as if its process stopped)."""
+async def stored_pushes(
+    engine: AsyncEngine, clock: SimulatedClock, count: int, about: tuple[str, ...] = (CODE,)
+) -> None:
+    """``count`` Loggi pushes about the codes ``about``, stored and not applied (as if its process stopped)."""
     made = make_app(engine, clock)
     async with serve(engine, clock, made) as client:
         applier_of(made.state.runtime).kick = lambda: None  # type: ignore[method-assign]
         for n in range(count):
-            push = loggi_push([package([item("3", f"2021-05-04T{10 + n}:00:00Z")])])
+            history = [item("3", f"2021-05-04T{10 + n}:00:00Z")]
+            push = loggi_push([package(history, trackingCode=code) for code in about])
             assert (await client.post("/v1/webhooks/carriers/loggi", **push)).status_code == 202
 
 
@@ -93,3 +99,30 @@ async def test_one_process_applies_one_pass_at_a_time(
         reports = await asyncio.gather(applier.apply(), applier.apply(), applier.apply())
     assert sorted(r.pushes for r in reports) == [0, 0, 4]
     assert await codes(sessions) == ["10", "11", "12", "13"]
+
+
+@pytest.mark.parametrize(("cap", "chunks"), [(3, [2, 2, 2]), (4, [4, 2]), (1, [2, 2, 2]), (100, [6])])
+async def test_a_transaction_applies_at_most_the_shipment_cap_and_at_least_one_push(
+    engine: AsyncEngine,
+    sessions: Sessions,
+    vault: Vault,
+    clock: SimulatedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    cap: int,
+    chunks: list[int],
+) -> None:
+    account_id = await account(sessions, vault, clock, "loggi", "loja-loggi", **LOGGI)
+    await ship(sessions, clock, "loggi", account_id, CODE)
+    await ship(sessions, clock, "loggi", account_id, OTHER)
+    await stored_pushes(engine, clock, 3, (CODE, OTHER))  # each speaks of two shipments
+    sizes: list[int] = []
+
+    async def recorded(session: AsyncSession, items: Any, **kwargs: Any) -> Any:
+        sizes.append(len(items))
+        return await apply_results(session, items, **kwargs)
+
+    monkeypatch.setattr(pending, "apply_results", recorded)
+    report = await apply_pending(sessions, vault, now=clock.now(), rng=random.Random(1), detector=None, shipments=cap)
+    assert sizes == chunks
+    assert report.pushes == 3 and report.poll.events == 6
+    assert await codes(sessions) == ["10", "11", "12"]

@@ -19,9 +19,9 @@ from tracker.clock import SimulatedClock
 from tracker.detector import Incident
 from tracker.models import Shipment, TrackingEvent
 from tracker.polling.accounts import add_account
-from tracker.pushes.apply import apply_pending
 from tracker.pushes.door import MAX_BODY
 from tracker.pushes.models import CarrierPush, ParkedPush
+from tracker.pushes.pending import apply_pending
 from tracker.pushes.service import applier_of
 from tracker.pushes.store import push_store
 from tracker.shipments.service import NewShipment, register
