@@ -15,7 +15,9 @@ from tracker.db import is_sqlite, make_engine
 from tracker.pushes.models import pushes_table
 from tracker.runtime import Runtime
 
-POOL = {"pool_size": 5, "max_overflow": 10}  # one statement each: a few connections serve many pushes
+# One statement a push: a few connections serve many pushes, and more wait their turn rather than open one (an
+# overflow connection is closed when given back: under load the door opened and closed one per push or so)
+POOL = {"pool_size": 10, "max_overflow": 0}
 _c = pushes_table.c
 _COLUMNS = ("carrier", "carrier_account_id", "body_sha256", "body", "results", "received_at", "parked")
 

@@ -1,6 +1,7 @@
 """The carriers' push door on real databases: each carrier's own signature, replays, shipments not known yet,
 oversized and malformed bodies, and what a push changes (events, status, incidents) through the poll pipeline."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -23,7 +24,7 @@ from tracker.pushes.door import MAX_BODY
 from tracker.pushes.models import CarrierPush, ParkedPush
 from tracker.pushes.pending import apply_pending
 from tracker.pushes.service import applier_of
-from tracker.pushes.store import push_store
+from tracker.pushes.store import POOL, push_store
 from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
 
@@ -193,9 +194,10 @@ async def test_the_door_reads_the_push_accounts_once_within_the_cache_ttl(
             reads.append(statement)
 
     event.listen(app.state.runtime.engine.sync_engine, "before_cursor_execute", seen)
-    for n in range(3):
-        push = loggi_push([package([item("1", f"2021-05-03T1{n}:00:00Z")])])
-        assert (await http.post("/v1/webhooks/carriers/loggi", **push)).status_code == 202
+    pushes = [loggi_push([package([item("1", f"2021-05-03T1{n}:00:00Z")])]) for n in range(4)]
+    answers = await asyncio.gather(*(http.post("/v1/webhooks/carriers/loggi", **push) for push in pushes[:3]))
+    assert [a.status_code for a in answers] == [202] * 3  # arriving together on a cold cache: one read
+    assert (await http.post("/v1/webhooks/carriers/loggi", **pushes[3])).status_code == 202
     await settled(app)
     assert len(reads) == 1
     clock.advance(timedelta(seconds=10))  # past the TTL: a new or changed account is seen
@@ -221,6 +223,21 @@ async def test_a_push_is_stored_in_one_statement_on_a_connection_kept_open(
     assert [s.split()[0] for s in statements] == ["INSERT"]
     assert (await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey())]))).status_code == 200
     assert [s.split()[0] for s in statements] == ["INSERT", "INSERT", "SELECT"]  # a replay: its id is looked up
+
+
+async def test_concurrent_pushes_wait_for_the_doors_connections_instead_of_opening_more(
+    app: Any, http: httpx.AsyncClient, engine: AsyncEngine, loggi: int
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the PostgreSQL pool")
+    opened: list[int] = []
+    event.listen(push_store(app.state.runtime).engine.sync_engine.pool, "connect", lambda *_: opened.append(1))
+    for batch in range(2):  # the second finds the first's connections kept, none closed and opened again
+        pushes = [loggi_push([package([item("1", f"2021-05-0{batch + 1}T{n:02d}:00:00Z")])]) for n in range(24)]
+        answers = await asyncio.gather(*(http.post("/v1/webhooks/carriers/loggi", **push) for push in pushes))
+        assert [a.status_code for a in answers] == [202] * len(pushes)
+    assert 1 <= len(opened) <= POOL["pool_size"]
+    await settled(app)
 
 
 async def test_pushes_survive_postgres_dropping_every_connection(
