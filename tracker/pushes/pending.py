@@ -26,7 +26,7 @@ from tracker.vault import Vault
 
 log = structlog.get_logger(__name__)
 CHUNK = 200  # pushes claimed per transaction
-SHIPMENTS = 500  # shipments applied per transaction
+SHIPMENTS = 250  # shipments applied per transaction (bench/NOTES.md)
 _c = pushes_table.c
 
 
