@@ -29,6 +29,7 @@ test: $(STAMP) services chromium lint
 bench: $(STAMP) services wrk
 	$(BIN)/python -m bench.poll
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.push
 	$(BIN)/python -m bench.sweep
 	$(BIN)/python -m bench.notify
 

@@ -23,17 +23,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select
 
-from bench.support import free_port, pg_database
+from bench.support import free_port, pg_database, start_server
 from carriers.correios.s10 import make_code
 from tracker.config import Settings
 from tracker.db import make_engine
@@ -100,36 +98,6 @@ def write_requests(path: Path, first_serial: int, count: int, per_request: int) 
             msg_id = f"bench_{first_serial}_{n}"
             f.write(f"{msg_id}\t{stamp}\t{sign(SECRET, msg_id, stamp, body.encode())}\t{body}\n")
     return serial
-
-
-def start_server(target: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        target,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    if target.endswith("app_from_env"):
-        cmd.append("--factory")
-    proc = subprocess.Popen(cmd, env=os.environ | env, cwd=HERE.parent)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"{target} did not start on port {port}")
 
 
 def wrk(port: int, requests_file: Path, seconds: int, connections: int, distinct: int = 0) -> dict[str, Any]:

@@ -2,13 +2,19 @@
 
 import os
 import socket
+import subprocess
+import sys
+import time
 from datetime import datetime
+from pathlib import Path
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tracker.db import make_engine
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("ZELO_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 
 
@@ -38,3 +44,35 @@ async def bench_account(conn: AsyncConnection, now: datetime) -> int:
         {"now": now},
     )
     return int(account)
+
+
+def start_server(target: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    """uvicorn serving ``target`` (an app, or the ``app_from_env`` factory) with ``workers`` processes; returns once
+    it answers."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    if target.endswith("app_from_env"):
+        cmd.append("--factory")
+    proc = subprocess.Popen(cmd, env=os.environ | env, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{target} did not start on port {port}")

@@ -8,22 +8,18 @@ SHA-256 and changes nothing) and answered at once. What it says is applied in th
 pipeline as a poll (``tracker.pushes.apply``).
 """
 
-import hashlib
-
 import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from carriers.base import CarrierError, CarrierSpec
 from carriers.base.registry import carriers
-from tracker.db import insert_skipping_duplicates
 from tracker.openapi import PUSH_BASIC, PUSH_SIGNED
 from tracker.pushes.apply import usable
-from tracker.pushes.models import pushes_table
 from tracker.pushes.service import applier_of
 from tracker.pushes.signers import Signer, Signers
+from tracker.pushes.store import push_store
 from tracker.runtime import Runtime
 from tracker.text import line_problem
 from tracker.web import DirectRoute, FieldError, ProblemError, read_body, read_json, responses, runtime
@@ -93,39 +89,13 @@ async def carrier_push(request: Request) -> Response:
     if refused and not results:
         errors = [FieldError(field="tracking_code", message=why) for why in refused[:20]]
         raise ProblemError(422, "Invalid push", "no result in the push names a shipment", errors)
-    push_id, replayed = await _store(rt, spec.name, account_id, body, len(results))
+    push_id, replayed = await push_store(rt).store(spec.name, account_id, body, len(results))
     if not replayed:
         applier_of(rt).kick()
     answer = PushAnswer(push_id=push_id, shipments=len(results), replayed=replayed, refused=refused[:20])
     return JSONResponse(
         answer.model_dump(), status_code=200 if replayed else 202, headers={REPLAYED: "true"} if replayed else None
     )
-
-
-async def _store(rt: Runtime, carrier: str, account_id: int, body: bytes, results: int) -> tuple[int, bool]:
-    """The push's id, and whether the same body had been received already."""
-    digest = hashlib.sha256(body).hexdigest()
-    c = pushes_table.c
-    async with rt.sessions() as session, session.begin():
-        stmt = (
-            insert_skipping_duplicates(session, pushes_table, ["carrier", "body_sha256"])
-            .values(
-                carrier=carrier,
-                carrier_account_id=account_id,
-                body_sha256=digest,
-                body=rt.vault.seal_bytes(body),
-                results=results,
-                received_at=rt.clock.now(),
-                parked=0,
-            )
-            .returning(c.id)
-        )
-        push_id = await session.scalar(stmt)
-        if push_id is not None:
-            return push_id, False
-        found = await session.scalar(select(c.id).where(c.carrier == carrier, c.body_sha256 == digest))
-    assert found is not None
-    return found, True
 
 
 router.add_api_route(

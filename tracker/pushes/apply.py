@@ -32,7 +32,9 @@ from tracker.vault import Vault
 
 log = structlog.get_logger(__name__)
 CHUNK = 200  # pushes taken per transaction ...
-CHUNK_CODES = 5_000  # ... and at most this many shipments among them (one push alone may name 1,000)
+# ... and at most this many shipments among them (at least one push, which alone may name 1,000): the applier shares
+# the API's event loop, and its longest stretch without awaiting grows with a batch's shipments (bench/NOTES.md)
+SHIPMENTS = 250
 MAX_CODE = 64  # a tracking code longer than the column holds names no shipment
 _s, _e, _p = shipments_table.c, events_table.c, parked_table.c
 
@@ -105,13 +107,15 @@ async def apply_pending(
     rng: random.Random,
     detector: Detector | None,
     chunk: int = CHUNK,
+    shipments: int = SHIPMENTS,
 ) -> PushReport:
-    """Apply every push not applied yet that no other process holds, a batch per transaction."""
+    """Apply every push not applied yet that no other process holds, a batch per transaction (``chunk`` pushes,
+    ``shipments`` shipments at most); returns when none is left that another process does not hold."""
     report = PushReport()
     while True:
         taken: list[int] = []
         try:
-            done = await _apply_batch(sessions, vault, None, taken, now, rng, detector, chunk)
+            done = await _apply_batch(sessions, vault, None, taken, now, rng, detector, chunk, shipments)
         except Exception:
             log.exception("push_batch_failed_isolating", pushes=len(taken))
             if not taken or not await _isolate(sessions, vault, taken, now, rng, detector, report):
@@ -135,7 +139,7 @@ async def _isolate(
     of the moment (it and the rest stay pending)."""
     for push_id in ids:
         try:
-            done = await _apply_batch(sessions, vault, [push_id], [], now, rng, detector, 1)
+            done = await _apply_batch(sessions, vault, [push_id], [], now, rng, detector, 1, 1)
         except (DataError, IntegrityError) as exc:
             await _keep_error(sessions, push_id, describe(exc))
             report.failed += 1
@@ -163,6 +167,7 @@ async def _apply_batch(
     rng: random.Random,
     detector: Detector | None,
     chunk: int,
+    shipments: int,
 ) -> PushReport | None:
     """Take pending pushes (``ids`` among them, else the oldest), apply them and park what they say of shipments
     not known yet; what was done (None: nothing was pending)."""
@@ -179,7 +184,7 @@ async def _apply_batch(
         pushes: list[CarrierPush] = []
         codes = 0
         for push in found:  # the rest stay pending for the next batch
-            if pushes and codes + push.results > CHUNK_CODES:
+            if pushes and codes + push.results > shipments:
                 break
             pushes.append(push)
             codes += push.results

@@ -1,6 +1,8 @@
 """Which carrier accounts may push, with their push credentials opened, kept a few seconds per process so a push
-costs no decryption; a new or changed account takes pushes within ``ttl``."""
+costs no decryption; a new or changed account takes pushes within ``ttl``. One request reads them when they are due
+(the others wait for it), not every push arriving meanwhile."""
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,12 +27,24 @@ class Signers:
     clock: Clock
     ttl: float = TTL_S
     _known: dict[str, tuple[datetime, list[Signer]]] = field(default_factory=dict)
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _fresh(self, name: str) -> list[Signer] | None:
+        cached = self._known.get(name)
+        if cached is None or not 0 <= (self.clock.now() - cached[0]).total_seconds() < self.ttl:
+            return None
+        return cached[1]
 
     async def of(self, spec: CarrierSpec) -> list[Signer]:
         """The accounts of ``spec``'s carrier that have every push credential, oldest first."""
-        now = self.clock.now()
-        cached = self._known.get(spec.name)
-        if cached is None or not 0 <= (now - cached[0]).total_seconds() < self.ttl:
+        fresh = self._fresh(spec.name)
+        if fresh is not None:
+            return fresh
+        async with self._reading:
+            fresh = self._fresh(spec.name)  # read by the request this one waited for
+            if fresh is not None:
+                return fresh
+            now = self.clock.now()
             async with self.sessions() as session:
                 query = select(CarrierAccount.id, CarrierAccount.credentials).where(CarrierAccount.carrier == spec.name)
                 rows = (await session.execute(query.order_by(CarrierAccount.id))).all()
@@ -42,5 +56,5 @@ class Signers:
                     continue
                 if all(credentials.get(f) for f in spec.push_fields):
                     signers.append((account_id, {f: credentials[f] for f in spec.push_fields}))
-            cached = self._known[spec.name] = (now, signers)
-        return cached[1]
+            self._known[spec.name] = (now, signers)
+        return signers
