@@ -70,7 +70,7 @@ async def setup(url: str, sandbox: str, n: int, naive: int, carriers: tuple[str,
         async with rt.sessions() as session, session.begin():
             await track_parcels(session, rt.vault, name="bench", base_url=sandbox, parcels=parcels, now=T0)
         async with rt.engine.begin() as conn:
-            await conn.execute(text("UPDATE carrier_accounts SET requests_per_second = 100000"))
+            await conn.execute(text("UPDATE carrier_accounts SET requests_per_second = 10000"))
         wire = [
             {"code": p.code, "scenario": p.scenario, "start": p.start.isoformat(), "carrier": p.carrier}
             for p in parcels

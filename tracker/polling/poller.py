@@ -133,9 +133,9 @@ class Poller:
         for account_id, rows in by_account.items():
             try:
                 spec = get_carrier(accounts[account_id].carrier)
-                trackers[account_id] = self._tracker(accounts[account_id], spec)
-                pacers[account_id] = self._pacer(accounts[account_id], spec)
-            except (UnknownCarrier, ValueError) as exc:  # adapter not installed, credentials unreadable
+                tracker, pacer = self._tracker(accounts[account_id], spec), self._pacer(accounts[account_id], spec)
+                trackers[account_id], pacers[account_id] = tracker, pacer
+            except (UnknownCarrier, ValueError) as exc:  # adapter not installed, credentials unreadable, bad rate
                 log.error("carrier_account_unusable", account=accounts[account_id].name, error=str(exc))
                 outcomes.update({r.id: Failure("account_unusable", str(exc)) for r in rows})
         account_errors: dict[int, CarrierError | None] = {}

@@ -152,6 +152,19 @@ async def test_a_changed_limit_applies_from_the_next_cycle(
     assert spacing(carrier.called_at) == [0.1]
 
 
+async def test_an_account_whose_stored_rate_is_out_of_range_fails_its_polls_and_the_others_go_on(
+    sessions: Sessions, vault: Vault, clock: SimulatedClock, carrier: FakeCarrier
+) -> None:
+    ids = await setup(sessions, vault, clock, carrier, carrier_rate=None, accounts={"a": None, "b": None}, shipments=3)
+    async with sessions() as session, session.begin():  # set past the CLI's checks, e.g. by hand in the database
+        table = accounts_table
+        await session.execute(update(table).where(table.c.id == ids["a"]).values(requests_per_second=1e6))
+    poller = Poller(sessions, httpx.AsyncClient(), clock, vault, sleep=ClockSleep(clock), rng=random.Random(1))
+    report = await poller.run_once()
+    assert report.polled == 6 and report.failed == 3 and report.errors == {"account_unusable": 3}
+    assert report.changed == 3  # account b's shipments were polled
+
+
 async def test_accounts_are_paced_apart_and_a_waiting_one_holds_no_place(
     sessions: Sessions, vault: Vault, clock: SimulatedClock, carrier: FakeCarrier
 ) -> None:
