@@ -7,8 +7,6 @@ account, so a tracker and a filer built on the same ``httpx.AsyncClient`` share 
 
 import asyncio
 import base64
-import hashlib
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +22,7 @@ from carriers.base import (
 )
 from carriers.base.http import checked, json_body, send
 from carriers.base.retry import DEFAULT_RETRY, RetryPolicy, with_retries
+from carriers.base.tokens import TokenSlots
 from carriers.correios.parse import CARRIER, LOCAL_TZ
 
 TOKEN_PATH = "/token/v1/autentica/cartaopostagem"
@@ -39,14 +38,13 @@ class _Token:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-_TOKENS: "weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, _Token]]" = weakref.WeakKeyDictionary()
+_TOKENS: TokenSlots[_Token] = TokenSlots()
 
 
 def _token_slot(http: httpx.AsyncClient, account: AccountConfig) -> _Token:
     creds = account.credentials
-    identity = "\0".join((account.base_url.rstrip("/"), creds["user"], creds["access_code"], creds["posting_card"]))
-    key = hashlib.sha256(identity.encode()).hexdigest()  # no secret kept in clear as a key
-    return _TOKENS.setdefault(http, {}).setdefault(key, _Token())
+    identity = (account.base_url.rstrip("/"), creds["user"], creds["access_code"], creds["posting_card"])
+    return _TOKENS.slot(http, identity, _Token)
 
 
 class CwsSession:

@@ -11,9 +11,7 @@ on the same ``httpx.AsyncClient`` shares it. A 401/403 gets one fresh token; ref
 import asyncio
 import base64
 import binascii
-import hashlib
 import json
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +21,7 @@ import httpx
 from carriers.base import AccountConfig, AuthFailed, ContractError, Now, Sleep
 from carriers.base.http import checked, expect_object, json_body, send
 from carriers.base.retry import DEFAULT_RETRY, RetryPolicy, with_retries
+from carriers.base.tokens import TokenSlots
 from carriers.loggi.parse import CARRIER
 
 TOKEN_PATH = "/v2/oauth2/token"
@@ -39,14 +38,12 @@ class _Token:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-_TOKENS: "weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, _Token]]" = weakref.WeakKeyDictionary()
+_TOKENS: TokenSlots[_Token] = TokenSlots()
 
 
 def _token_slot(http: httpx.AsyncClient, account: AccountConfig) -> _Token:
     creds = account.credentials
-    identity = "\0".join((account.base_url.rstrip("/"), creds["client_id"], creds["client_secret"]))
-    key = hashlib.sha256(identity.encode()).hexdigest()
-    return _TOKENS.setdefault(http, {}).setdefault(key, _Token())
+    return _TOKENS.slot(http, (account.base_url.rstrip("/"), creds["client_id"], creds["client_secret"]), _Token)
 
 
 class LoggiSession:

@@ -9,8 +9,6 @@ to the account's credentials.
 """
 
 import asyncio
-import hashlib
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +16,7 @@ import httpx
 
 from carriers.base import AccountConfig, AuthFailed, ContractError
 from carriers.base.http import checked, json_body, send
+from carriers.base.tokens import TokenSlots
 from carriers.melhorenvio.parse import CARRIER
 
 TOKEN_PATH = "/oauth/token"
@@ -33,14 +32,13 @@ class _Token:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-_TOKENS: "weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, _Token]]" = weakref.WeakKeyDictionary()
+_TOKENS: TokenSlots[_Token] = TokenSlots()
 
 
 def _token_slot(http: httpx.AsyncClient, account: AccountConfig) -> _Token:
     creds = account.credentials
-    identity = "\0".join((account.base_url.rstrip("/"), creds["token"], creds.get("client_id", "")))
-    key = hashlib.sha256(identity.encode()).hexdigest()  # no secret kept in clear as a key
-    return _TOKENS.setdefault(http, {}).setdefault(key, _Token(creds["token"], creds.get("refresh_token") or None))
+    identity = (account.base_url.rstrip("/"), creds["token"], creds.get("client_id", ""))
+    return _TOKENS.slot(http, identity, lambda: _Token(creds["token"], creds.get("refresh_token") or None))
 
 
 class MelhorEnvioSession:
