@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from carriers.base import CarrierError, Reason, Status, TrackingEvent, TrackingResult
 from carriers.base.registry import get as get_carrier
 from tracker.detector import Detector
-from tracker.models import events_table, shipments_table
+from tracker.models import CarrierAccount, events_table, shipments_table
 from tracker.polling import CLAIMED_COLUMNS, PollReport, store_outcomes
 from tracker.pushes.models import CarrierPush, parked_table, pushes_table
 from tracker.vault import Vault
@@ -190,7 +190,9 @@ async def _apply_batch(
             codes += push.results
         taken += [p.id for p in pushes]
         items = _read(vault, pushes, report)
-        unknown = await apply_results(session, items, now=now, rng=rng, detector=detector, report=report.poll)
+        unknown = await apply_results(
+            session, items, now=now, rng=rng, detector=detector, report=report.poll, vault=vault
+        )
         if unknown:
             await session.execute(parked_table.insert(), [_parked(p, now) for p in unknown])
         parked = Counter(p.push_id for p in unknown)
@@ -277,11 +279,18 @@ async def _apply_parked_batch(
 ) -> PushReport | None:
     report = PushReport()
     async with sessions() as session, session.begin():
-        joined = and_(
-            _s.carrier == _p.carrier,
-            _s.tracking_code == _p.tracking_code,
-            _s.carrier_account_id == _p.carrier_account_id,
+        parking = await session.execute(select(_p.carrier, _p.carrier_account_id).distinct())
+        waiting = {(carrier, account) for carrier, account in parking.all()}
+        if not waiting:
+            return None
+        peers = await _peers(session, vault, waiting)
+        of_peers = or_(  # the shipment is of the parking account, or of one with the same push credentials
+            *(
+                and_(_p.carrier == carrier, _p.carrier_account_id == account, _s.carrier_account_id.in_(ids))
+                for (carrier, account), ids in peers.items()
+            )
         )
+        joined = and_(_s.carrier == _p.carrier, _s.tracking_code == _p.tracking_code, of_peers)
         query = select(_p.id, _p.push_id, _p.tracking_code).join(shipments_table, joined).order_by(_p.push_id, _p.id)
         found = (await session.execute(query.limit(chunk).with_for_update(skip_locked=True, of=parked_table))).all()
         if not found:
@@ -292,7 +301,7 @@ async def _apply_parked_batch(
             wanted[row.push_id].add(row.tracking_code)
         pushes = list(await session.scalars(select(CarrierPush).where(CarrierPush.id.in_(list(wanted)))))
         items = sorted(_read(vault, pushes, report, wanted), key=lambda p: p.push_id)
-        await apply_results(session, items, now=now, rng=rng, detector=detector, report=report.poll)
+        await apply_results(session, items, now=now, rng=rng, detector=detector, report=report.poll, vault=vault)
         await session.execute(delete(parked_table).where(_p.id.in_([row.id for row in found])))
     report.matched = len(found)
     return report
@@ -306,29 +315,35 @@ async def apply_results(
     rng: random.Random,
     detector: Detector | None,
     report: PollReport,
+    vault: Vault,
 ) -> list[Pushed]:
-    """Store what the pushes say of the shipments they name (locked in id order, in the caller's transaction);
-    the ones no shipment of that carrier account answers to are returned, to be parked."""
-    wanted: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for item in items:
-        wanted[(item.carrier, item.account_id)].add(item.result.tracking_code)
-    if not wanted:
+    """Store what the pushes say of the shipments they name (locked in id order, in the caller's transaction): a
+    shipment of the account that signed the push, or of an account holding the same push credentials (one Melhor
+    Envio app secret serves every account of the app). The ones no such shipment answers to are returned, to be
+    parked."""
+    if not items:
         return []
+    peers = await _peers(session, vault, {(i.carrier, i.account_id) for i in items})
+    codes: dict[str, set[str]] = defaultdict(set)
+    accounts: dict[str, set[int]] = defaultdict(set)
+    for item in items:
+        codes[item.carrier].add(item.result.tracking_code)
+        accounts[item.carrier] |= peers[(item.carrier, item.account_id)]
     named = or_(
         *(
-            and_(_s.carrier == carrier, _s.carrier_account_id == account_id, _s.tracking_code.in_(list(codes)))
-            for (carrier, account_id), codes in wanted.items()
+            and_(_s.carrier == c, _s.tracking_code.in_(list(codes[c])), _s.carrier_account_id.in_(list(accounts[c])))
+            for c in codes
         )
     )
     query = select(*CLAIMED_COLUMNS).where(named).order_by(_s.id).with_for_update()
-    rows: dict[tuple[str, int, str], Any] = {  # the shipments' rows (CLAIMED_COLUMNS)
-        (r.carrier, r.carrier_account_id, r.tracking_code): r for r in (await session.execute(query)).all()
+    rows: dict[tuple[str, str], Any] = {  # the shipments' rows (CLAIMED_COLUMNS); a code is one shipment a carrier
+        (r.carrier, r.tracking_code): r for r in (await session.execute(query)).all()
     }
     said: dict[int, list[TrackingResult]] = defaultdict(list)
     unknown: list[Pushed] = []
     for item in items:
-        row = rows.get((item.carrier, item.account_id, item.result.tracking_code))
-        if row is None:
+        row = rows.get((item.carrier, item.result.tracking_code))
+        if row is None or row.carrier_account_id not in peers[(item.carrier, item.account_id)]:
             unknown.append(item)
         else:
             said[row.id].append(item.result)
@@ -340,6 +355,26 @@ async def apply_results(
             await store_outcomes(session, claimed, dict(outcomes), now=now, rng=rng, detector=detector, pushed=True)
         )
     return unknown
+
+
+async def _peers(session: AsyncSession, vault: Vault, pairs: set[tuple[str, int]]) -> dict[tuple[str, int], set[int]]:
+    """For each (carrier, account): the accounts of that carrier holding the same push credentials, itself
+    included."""
+    query = select(CarrierAccount.id, CarrierAccount.carrier, CarrierAccount.credentials)
+    found = (await session.execute(query.where(CarrierAccount.carrier.in_({c for c, _ in pairs})))).all()
+    keys: dict[tuple[str, int], tuple[str, tuple[str, ...]]] = {}
+    for account_id, carrier, sealed in found:
+        try:
+            credentials = vault.open(sealed)
+        except ValueError:  # sealed with another key: it signs nothing
+            continue
+        fields = get_carrier(carrier).push_fields
+        if fields and all(credentials.get(f) for f in fields):
+            keys[(carrier, account_id)] = (carrier, tuple(credentials[f] for f in fields))
+    groups: dict[tuple[str, tuple[str, ...]], set[int]] = defaultdict(set)
+    for (_, account_id), key in keys.items():
+        groups[key].add(account_id)
+    return {pair: groups[keys[pair]] if pair in keys else {pair[1]} for pair in pairs}
 
 
 def merge(row: Any, stored: Sequence[TrackingEvent], pushes: Sequence[TrackingResult]) -> TrackingResult:

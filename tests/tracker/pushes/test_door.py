@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from carriers.loggi.push import basic_authorization
+from carriers.melhorenvio.push import sign
 from tests.carriers.loggi.samples import CODE, item, journey, package
 from tests.tracker.ingest.conftest import make_app, serve
 from tests.tracker.pushes.conftest import (
@@ -292,3 +293,27 @@ async def test_an_adapter_whose_signature_check_fails_refuses_the_push_without_a
         unregister("loggi")  # the installed Loggi again
     assert answer.status_code == 401
     assert await count(sessions, CarrierPush) == 0
+
+
+async def test_accounts_sharing_one_app_secret_take_each_others_pushes(
+    app: Any, http: httpx.AsyncClient, sessions: Sessions, vault: Vault, clock: SimulatedClock
+) -> None:
+    """One Melhor Envio app serves several accounts: its secret signs every account's pushes."""
+    await account(sessions, vault, clock, "melhorenvio", "loja-a", **ME)
+    second = await account(sessions, vault, clock, "melhorenvio", "loja-b", **(ME | {"token": "t2"}))
+    await ship(sessions, clock, "melhorenvio", second, ORDER.upper())
+    posted = me_push("order.posted", posted_at="2026-11-01 09:15:00")
+    assert (await http.post("/v1/webhooks/carriers/melhorenvio", **posted)).status_code == 202
+    await settled(app)
+    assert await codes(sessions, ORDER.upper()) == ["ME-posted"]
+    other = "b0234c5e-0a48-4e0d-abca-3b862b668452"  # pushed before the ERP sends it, then matched
+    early = json.dumps({"event": "order.posted", "data": {"id": other, "posted_at": "2026-11-01 10:00:00"}}).encode()
+    answer = await http.post(
+        "/v1/webhooks/carriers/melhorenvio", content=early, headers={"X-ME-Signature": sign(early, ME_SECRET)}
+    )
+    assert answer.status_code == 202
+    await settled(app)
+    assert await count(sessions, ParkedPush) == 1
+    await ship(sessions, clock, "melhorenvio", second, other.upper())
+    assert (await applier_of(app.state.runtime).apply()).matched == 1
+    assert await codes(sessions, other.upper()) == ["ME-posted"]
