@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import structlog
 
 from tracker.detector import detector_of
-from tracker.pushes.apply import PushReport, apply_parked, apply_pending
+from tracker.pushes.apply import PushReport
+from tracker.pushes.parked import apply_parked
+from tracker.pushes.pending import apply_pending
 from tracker.runtime import Runtime
 
 log = structlog.get_logger(__name__)

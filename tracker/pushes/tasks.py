@@ -6,7 +6,8 @@ from typing import Any
 
 import structlog
 
-from tracker.pushes.apply import PushReport, forget
+from tracker.pushes.apply import PushReport
+from tracker.pushes.parked import forget
 from tracker.pushes.service import applier_of
 from tracker.runtime import runtime_of
 

@@ -14,9 +14,10 @@ from tests.tracker.ingest.conftest import make_app, serve
 from tests.tracker.pushes.conftest import LOGGI, account, loggi_push, ship
 from tracker.clock import SimulatedClock
 from tracker.models import Shipment, TrackingEvent
-from tracker.pushes import applier_of, apply
-from tracker.pushes.apply import apply_pending, apply_results
+from tracker.pushes import applier_of, pending
+from tracker.pushes.apply import apply_results
 from tracker.pushes.models import CarrierPush
+from tracker.pushes.pending import apply_pending
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -119,7 +120,7 @@ async def test_a_transaction_applies_at_most_the_shipment_cap_and_at_least_one_p
         sizes.append(len(items))
         return await apply_results(session, items, **kwargs)
 
-    monkeypatch.setattr(apply, "apply_results", recorded)
+    monkeypatch.setattr(pending, "apply_results", recorded)
     report = await apply_pending(sessions, vault, now=clock.now(), rng=random.Random(1), detector=None, shipments=cap)
     assert sizes == chunks
     assert report.pushes == 3 and report.poll.events == 6

@@ -19,8 +19,9 @@ from tests.tracker.pushes.conftest import count, loggi_push, settled
 from tracker.clock import SimulatedClock
 from tracker.models import Shipment
 from tracker.polling import CLAIMED_COLUMNS, store_outcomes
-from tracker.pushes.apply import apply_pending, forget
 from tracker.pushes.models import CarrierPush, ParkedPush, pushes_table
+from tracker.pushes.parked import forget
+from tracker.pushes.pending import apply_pending
 from tracker.pushes.tasks import PARKED_KEPT, PUSHES_KEPT
 from tracker.vault import Vault
 
@@ -123,16 +124,16 @@ async def test_a_fault_of_the_moment_leaves_the_push_pending_and_a_refused_one_k
 ) -> None:
     from sqlalchemy.exc import DataError, OperationalError
 
-    from tracker.pushes import apply
+    from tracker.pushes import pending
 
     await store_push(sessions, vault, clock, loggi, [package(journey(), trackingCode="SH0000000666LG")])
     await store_push(sessions, vault, clock, loggi, [package(journey())])
-    real = apply.apply_results
+    real = pending.apply_results
 
     async def lost_connection(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("SELECT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(apply, "apply_results", lost_connection)
+    monkeypatch.setattr(pending, "apply_results", lost_connection)
     report = await apply_pending(sessions, vault, now=clock.now(), rng=random.Random(1), detector=None)
     assert (report.pushes, report.failed) == (0, 0)
     async with sessions() as session:
@@ -143,7 +144,7 @@ async def test_a_fault_of_the_moment_leaves_the_push_pending_and_a_refused_one_k
             raise DataError("INSERT", {}, Exception("value too long"))
         return await real(session, items, **kwargs)
 
-    monkeypatch.setattr(apply, "apply_results", refuses_one)
+    monkeypatch.setattr(pending, "apply_results", refuses_one)
     report = await apply_pending(sessions, vault, now=clock.now(), rng=random.Random(1), detector=None)
     assert (report.pushes, report.failed) == (1, 1)
     async with sessions() as session:

@@ -35,8 +35,8 @@ from tracker.clock import SimulatedClock
 from tracker.detector import Incident
 from tracker.pushes import applier_of
 from tracker.pushes.api import MAX_BODY
-from tracker.pushes.apply import apply_pending
 from tracker.pushes.models import CarrierPush, ParkedPush
+from tracker.pushes.pending import apply_pending
 from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]
