@@ -1,0 +1,1 @@
+"""Occurrence metrics: daily rollups and carrier scorecards."""
