@@ -15,6 +15,7 @@ from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.detector import tasks as detector_tasks
 from tracker.ingest import tasks as ingest_tasks
+from tracker.metrics import tasks as metrics_tasks
 from tracker.polling import tasks as polling_tasks
 from tracker.pushes import tasks as push_tasks
 from tracker.runtime import Runtime
@@ -32,6 +33,7 @@ SCHEDULE: Schedule = (
     (claims_tasks.file_claims, 300.0),
     (claims_tasks.follow_claims, 3600.0),
     (claims_tasks.watch_claims, 900.0),
+    (metrics_tasks.rollup_metrics, 900.0),  # scorecards lag what happened by at most this
 )
 
 
