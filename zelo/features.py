@@ -45,6 +45,7 @@ def routers() -> list[APIRouter]:
     from notifier import pages as customer_pages
     from tracker.detector import api as incidents_api
     from tracker.ingest import api as ingest_api
+    from tracker.metrics import api as metrics_api
     from tracker.pushes import api as pushes_api
     from tracker.shipments import api as shipments_api
 
@@ -56,6 +57,7 @@ def routers() -> list[APIRouter]:
         incidents_api.router,
         notifications_api.router,
         claims_api.router,
+        metrics_api.router,
         customer_pages.router,
     ]
 

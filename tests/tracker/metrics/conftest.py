@@ -12,8 +12,10 @@ from carriers.correios.s10 import make_code
 from claims.models import Claim
 from notifier.models import Notification
 from tests.support import correios_account
+from tests.tracker.ingest.conftest import http, keys  # noqa: F401 (the API's fixtures)
 from tracker.clock import SimulatedClock
 from tracker.detector.models import Incident
+from tracker.metrics.rollup import roll_changed
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
 from tracker.vault import Vault
 
@@ -93,7 +95,7 @@ async def build(w: World) -> dict[str, int]:
       incident resolved in 24 h, a paid claim (R$ 50 claimed, 30 paid), two messages sent (one ops alert, not counted);
     - c (from MG): no attempt yet, a delayed incident open; a denied claim (R$ 20);
     - d (11-03, category moda): delivered 11-13 against a promise of 11-04: 9 days late; 7 days in transit; its
-      stalled incident resolved in 2.5 h.
+      stalled incident resolved in 2.2 h.
     """
     sedex: dict[str, Any] = {"service": "SEDEX", "destination_state": "RJ"}
     a = await w.shipment(
@@ -118,5 +120,14 @@ async def build(w: World) -> dict[str, int]:
     await w.message(a, "posted", sent=False)
     await w.incident(c, "delayed", at(6))
     await w.claim(c, "denied", "20.00")
-    await w.incident(d, "stalled", at(8, 10), at(8, 12).replace(minute=30))
+    await w.incident(d, "stalled", at(8, 10), at(8, 12).replace(minute=12))
     return {"a": a, "b": b, "c": c, "d": d}
+
+
+@pytest.fixture
+async def rolled(world: World) -> World:
+    """``build``'s world, rolled up."""
+    await build(world)
+    async with world.sessions() as session, session.begin():
+        await roll_changed(session, world.clock.now())
+    return world

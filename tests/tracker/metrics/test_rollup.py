@@ -61,7 +61,7 @@ async def test_a_rollup_counts_what_became_of_each_days_shipments(world: World) 
     assert [(d, o, k, n, r, round(h, 3)) for d, o, k, n, r, h in incidents] == [
         (NOV2, "MG", "delayed", 1, 0, 0.0),
         (NOV2, "SP", "failed_attempt", 1, 1, 24.0),
-        (NOV3, "SP", "stalled", 1, 1, 2.5),
+        (NOV3, "SP", "stalled", 1, 1, 2.2),
     ]
     assert histograms == [
         (NOV2, "tmr", "failed_attempt", 24, 1),
