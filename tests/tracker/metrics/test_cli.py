@@ -50,3 +50,15 @@ def test_the_command_rolls_up_then_prints_and_checks_its_options(database: Path)
     assert "--from: '2026-11-31' is not a date: expected YYYY-MM-DD" in bad.output
     assert "--group-by: 'planet' is not a grouping" in bad.output
     get_settings.cache_clear()
+
+
+def test_an_account_takes_a_default_origin_checked(database: Path) -> None:
+    add = ["accounts", "add", "correios", "--user", "u", "--access-code", "c", "--posting-card", "1"]
+    bad = runner.invoke(app, [*add, "--name", "rj", "--origin-cep", "20040-020", "--origin-state", "XX"])
+    assert bad.exit_code == 1 and "origin state 'XX' is not a Brazilian UF" in bad.output
+    alone = runner.invoke(app, [*add, "--name", "rj", "--origin-cep", "20040-020"])
+    assert alone.exit_code == 1 and "an origin CEP needs its UF too" in alone.output
+    good = runner.invoke(app, [*add, "--name", "rj", "--origin-cep", "20040-020", "--origin-state", "rj"])
+    assert good.exit_code == 0, good.output
+    assert "origin: RJ" in runner.invoke(app, ["accounts", "list"]).output
+    get_settings.cache_clear()
