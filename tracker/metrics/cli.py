@@ -79,35 +79,35 @@ def _group(group: dict[str, str | None]) -> str:
 
 
 def print_scorecard(out: Console, group: list[str], rows: list[dict[str, Any]], first: date, last: date) -> None:
-    """The scorecard, a row per group (two lines each), eight columns that fit in 80."""
+    """The scorecard, a row per group (two lines each), seven columns that fit in 80."""
     if not rows:
         out.print(f"no shipments shipped from {first} to {last} in the rollups")
         return
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False)
     label = "route" if group == ["origin_state", "destination_state"] else " / ".join(group).replace("_", " ")
     table.add_column(label, no_wrap=True, max_width=16)
     table.add_column("ships\n1st att", justify="right", no_wrap=True)
     table.add_column("on time\nstore/carr", justify="right", no_wrap=True)
     table.add_column("incid.\n/100", justify="right", no_wrap=True)
-    table.add_column("transit\np50/p90", justify="right", no_wrap=True)
-    table.add_column("TMR h\nmean/p90", justify="right", no_wrap=True)
+    table.add_column("transit d\nTMR h", justify="right", no_wrap=True)  # p50/p90 business days; mean/p90 hours
     table.add_column("claims ok\nR$ recov.", justify="right", no_wrap=True)
-    table.add_column("trend\nontime/inc", justify="right", no_wrap=True)
+    table.add_column("Δ on time\nΔ incid.", justify="right", no_wrap=True)
     for r in rows:
         t = r["trend"]
+        tmr_mean = None if r["tmr_mean_hours"] is None else round(r["tmr_mean_hours"])
         table.add_row(
             _group(r["group"]),
             f"{r['shipments']}\n{_n(r['first_attempt_pct'], '%')}",
             f"{_n(r['on_time_promise_pct'], '%')}\n{_n(r['on_time_deadline_pct'], '%')}",
-            _n(r["incidents_per_100"]),
-            f"{_n(r['transit_p50_days'])}/{_n(r['transit_p90_days'])} d",
-            f"{_n(r['tmr_mean_hours'])}/{_n(r['tmr_p90_hours'])}",
-            f"{_n(r['claims_approval_pct'], '%')}\n{r['amount_recovered']:,.2f}",
+            _n(None if r["incidents_per_100"] is None else round(r["incidents_per_100"], 1)),
+            f"{_n(r['transit_p50_days'])}/{_n(r['transit_p90_days'])}\n{_n(tmr_mean)}/{_n(r['tmr_p90_hours'])}",
+            f"{_n(r['claims_approval_pct'], '%')}\n{r['amount_recovered']:,.0f}",
             f"{_delta(t['on_time_promise_pct'])}\n{_delta(t['incidents_per_100'])}",
         )
     out.print(table)
     out.print(
         f"shipped {first} to {last} (Brasília days); on time at the first attempt, against the store's promise and "
-        "the carrier's deadline; trend: against the period just before, in points",
+        "the carrier's deadline; transit p50/p90 in business days, TMR mean/p90 in hours; Δ: against the period "
+        "just before, in points",
         highlight=False,
     )

@@ -1,6 +1,7 @@
 """``zelo scorecard``: the table at 80 columns, and the command's checks."""
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,11 @@ async def test_the_table_fits_80_columns_and_shows_the_figures(rolled: World) ->
     assert max(len(line) for line in text.splitlines()) <= 80
     lines = [line.strip() for line in text.splitlines()]
     [sp_rj] = [i for i, line in enumerate(lines) if line.startswith("SP→RJ")]
-    assert lines[sp_rj].split() == ["SP→RJ", "2", "50%", "50", "2/4", "d", "24/24", "100%", "-"]
-    assert lines[sp_rj + 1].split() == ["50%", "50%", "30.00", "-"]  # first attempt, on time (carrier), R$ recovered
+    # shipments, on time (store), incidents per 100, transit p50/p90, claims approved, trend (none before)
+    assert lines[sp_rj].split() == ["SP→RJ", "2", "50%", "50", "2/4", "100%", "-"]
+    # first attempt, on time (carrier), TMR mean/p90 hours, R$ recovered, trend
+    assert lines[sp_rj + 1].split() == ["50%", "50%", "24/24", "30", "-"]
+    assert "…" not in text
     assert any(line.startswith("MG→RJ") for line in lines)
 
 
@@ -62,3 +66,18 @@ def test_an_account_takes_a_default_origin_checked(database: Path) -> None:
     assert good.exit_code == 0, good.output
     assert "origin: RJ" in runner.invoke(app, ["accounts", "list"]).output
     get_settings.cache_clear()
+
+
+def test_large_figures_are_not_cut_at_80_columns() -> None:
+    row = {
+        "group": {"carrier": "totalexpress"}, "shipments": 1_234_567, "first_attempt_pct": 76.9,
+        "on_time_promise_pct": 51.7, "on_time_deadline_pct": 100.0, "incidents_per_100": 184.85,
+        "transit_p50_days": 17, "transit_p90_days": 60, "tmr_mean_hours": 1130.1, "tmr_p90_hours": 2160,
+        "claims_approval_pct": 100.0, "amount_recovered": Decimal("1234567.50"),
+        "trend": {"on_time_promise_pct": -12.3, "incidents_per_100": 100.25},
+    }  # fmt: skip
+    out = Console(width=80, record=True, color_system=None)
+    print_scorecard(out, ["carrier"], [row], date(2026, 11, 1), date(2026, 11, 30))
+    text = out.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "1234567" in text and "1130/2160" in text and "1,234,568" in text and "-12.3" in text
