@@ -32,8 +32,8 @@ from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.detector import Detected, Incident, detector_of
 from tracker.detector.sweep import sweep
+from tracker.metrics import Query, scorecard
 from tracker.metrics.cli import print_scorecard
-from tracker.metrics.scorecard import Query, scorecard
 from tracker.migrate import upgrade
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
 from tracker.polling import PollReport, account_config, poller_of
