@@ -12,8 +12,8 @@ class TmrOut(BaseModel):
 
 
 class TrendOut(BaseModel):
-    """Each figure's change against the previous period of the same length (percentage points for the %; null
-    when either period has no figure)."""
+    """Each figure's change against the previous period of the same length (grouped by week: against the week
+    before); percentage points for the %; null when either has no figure."""
 
     incidents_per_100: float | None
     on_time_promise_pct: float | None

@@ -178,13 +178,23 @@ def trend(now: dict[str, Any], before: dict[str, Any] | None) -> dict[str, float
     return out
 
 
+def _week_before(q: Query, key: Key) -> Key:
+    at = q.columns.index("week")
+    week = date.fromisoformat(str(key[at])) - timedelta(days=7)
+    return (*key[:at], week.isoformat(), *key[at + 1 :])
+
+
 async def scorecard(session: AsyncSession, q: Query) -> list[dict[str, Any]]:
     """One row per group (most shipments first): its group values, figures, and trend."""
     current, previous = await tallies(session, q), await tallies(session, q.previous())
+    weekly = "week" in q.columns
+    if weekly:  # a week's trend is against the week before it, in the period or just before it
+        previous = previous | current
     rows = []
     for key, tally in current.items():
         now = figures(tally)
-        before = figures(previous[key]) if key in previous else None
+        then = _week_before(q, key) if weekly else key
+        before = figures(previous[then]) if then in previous else None
         rows.append(
             {"group": dict(zip(q.columns, key, strict=True))}
             | now

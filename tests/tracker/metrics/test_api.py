@@ -54,6 +54,15 @@ async def test_groups_filters_and_the_trend(rolled: World, http: httpx.AsyncClie
     assert moda["group"] == {"carrier": "correios", "category": "moda"} and moda["shipments"] == 1
     weeks = (await http.get("/v1/scorecards", params=WEEK | {"group_by": "week"}, headers=keys["reader"])).json()
     assert [(r["group"], r["shipments"]) for r in weeks["rows"]] == [({"week": "2026-11-02"}, 4)]
+    await rolled.shipment(at(28, 12, month=10), promised_delivery_date=date(2026, 11, 1))  # the week before
+    async with rolled.sessions() as session, session.begin():
+        await roll_changed(session, rolled.clock.now())
+    two = {"from": "2026-10-26", "to": "2026-11-08", "group_by": "week"}
+    weeks = (await http.get("/v1/scorecards", params=two, headers=keys["reader"])).json()
+    assert [(r["group"]["week"], r["previous_shipments"], r["trend"]["incidents_per_100"]) for r in weeks["rows"]] == [
+        ("2026-11-02", 1, 75.0),  # against the week before it, which had none
+        ("2026-10-26", 0, None),
+    ]
     one_day = {"from": "2026-11-03", "to": "2026-11-03"}  # against 11-02: a, b and c
     [row] = (await http.get("/v1/scorecards", params=one_day, headers=keys["reader"])).json()["rows"]
     assert row["previous_shipments"] == 3
