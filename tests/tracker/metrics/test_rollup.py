@@ -5,12 +5,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.tracker.metrics.conftest import World, at, build
+from tracker.config import Settings
+from tracker.metrics import tasks as metrics_tasks
 from tracker.metrics.models import DailyMetrics, HistogramMetrics, IncidentMetrics
 from tracker.metrics.rollup import roll_changed, roll_days, runs
 from tracker.models import Shipment, TrackingEvent
+from zelo import features
 
 NOV2, NOV3 = date(2026, 11, 2), date(2026, 11, 3)
 COUNTS = (
@@ -128,3 +131,15 @@ async def test_a_late_event_re_rolls_only_the_days_it_touches(world: World) -> N
 def test_days_are_rolled_in_consecutive_runs() -> None:
     days = {NOV2, NOV3, date(2026, 11, 5), date(2026, 11, 7), date(2026, 11, 8)}
     assert list(runs(days)) == [(NOV2, NOV3), (date(2026, 11, 5),) * 2, (date(2026, 11, 7), date(2026, 11, 8))]
+
+
+async def test_the_scheduled_job_rolls_up_what_changed(world: World, engine: AsyncEngine) -> None:
+    await build(world)
+    url = engine.url.render_as_string(hide_password=False)
+    async with features.open_runtime(Settings(_env_file=None, database_url=url), world.clock) as rt:  # type: ignore[call-arg]
+        assert (metrics_tasks.rollup_metrics, 900.0) in features.SCHEDULE
+        world.clock.advance(timedelta(days=30))  # long after the build (its last message went out on 11-05)
+        assert await rt.jobs["rollup_metrics"]({"runtime": rt}) == {"days": 2, "first": "2026-11-02"}
+        world.clock.advance(timedelta(minutes=15))
+        assert await rt.jobs["rollup_metrics"]({"runtime": rt}) == {"days": 0, "first": None}  # nothing new
+    assert [r[6] for r in await daily(world.sessions)] == [1, 2, 1]
