@@ -14,7 +14,10 @@ class Notification(Base):
     is unique: a retried transaction or a second detector run can never queue the same message twice."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "due_at"),
+        Index("ix_notifications_sent_at", "sent_at"),  # what changed since the last rollup (tracker.metrics)
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
