@@ -73,6 +73,16 @@ class Checkin(Base):
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
 
 
+class Rating(Base):
+    """The customer's rating of the delivery (1 bad to 5 great), given with the check-in's answer, if at all."""
+
+    __tablename__ = "delivery_ratings"
+
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), primary_key=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    rated_at: Mapped[datetime] = mapped_column(index=True)  # the rollups read what changed by it
+
+
 notifications_table = cast(Table, Notification.__table__)
 attempts_table = cast(Table, NotificationAttempt.__table__)
 optouts_table = cast(Table, OptOut.__table__)

@@ -28,6 +28,7 @@ TABLES = (
     "notification_attempts",
     "notifications",
     "notification_optouts",
+    "delivery_ratings",
     "delivery_checkins",
     "incident_changes",
     "incidents",

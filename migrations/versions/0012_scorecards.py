@@ -1,4 +1,5 @@
-"""scorecards: origin (per shipment and per account) and category dimensions; the daily rollup tables
+"""scorecards: origin (per shipment and per account) and category dimensions, the delivery's rating; the daily
+rollup tables
 
 Revision ID: 0012
 Revises: 0011
@@ -45,6 +46,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('origin_state', sa.String(length=2), nullable=True))
         batch_op.add_column(sa.Column('category', sa.String(length=50), nullable=True))
         batch_op.add_column(sa.Column('rolled_day', sa.Date(), nullable=True))
+    op.create_table('delivery_ratings',
+    sa.Column('shipment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('rating', sa.Integer(), nullable=False),
+    sa.Column('rated_at', tracker.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('shipment_id'),
+    )
+    op.create_index('ix_delivery_ratings_rated_at', 'delivery_ratings', ['rated_at'])
     op.create_index('ix_shipments_metrics_at', 'shipments', [sa.text('coalesce(shipped_at, created_at)')])
     op.create_index('ix_shipments_updated_at', 'shipments', ['updated_at'])
     # what changed since the last rollup (tracker.metrics.rollup)
@@ -57,7 +66,7 @@ def upgrade() -> None:
     *(sa.Column(name, sa.Integer(), nullable=False) for name in (
         'shipments', 'delivered', 'first_attempt', 'judged_promise', 'on_time_promise', 'judged_deadline',
         'on_time_deadline', 'late_1', 'late_2_3', 'late_4_7', 'late_8_plus', 'notifications_sent', 'claims_filed',
-        'claims_approved', 'claims_denied', 'claims_paid')),
+        'claims_approved', 'claims_denied', 'claims_paid', 'rated', 'rating_sum')),
     sa.Column('amount_claimed', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('amount_recovered', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.PrimaryKeyConstraint('id'),
@@ -104,6 +113,8 @@ def downgrade() -> None:
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         for name in ('rolled_day', 'category', 'origin_state', 'origin_postal_code'):
             batch_op.drop_column(name)
+    op.drop_index('ix_delivery_ratings_rated_at', table_name='delivery_ratings')
+    op.drop_table('delivery_ratings')
     with op.batch_alter_table('carrier_accounts', schema=None) as batch_op:
         batch_op.drop_column('origin_state')
         batch_op.drop_column('origin_postal_code')

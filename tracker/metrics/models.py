@@ -47,6 +47,8 @@ class DailyMetrics(_Key, Base):
     claims_paid: Mapped[int] = mapped_column(Integer)
     amount_claimed: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # of the claims filed
     amount_recovered: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # paid
+    rated: Mapped[int] = mapped_column(Integer)  # check-ins that rated the delivery (1 to 5)
+    rating_sum: Mapped[int] = mapped_column(Integer)
 
 
 class IncidentMetrics(_Key, Base):

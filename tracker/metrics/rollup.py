@@ -14,7 +14,8 @@ promise.
 
 **Dirty days.** Chosen: a set-based query on what changed, not a detector listener. A poll or push that changes a
 shipment sets its ``updated_at`` in its own transaction (as do the ERP's updates); incidents and claims have their
-``updated_at``, notifications their ``sent_at`` (messages to the customer count; ops alerts do not). Each run reads
+``updated_at``, notifications their ``sent_at`` (messages to the customer count; ops alerts do not), the delivery's
+ratings their ``rated_at``. Each run reads
 the shipments touched since the previous run (less ``OVERLAP``, so a transaction that committed late is not missed;
 re-rolling a day twice is harmless) and re-rolls their ship days, and the day each was counted under before
 (``shipments.rolled_day``), in case its ship date moved.
@@ -84,10 +85,12 @@ def _daily(d: Dialect) -> str:
     nt AS (
         SELECT n.shipment_id AS id, count(*) AS sent
         FROM notifications n JOIN s ON s.id = n.shipment_id WHERE n.sent_at IS NOT NULL AND n.trigger NOT LIKE 'ops%'
-        GROUP BY n.shipment_id)
+        GROUP BY n.shipment_id),
+    ck AS (
+        SELECT d.shipment_id AS id, d.rating AS rating FROM delivery_ratings d JOIN s ON s.id = d.shipment_id)
     INSERT INTO metrics_daily ({KEY}, shipments, delivered, first_attempt, judged_promise, on_time_promise,
         judged_deadline, on_time_deadline, late_1, late_2_3, late_4_7, late_8_plus, notifications_sent,
-        claims_filed, claims_approved, claims_denied, claims_paid, amount_claimed, amount_recovered)
+        claims_filed, claims_approved, claims_denied, claims_paid, amount_claimed, amount_recovered, rated, rating_sum)
     SELECT j.day, j.carrier, j.service, j.origin_state, j.destination_state, j.category, count(*),
         {count("j.delivered_at IS NOT NULL")},
         {count("j.delivered_at IS NOT NULL AND j.failed = 0")},
@@ -97,8 +100,8 @@ def _daily(d: Dialect) -> str:
         {count(f"{judged} AND {late} BETWEEN 4 AND 7")}, {count(f"{judged} AND {late} >= 8")},
         coalesce(sum(nt.sent), 0), coalesce(sum(cl.filed), 0), coalesce(sum(cl.approved), 0),
         coalesce(sum(cl.denied), 0), coalesce(sum(cl.paid), 0), coalesce(sum(cl.claimed), 0),
-        coalesce(sum(cl.recovered), 0)
-    FROM j LEFT JOIN cl ON cl.id = j.id LEFT JOIN nt ON nt.id = j.id
+        coalesce(sum(cl.recovered), 0), count(ck.rating), coalesce(sum(ck.rating), 0)
+    FROM j LEFT JOIN cl ON cl.id = j.id LEFT JOIN nt ON nt.id = j.id LEFT JOIN ck ON ck.id = j.id
     GROUP BY j.day, j.carrier, j.service, j.origin_state, j.destination_state, j.category"""  # noqa: S608 (constants and dialect fragments only)
 
 
@@ -143,7 +146,8 @@ def _touched(d: Dialect) -> str:
         SELECT id FROM shipments WHERE updated_at > :since
         UNION SELECT shipment_id FROM incidents WHERE updated_at > :since
         UNION SELECT shipment_id FROM claims WHERE updated_at > :since
-        UNION SELECT shipment_id FROM notifications WHERE sent_at > :since)
+        UNION SELECT shipment_id FROM notifications WHERE sent_at > :since
+        UNION SELECT shipment_id FROM delivery_ratings WHERE rated_at > :since)
     SELECT {d.day("coalesce(sh.shipped_at, sh.created_at)")} AS day FROM shipments sh JOIN changed ON changed.id = sh.id
     UNION SELECT sh.rolled_day FROM shipments sh JOIN changed ON changed.id = sh.id WHERE sh.rolled_day IS NOT NULL"""  # noqa: S608 (constants and dialect fragments only)
 

@@ -20,6 +20,7 @@ class TrendOut(BaseModel):
     on_time_deadline_pct: float | None
     first_attempt_pct: float | None
     transit_p50_days: float | None
+    satisfaction: float | None
 
 
 class ScorecardRow(BaseModel):
@@ -48,6 +49,8 @@ class ScorecardRow(BaseModel):
     amount_claimed: Decimal
     amount_recovered: Decimal = Field(description="R$ paid by the carrier.")
     notifications_sent: int
+    satisfaction: float | None = Field(description="The check-ins' mean rating of the delivery, 1 (bad) to 5 (great).")
+    rated: int = Field(description="Check-ins that rated the delivery.")
     previous_shipments: int
     trend: TrendOut
 

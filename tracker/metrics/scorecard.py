@@ -26,9 +26,12 @@ FILTERS = ("carrier", "service", "origin_state", "destination_state", "category"
 SUMMED = (
     "shipments", "delivered", "first_attempt", "judged_promise", "on_time_promise", "judged_deadline",
     "on_time_deadline", "late_1", "late_2_3", "late_4_7", "late_8_plus", "notifications_sent", "claims_filed",
-    "claims_approved", "claims_denied", "claims_paid", "amount_claimed", "amount_recovered",
+    "claims_approved", "claims_denied", "claims_paid", "amount_claimed", "amount_recovered", "rated", "rating_sum",
 )  # fmt: skip
-TREND = ("incidents_per_100", "on_time_promise_pct", "on_time_deadline_pct", "first_attempt_pct", "transit_p50_days")
+TREND = (
+    "incidents_per_100", "on_time_promise_pct", "on_time_deadline_pct", "first_attempt_pct", "transit_p50_days",
+    "satisfaction",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,8 @@ def figures(t: Tally) -> dict[str, Any]:
         "amount_claimed": Decimal(s["amount_claimed"]).quantize(Decimal("0.01")),
         "amount_recovered": Decimal(s["amount_recovered"]).quantize(Decimal("0.01")),
         "notifications_sent": s["notifications_sent"],
+        "satisfaction": round(s["rating_sum"] / s["rated"], 2) if s["rated"] else None,
+        "rated": s["rated"],
     }
 
 

@@ -10,7 +10,7 @@ FIGURES = (
     "shipments", "delivered", "incidents_per_100", "on_time_promise_pct", "on_time_deadline_pct",
     "first_attempt_pct", "transit_p50_days", "transit_p90_days", "tmr_mean_hours", "tmr_p90_hours", "claims_filed",
     "claims_approved", "claims_denied", "claims_paid", "claims_approval_pct", "amount_claimed", "amount_recovered",
-    "notifications_sent", "previous_shipments",
+    "notifications_sent", "satisfaction", "rated", "previous_shipments",
 )  # fmt: skip
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell a spreadsheet would run as a formula (OWASP: CSV injection)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
 from claims.models import Claim
-from notifier.models import Notification
+from notifier.models import Checkin, Notification, Rating
 from tests.support import correios_account
 from tests.tracker.ingest.conftest import http, keys  # noqa: F401 (the API's fixtures)
 from tracker.clock import SimulatedClock
@@ -70,6 +70,12 @@ class World:
                       reactivations=0, created_at=at(10), updated_at=self.clock.now())
             )  # fmt: skip
 
+    async def checkin(self, shipment: int, rating: int | None) -> None:
+        async with self.sessions() as session, session.begin():
+            session.add(Checkin(shipment_id=shipment, answer="accepted", answered_at=self.clock.now()))
+            if rating is not None:
+                session.add(Rating(shipment_id=shipment, rating=rating, rated_at=self.clock.now()))
+
     async def message(self, shipment: int, trigger: str, sent: bool = True) -> None:
         async with self.sessions() as session, session.begin():
             session.add(
@@ -91,6 +97,7 @@ async def build(w: World) -> dict[str, int]:
     """Day 2026-11-02 (Brasília): three SEDEX parcels to RJ, one of them leaving from MG; day 11-03: one to SP.
 
     - a: attempted and delivered 11-04 (promise 11-05, deadline 11-04): on time both ways, first attempt, 2 days;
+      rated 5 at the check-in (b: 2; d answered without a rating);
     - b: failed 11-06, delivered 11-07: a day late for the store, two for the carrier, 4 days; its failed-attempt
       incident resolved in 24 h, a paid claim (R$ 50 claimed, 30 paid), two messages sent (one ops alert, not counted);
     - c (from MG): no attempt yet, a delayed incident open; a denied claim (R$ 20);
@@ -120,6 +127,9 @@ async def build(w: World) -> dict[str, int]:
     await w.message(a, "posted", sent=False)
     await w.incident(c, "delayed", at(6))
     await w.claim(c, "denied", "20.00")
+    await w.checkin(a, 5)
+    await w.checkin(b, 2)
+    await w.checkin(d, None)  # answered without a rating
     await w.incident(d, "stalled", at(8, 10), at(8, 12).replace(minute=12))
     return {"a": a, "b": b, "c": c, "d": d}
 

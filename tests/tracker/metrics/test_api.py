@@ -39,6 +39,7 @@ async def test_a_carriers_scorecard_has_every_figure(rolled: World, http: httpx.
     claims = ("claims_filed", "claims_approved", "claims_denied", "claims_paid", "claims_approval_pct")
     assert [row[k] for k in claims] == [2, 1, 1, 1, 50.0]
     assert (row["amount_claimed"], row["amount_recovered"], row["notifications_sent"]) == ("70.00", "30.00", 1)
+    assert (row["satisfaction"], row["rated"]) == (3.5, 2)
     assert row["previous_shipments"] == 0 and set(row["trend"].values()) == {None}  # nothing the week before
 
 
@@ -72,6 +73,7 @@ async def test_groups_filters_and_the_trend(rolled: World, http: httpx.AsyncClie
         "on_time_deadline_pct": None,  # d has no carrier deadline
         "first_attempt_pct": 50.0,
         "transit_p50_days": 5.0,  # 7 against 2
+        "satisfaction": None,  # d was not rated
     }
 
 

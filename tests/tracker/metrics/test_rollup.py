@@ -61,6 +61,10 @@ async def test_a_rollup_counts_what_became_of_each_days_shipments(world: World) 
         (NOV2, "correios", "SEDEX", "SP", "RJ", "", 2, 2, 1, 2, 1, 2, 1, 1, 0, 0, 0, 1, 1, 1, 0, 1, 50.0, 30.0),
         (NOV3, "correios", "", "SP", "SP", "moda", 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0.0, 0.0),
     ]
+    async with world.sessions() as session:
+        ratings = (await session.execute(select(DailyMetrics.origin_state, DailyMetrics.rated, DailyMetrics.rating_sum)
+                   .order_by(DailyMetrics.day, DailyMetrics.origin_state))).all()  # fmt: skip
+    assert [tuple(r) for r in ratings] == [("MG", 0, 0), ("SP", 2, 7), ("SP", 0, 0)]
     assert [(d, o, k, n, r, round(h, 3)) for d, o, k, n, r, h in incidents] == [
         (NOV2, "MG", "delayed", 1, 0, 0.0),
         (NOV2, "SP", "failed_attempt", 1, 1, 24.0),
