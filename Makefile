@@ -32,6 +32,7 @@ bench: $(STAMP) services wrk
 	$(BIN)/python -m bench.push
 	$(BIN)/python -m bench.sweep
 	$(BIN)/python -m bench.notify
+	$(BIN)/python -m bench.scorecards
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

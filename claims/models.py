@@ -21,6 +21,7 @@ class Claim(Base):
         Index("ix_claims_status_closes", "status", "closes_at"),
         Index("ix_claims_protocol", "protocol"),
         Index("ix_claims_status_answer_due", "status", "answer_due_at"),
+        Index("ix_claims_updated_at", "updated_at"),  # what changed since the last rollup (tracker.metrics)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

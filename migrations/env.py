@@ -9,6 +9,7 @@ import claims.models  # noqa: F401  (registers the claim tables)
 import notifier.models  # noqa: F401  (registers the notification tables)
 import tracker.detector.models  # registers the incident tables
 import tracker.ingest.models  # registers the ingest tables
+import tracker.metrics.models  # registers the rollup tables
 import tracker.pushes.models  # noqa: F401  (registers the push tables)
 from tracker.config import get_settings
 from tracker.db import is_sqlite, make_engine

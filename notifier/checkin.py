@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.models import Checkin
+from notifier.models import Checkin, Rating
 from notifier.vocabulary import CheckinAnswer
 from tracker.config import Settings
 from tracker.detector import Detector
@@ -64,6 +64,9 @@ class CheckinError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+RATINGS = range(1, 6)  # the delivery, 1 (bad) to 5 (great): one tap, an average per carrier (README)
 
 
 def _key(secret: str) -> bytes:
@@ -168,9 +171,9 @@ def discard_photo(name: str | None, folder: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-async def answered(session: AsyncSession, shipment_id: int) -> Checkin | None:
-    found: Checkin | None = await session.scalar(select(Checkin).where(Checkin.shipment_id == shipment_id))
-    return found
+async def answered(session: AsyncSession, shipment_id: int) -> bool:
+    """Whether the shipment's check-in was answered already."""
+    return await session.scalar(select(Checkin.id).where(Checkin.shipment_id == shipment_id)) is not None
 
 
 async def record_answer(
@@ -183,16 +186,22 @@ async def record_answer(
     now: datetime,
     detector: Detector,
     reason: str | None = None,
+    rating: int | None = None,
 ) -> Checkin:
-    """Store the customer's answer (once per shipment) and open the incident it implies."""
+    """Store the customer's answer (once per shipment), with the delivery's rating (1 to 5) if given, and open the
+    incident it implies."""
     if reason is not None and reason not in REASONS:
         raise ValueError(f"reason {reason!r} is not one of {', '.join(REASONS)}")
+    if rating is not None and rating not in RATINGS:
+        raise ValueError(f"rating {rating!r} is not one of 1 to 5")
     if await session.scalar(select(_s.id).where(_s.id == shipment_id)) is None:
         raise CheckinError("unknown_shipment", f"no shipment with id {shipment_id}")
-    if await answered(session, shipment_id) is not None:
+    if await answered(session, shipment_id):
         raise CheckinError("already_answered", f"shipment {shipment_id}'s check-in was already answered")
     comment = (comment or "").strip()[:MAX_COMMENT] or None
     row = Checkin(shipment_id=shipment_id, answer=answer.value, comment=comment, photo_path=photo_path, answered_at=now)
+    if rating is not None:
+        session.add(Rating(shipment_id=shipment_id, rating=rating, rated_at=now))
     session.add(row)
     try:
         await session.flush()

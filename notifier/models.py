@@ -14,7 +14,10 @@ class Notification(Base):
     is unique: a retried transaction or a second detector run can never queue the same message twice."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "due_at"),
+        Index("ix_notifications_sent_at", "sent_at"),  # what changed since the last rollup (tracker.metrics)
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -68,6 +71,16 @@ class Checkin(Base):
     photo_path: Mapped[str | None] = mapped_column(String(300))
     answered_at: Mapped[datetime]
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+
+
+class Rating(Base):
+    """The customer's rating of the delivery (1 bad to 5 great), given with the check-in's answer, if at all."""
+
+    __tablename__ = "delivery_ratings"
+
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), primary_key=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    rated_at: Mapped[datetime] = mapped_column(index=True)  # the rollups read what changed by it
 
 
 notifications_table = cast(Table, Notification.__table__)

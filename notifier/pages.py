@@ -43,8 +43,14 @@ router = APIRouter(include_in_schema=False)  # pages for people, not the API's c
 log = structlog.get_logger(__name__)
 MAX_BODY = MAX_PHOTO + 64 * 1024
 TOO_BIG = "A foto é grande demais: envie uma de até 5 MB."
-LABELS = {"answer": "a resposta", "reason": "o problema", "comment": "o comentário", "photo": "a foto"}
-# Four fields, some room for a browser's extras; a comment's 2,000 characters, percent-encoded, fit in a field.
+LABELS = {
+    "answer": "a resposta",
+    "reason": "o problema",
+    "comment": "o comentário",
+    "photo": "a foto",
+    "rating": "a nota",
+}
+# Five fields, some room for a browser's extras; a comment's 2,000 characters, percent-encoded, fit in a field.
 FORM = Limits(
     body=MAX_BODY, parts=8, files=1, field=24_000, file=MAX_PHOTO, headers=2048, labels=LABELS, too_big=TOO_BIG
 )
@@ -101,12 +107,12 @@ async def _open(request: Request, token: str, purpose: str) -> tuple[Runtime, in
         row = (await session.execute(query)).first()
         if row is None:
             return _problem(rt, "unknown_shipment")
-        done = await checkin.answered(session, shipment_id) is not None
+        done = await checkin.answered(session, shipment_id)
     return rt, shipment_id, str(row.order_number or row.external_id or row.tracking_code), done
 
 
 def _form_page(rt: Runtime, request: Request, order: str, status: int = 200, **values: Any) -> HTMLResponse:
-    context = {"selected": None, "reason": None, "error": None} | values
+    context = {"selected": None, "reason": None, "error": None, "rating": None} | values
     context |= {"comment": context.get("comment") or "", "reasons": list(REASONS.items())}
     context |= {"max_comment": MAX_COMMENT, "max_photo_mb": MAX_PHOTO // 2**20}
     return _html(rt, "checkin", status, order_number=order, action=request.url.path, **context)
@@ -136,17 +142,19 @@ async def checkin_answer(request: Request, token: str, uploads: Annotated[Path, 
     try:
         form = await _read_form(request)
         fields, photo = form.fields, form.files.get("photo")
-        answer, reason, comment = _validate(fields)
+        answer, reason, comment, rating = _validate(fields)
         photo_name = await _save(photo, uploads) if photo else None  # Pillow reads it: off the event loop
     except FormError as exc:
         kept = {"selected": fields.get("answer"), "reason": fields.get("reason"), "comment": fields.get("comment")}
+        kept["rating"] = fields.get("rating")
         return _form_page(rt, request, order, exc.status, error=str(exc), **kept)
     try:
         async with rt.sessions() as session, session.begin():
             now = rt.clock.now()
             await checkin.record_answer(
-                session, shipment_id, answer, comment, photo_name, now=now, detector=detector_of(rt), reason=reason
-            )
+                session, shipment_id, answer, comment, photo_name, now=now, detector=detector_of(rt), reason=reason,
+                rating=rating,
+            )  # fmt: skip
     except BaseException as exc:
         checkin.discard_photo(photo_name, uploads)
         if isinstance(exc, CheckinError):
@@ -200,7 +208,7 @@ async def _save(photo: bytes, uploads: Path) -> str:
         raise FormError(*PHOTO_PROBLEMS[exc.code]) from None
 
 
-def _validate(fields: dict[str, str]) -> tuple[CheckinAnswer, str | None, str | None]:
+def _validate(fields: dict[str, str]) -> tuple[CheckinAnswer, str | None, str | None, int | None]:
     try:
         answer = CheckinAnswer(fields.get("answer", ""))
     except ValueError:
@@ -211,4 +219,7 @@ def _validate(fields: dict[str, str]) -> tuple[CheckinAnswer, str | None, str | 
     comment = fields.get("comment", "").strip()
     if len(comment) > MAX_COMMENT:
         raise FormError(422, f"O comentário passa de {MAX_COMMENT} caracteres: resuma um pouco, por favor.")
-    return answer, reason, comment or None
+    given = fields.get("rating", "").strip()
+    if given and given not in {str(n) for n in checkin.RATINGS}:
+        raise FormError(422, "Dê uma nota de 1 a 5 para a entrega, ou deixe sem nota.")
+    return answer, reason, comment or None, int(given) if given else None

@@ -18,12 +18,17 @@ from tracker.vault import Vault
 PG_SERVER = os.environ.get("ZELO_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 PG_DATABASE = f"zelo_test_{os.getpid()}"
 TABLES = (
+    "metrics_daily",
+    "metrics_incidents",
+    "metrics_histograms",
+    "metrics_state",
     "claim_filings",
     "claim_changes",
     "claims",
     "notification_attempts",
     "notifications",
     "notification_optouts",
+    "delivery_ratings",
     "delivery_checkins",
     "incident_changes",
     "incidents",

@@ -2,8 +2,8 @@
 
 - ``carriers`` stands alone; the core (``tracker/*.py``) imports only itself and ``carriers``;
 - a feature (``tracker.ingest``, ``tracker.polling``, ``tracker.pushes``, ``tracker.shipments``, ``tracker.detector``,
-  ``notifier``, ``claims``) imports the core, ``carriers``, its own modules, and another feature only through
-  that feature's front door (its package: ``from tracker.detector import Detector``), never its insides;
+  ``tracker.metrics``, ``notifier``, ``claims``) imports the core, ``carriers``, its own modules, and another feature
+  only through that feature's front door (its package: ``from tracker.detector import Detector``), never its insides;
 - the packages stand in layers: ``tracker`` never imports ``notifier`` or ``claims``, ``notifier`` never
   imports ``claims``;
 - only the composition root (``zelo``) knows every feature; nothing in the packages imports it;
@@ -24,6 +24,7 @@ FEATURES = (
     "tracker.pushes",
     "tracker.shipments",
     "tracker.detector",
+    "tracker.metrics",
     "notifier",
     "claims",
 )

@@ -65,6 +65,9 @@ class CarrierAccount(Base):
     created_at: Mapped[datetime]
     # requests per second this account may make; None: its carrier's limit (CarrierSpec.requests_per_second)
     requests_per_second: Mapped[float | None] = mapped_column(Float)
+    # the warehouse its parcels leave from, for the shipments that name no origin of their own (scorecard routes)
+    origin_postal_code: Mapped[str | None] = mapped_column(String(8))
+    origin_state: Mapped[str | None] = mapped_column(String(2))
     # circuit breaker, shared by every poller through the database
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     circuit_open_until: Mapped[datetime | None]
@@ -110,6 +113,9 @@ class Shipment(Base):
             postgresql_where=text("held_reason IS NOT NULL"),
             sqlite_where=text("held_reason IS NOT NULL"),
         ),
+        # the rollups: a day's shipments (tracker.metrics), and what changed since the last rollup
+        Index("ix_shipments_metrics_at", text("coalesce(shipped_at, created_at)")),
+        Index("ix_shipments_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -132,6 +138,12 @@ class Shipment(Base):
     destination_postal_code: Mapped[str | None] = mapped_column(String(8))
     destination_city: Mapped[str | None] = mapped_column(String(100))
     destination_state: Mapped[str | None] = mapped_column(String(2))
+    # the shipping warehouse, when the ERP names it (else its account's origin counts: tracker.metrics)
+    origin_postal_code: Mapped[str | None] = mapped_column(String(8))
+    origin_state: Mapped[str | None] = mapped_column(String(2))
+    # the product category of its items (the first item's that has one): a scorecard dimension
+    category: Mapped[str | None] = mapped_column(String(50))
+    rolled_day: Mapped[date | None] = mapped_column(Date)  # the day the rollups last counted it under
     items: Mapped[list[Any] | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

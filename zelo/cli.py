@@ -49,6 +49,10 @@ LAZY = {
     "apikeys": Lazy("tracker.apikeys_cli:app", "API keys for the REST API."),
     "incidents": Lazy("tracker.detector.cli:incidents_app", "Incidents (ocorrências) raised by the detector."),
     "notify": Lazy("notifier.cli:app", "Customer messages and ops alerts."),
+    "scorecard": Lazy(
+        "tracker.metrics.cli:scorecard",
+        "Carriers compared over a period (ship days, Brasília time): on time, incidents, transit, TMR, claims.",
+    ),
     "claims": Lazy("claims.cli:claims_app", "Carrier claims: deadlines, packets, filing and the carrier's answers."),
 }
 

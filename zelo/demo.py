@@ -7,7 +7,7 @@ import secrets
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from carriers.base.registry import get as get_carrier
 from carriers.sandbox import SandboxState, create_app, serve
@@ -32,6 +32,8 @@ from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.detector import Detected, Incident, detector_of
 from tracker.detector.sweep import sweep
+from tracker.metrics import Query, scorecard
+from tracker.metrics.cli import print_scorecard
 from tracker.migrate import upgrade
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
 from tracker.polling import PollReport, account_config, poller_of
@@ -52,6 +54,7 @@ OUTAGE_AT, OUTAGE_FOR = timedelta(days=8, hours=2), timedelta(hours=6)  # every 
 
 SEED = 7  # parcels' start times, poll jitter and retry back-off: the same counts on every run of a day
 ACCOUNT = "demo"  # the carrier accounts are demo-<carrier>
+WAREHOUSE = "01310100"  # the demo store ships from São Paulo (every account's default origin)
 
 
 def demo_window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -109,6 +112,7 @@ async def run_demo(
                 now=start,
                 services={c.name: c.services for c in carriers},
             )
+            await session.execute(update(CarrierAccount).values(origin_postal_code=WAREHOUSE, origin_state="SP"))
         door = create_zelo_app(settings.model_copy(update={"log_level": "warning"}), clock)  # the pushes' door
         async with (
             door.router.lifespan_context(door),
@@ -157,11 +161,24 @@ async def run_demo(
         await _incidents_summary(console, rt, scenario_of, detected)
         await _notifications_summary(console, rt)
         await claims_summary(console, rt)
+        period = await _scorecard_summary(console, rt, start, end)
         example = await _example(rt)
     emails = len(list(mail.glob("*.eml")))
     console.print(f"{emails} e-mails written to {mail}/ as .eml files: open them in any mail client.")
-    _what_next(console, database, example)
+    _what_next(console, database, example, period)
     return total
+
+
+async def _scorecard_summary(console: Console, rt: Runtime, start: datetime, end: datetime) -> tuple[date, date]:
+    """The rollup job's run, then the carriers' scorecard over the demo's days."""
+    await rt.jobs["rollup_metrics"]({"runtime": rt})
+    first, last = start.astimezone(BRT).date(), end.astimezone(BRT).date()
+    q = Query(first, last, ("carrier",))
+    async with rt.sessions() as session:
+        rows = await scorecard(session, q)
+    console.print("\n[bold]The carriers' scorecard[/bold] (GET /v1/scorecards, zelo scorecard):")
+    print_scorecard(console, list(q.columns), rows, first, last)
+    return first, last
 
 
 async def _carriers_say(rt: Runtime) -> dict[str, str]:
@@ -385,13 +402,14 @@ async def _example(rt: Runtime) -> tuple[str, str] | None:
     return None if found is None else (found.kind, found.tracking_code)
 
 
-def _what_next(console: Console, database: Path, example: tuple[str, str] | None) -> None:
+def _what_next(console: Console, database: Path, example: tuple[str, str] | None, period: tuple[date, date]) -> None:
     """Commands that work as printed, from the repository, on what the demo left behind."""
     url = f"sqlite+aiosqlite:///{database}"
     lines = [
         f"export ZELO_DATABASE_URL={url}",
         ".venv/bin/zelo incidents list --status open --limit 20",
         ".venv/bin/zelo incidents list --overdue",
+        f".venv/bin/zelo scorecard --from {period[0]} --to {period[1]} --group-by carrier,destination_state",
     ]
     if example is not None:
         trigger, code = example

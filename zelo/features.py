@@ -15,6 +15,7 @@ from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.detector import tasks as detector_tasks
 from tracker.ingest import tasks as ingest_tasks
+from tracker.metrics import tasks as metrics_tasks
 from tracker.polling import tasks as polling_tasks
 from tracker.pushes import tasks as push_tasks
 from tracker.runtime import Runtime
@@ -32,6 +33,7 @@ SCHEDULE: Schedule = (
     (claims_tasks.file_claims, 300.0),
     (claims_tasks.follow_claims, 3600.0),
     (claims_tasks.watch_claims, 900.0),
+    (metrics_tasks.rollup_metrics, 900.0),  # scorecards lag what happened by at most this
 )
 
 
@@ -43,6 +45,7 @@ def routers() -> list[APIRouter]:
     from notifier import pages as customer_pages
     from tracker.detector import api as incidents_api
     from tracker.ingest import api as ingest_api
+    from tracker.metrics import api as metrics_api
     from tracker.pushes import api as pushes_api
     from tracker.shipments import api as shipments_api
 
@@ -54,6 +57,7 @@ def routers() -> list[APIRouter]:
         incidents_api.router,
         notifications_api.router,
         claims_api.router,
+        metrics_api.router,
         customer_pages.router,
     ]
 

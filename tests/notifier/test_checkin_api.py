@@ -23,7 +23,7 @@ from notifier.channels.eml_folder import EmlFolderChannel
 from notifier.checkin import checkin_links
 from notifier.compose import make_compose
 from notifier.context import message_context
-from notifier.models import Checkin, Notification, OptOut, notifications_table
+from notifier.models import Checkin, Notification, OptOut, Rating, notifications_table
 from notifier.optout import address_hash
 from notifier.render import render
 from notifier.vocabulary import Channel, CheckinAnswer, Trigger
@@ -155,6 +155,24 @@ async def test_an_answer_with_a_photo_opens_an_incident_with_the_customers_words
     assert again.status_code == 409 and "já respondeu" in again.text and "Traceback" not in again.text
     assert (await http.get(links["checkin_accepted"])).status_code == 409
     assert len(_files(uploads)) == 1
+
+
+async def test_the_delivery_may_be_rated_from_1_to_5(
+    http: httpx.AsyncClient, links: dict[str, str], sessions: Sessions
+) -> None:
+    path = _path(links["checkin_accepted"])
+    form = (await http.get(links["checkin_accepted"])).text
+    assert "Que nota você dá para a entrega?" in form and 'name="rating" value="5"' in form
+    wrong = await http.post(path, data={"answer": "accepted", "rating": "9"})
+    assert wrong.status_code == 422 and "nota de 1 a 5" in wrong.text
+    assert 'value="accepted" checked' in wrong.text  # the answer given is kept
+    sent = await http.post(path, data={"answer": "accepted", "rating": "4"})
+    assert sent.status_code == 200, sent.text
+    async with sessions() as session:
+        checkin = await session.scalar(select(Checkin))
+        rating = await session.scalar(select(Rating))
+    assert checkin is not None and checkin.answer == "accepted"
+    assert rating is not None and (rating.shipment_id, rating.rating) == (checkin.shipment_id, 4)
 
 
 async def test_with_issue_and_the_damage_reason_opens_a_damaged_incident(

@@ -17,6 +17,7 @@ class Incident(Base):
         UniqueConstraint("shipment_id", "kind", name="uq_incidents_shipment_kind"),
         Index("ix_incidents_status_kind", "status", "kind"),
         Index("ix_incidents_triage_due", "triage_due_at"),
+        Index("ix_incidents_updated_at", "updated_at"),  # what changed since the last rollup (tracker.metrics)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -1,8 +1,9 @@
 """``zelo import FILE.csv``: the same validation and upsert as the webhook, a chunk per transaction.
 
-Columns are the webhook's fields with ``customer_`` and ``destination_`` prefixes for the nested ones;
+Columns are the webhook's fields with ``customer_``, ``destination_`` and ``origin_`` prefixes for the nested ones;
 ``items`` is ``SKU:quantity:description`` entries separated by ``|`` (a quantity that is not digits is kept as
-text, which the schema's integer check rejects, naming it). Empty cells count as absent; a column nobody knows is
+text, which the schema's integer check rejects, naming it); a ``category`` column is the product category of the
+row's items. Empty cells count as absent; a column nobody knows is
 ignored and reported once (as the webhook reports an unknown field).
 
 The file may be written as a pt-BR spreadsheet writes it (:func:`sniff`): UTF-8 (with or without a BOM) or, failing
@@ -26,16 +27,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tracker.calendar import timezone_of
 from tracker.clock import Clock
-from tracker.ingest.schemas import CustomerIn, DestinationIn, ItemResult, ShipmentIn, parse_item
+from tracker.ingest.schemas import CustomerIn, DestinationIn, ItemResult, OriginIn, ShipmentIn, parse_item
 from tracker.ingest.service import Valid, upsert, valid, with_retry
 from tracker.ingest.sql import SqlStore
 
 CHUNK = 500
-NESTED = ("customer_", "destination_")
+NESTED = ("customer_", "destination_", "origin_")
 KNOWN = frozenset(
-    [n for n in ShipmentIn.model_fields if n not in ("customer", "destination")]
+    [n for n in ShipmentIn.model_fields if n not in ("customer", "destination", "origin")]
     + [f"customer_{n}" for n in CustomerIn.model_fields]
     + [f"destination_{n}" for n in DestinationIn.model_fields]
+    + [f"origin_{n}" for n in OriginIn.model_fields]
+    + ["category"]  # the product category of the row's items (those whose entry names none)
 )
 MONEY = ("declared_value", "shipping_cost")
 _BR_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
@@ -106,6 +109,12 @@ def row_to_shipment(row: dict[str | None, Any], decimal_comma: bool = False) -> 
             shipment["items"] = [_item(entry) for entry in value.split("|") if entry.strip()]
         else:
             shipment[column] = value
+    category = shipment.pop("category", None)
+    if category is not None:
+        if "items" not in shipment:  # reported, as an unknown field is: a category is the items'
+            shipment["category"] = category
+        for item in shipment.get("items", []):
+            item.setdefault("category", category)
     consent = shipment.get("customer", {}).get("consent")
     if consent is not None:
         shipment["customer"]["consent"] = consent.lower() in ("1", "true", "sim", "yes", "y", "s")

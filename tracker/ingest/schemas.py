@@ -131,20 +131,45 @@ class DestinationIn(_In):
     state: Annotated[str, AfterValidator(check.uf)] | None = None
 
 
+class OriginIn(_In):
+    """The shipping warehouse: its CEP, its UF (found from the CEP when not given; when given, they must agree)."""
+
+    postal_code: Annotated[str, AfterValidator(check.cep)] | None = None
+    state: Annotated[str, AfterValidator(check.uf)] | None = None
+
+    @model_validator(mode="after")
+    def _state_of_cep(self) -> "OriginIn":
+        if self.postal_code is None:
+            return self
+        found = check.uf_of_cep(self.postal_code)
+        if self.state is None:
+            self.state = found
+        elif found is not None and found != self.state:
+            raise ValueError(
+                f"origin state {self.state} does not match its CEP, which is in {found} "
+                f"({self.state}'s CEPs: {check.cep_range(self.state)})"
+            )
+        return self
+
+
 class ItemIn(_In):
     sku: Text100
     quantity: int = Field(ge=1, le=100_000, strict=True)  # strict: a JSON integer, not true (was 1) nor "2"
     description: Text300 | None = None
+    category: Text50 | None = Field(default=None, description="Product category (e.g. electronics): scorecards.")
 
     def stored(self) -> dict[str, Any]:
         """As the shipment's ``items`` column keeps it (no unknown fields, no nulls)."""
-        if self.description is None:
-            return {"sku": self.sku, "quantity": self.quantity}
-        return {"sku": self.sku, "quantity": self.quantity, "description": self.description}
+        kept: dict[str, Any] = {"sku": self.sku, "quantity": self.quantity}
+        if self.description is not None:
+            kept["description"] = self.description
+        if self.category is not None:
+            kept["category"] = self.category
+        return kept
 
 
 class ShipmentIn(_In):
-    _nested = ("customer", "destination", "items")
+    _nested = ("customer", "destination", "origin", "items")
     external_id: Text100 | None = Field(default=None, description="The ERP's order or shipment id.")
     carrier: Text32
     carrier_account: Text100 | None = Field(
@@ -166,6 +191,9 @@ class ShipmentIn(_In):
     shipping_cost: Money | None = None
     customer: CustomerIn | None = None
     destination: DestinationIn | None = None
+    origin: OriginIn | None = Field(
+        default=None, description="The shipping warehouse; default: its carrier account's origin, if it has one."
+    )
     items: list[ItemIn] | None = Field(default=None, max_length=500)
 
     @field_validator("shipped_at", mode="wrap")
@@ -211,7 +239,7 @@ class ShipmentIn(_In):
 
     def columns(self) -> dict[str, Any]:
         """The shipment's stored columns (customer and destination flattened)."""
-        c, d = self.customer or _NO_CUSTOMER, self.destination or _NO_DESTINATION
+        c, d, o = self.customer or _NO_CUSTOMER, self.destination or _NO_DESTINATION, self.origin or _NO_ORIGIN
         return {
             "external_id": self.external_id,
             "carrier": self.carrier,
@@ -230,11 +258,14 @@ class ShipmentIn(_In):
             "destination_postal_code": d.postal_code,
             "destination_city": d.city,
             "destination_state": d.state,
+            "origin_postal_code": o.postal_code,
+            "origin_state": o.state,
+            "category": next((i.category for i in self.items or () if i.category is not None), None),
             "items": None if self.items is None else [i.stored() for i in self.items],
         }
 
 
-_NO_CUSTOMER, _NO_DESTINATION = CustomerIn(), DestinationIn()
+_NO_CUSTOMER, _NO_DESTINATION, _NO_ORIGIN = CustomerIn(), DestinationIn(), OriginIn()
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

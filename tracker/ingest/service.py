@@ -41,6 +41,9 @@ COMPARED = (
     "destination_postal_code",
     "destination_city",
     "destination_state",
+    "origin_postal_code",
+    "origin_state",
+    "category",
     "items",
 )
 RESET_ON_NEW_CODE = {

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carriers.base import AccountConfig, CarrierSpec
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
+from tracker.calendar import UFS
 from tracker.models import CarrierAccount, shipments_table
 from tracker.polling.pace import rate_problem
 from tracker.vault import Vault
@@ -37,8 +38,11 @@ async def add_account(
     base_url: str | None,
     now: datetime,
     requests_per_second: float | None = None,
+    origin_postal_code: str | None = None,
+    origin_state: str | None = None,
 ) -> CarrierAccount:
-    """Store a new account; ``requests_per_second`` overrides its carrier's rate limit (None: the carrier's)."""
+    """Store a new account; ``requests_per_second`` overrides its carrier's rate limit (None: the carrier's); the
+    origin (the warehouse's CEP and UF) is its shipments' when they name none (scorecard routes)."""
     spec = get_carrier(carrier)
     if unknown := unknown_fields(spec, credentials):
         raise AccountError(unknown)
@@ -51,6 +55,7 @@ async def add_account(
         raise AccountError("account name must not be empty")
     if (problem := rate_problem(requests_per_second)) is not None:
         raise AccountError(f"requests per second: {problem}")
+    origin_postal_code, origin_state = origin(origin_postal_code, origin_state)
     existing = await session.scalar(select(CarrierAccount).where(CarrierAccount.name == name))
     if existing is not None:
         raise AccountError(f"an account named {name!r} already exists (id {existing.id}, {existing.carrier})")
@@ -64,11 +69,32 @@ async def add_account(
         credentials=vault.seal(dict(credentials)),
         created_at=now,
         requests_per_second=requests_per_second,
+        origin_postal_code=origin_postal_code,
+        origin_state=origin_state,
         consecutive_failures=0,
     )
     session.add(account)
     await session.flush()
     return account
+
+
+def origin(postal_code: str | None, state: str | None) -> tuple[str | None, str | None]:
+    """An account's origin, checked: a CEP of 8 digits (01310-100 or 01310100) and a Brazilian UF."""
+    cep = None
+    if postal_code is not None:
+        cep = postal_code.replace("-", "").replace(".", "").strip()
+        if len(cep) != 8 or not (cep.isascii() and cep.isdigit()):
+            raise AccountError(f"origin CEP {postal_code[:20]!r} is not valid: expected 8 digits, e.g. 01310-100")
+    uf = None
+    if state is not None:
+        uf = state.strip().upper()
+        if uf not in UFS:
+            raise AccountError(
+                f"origin state {state[:20]!r} is not a Brazilian UF: expected one of {', '.join(sorted(UFS))}"
+            )
+    if cep is not None and uf is None:
+        raise AccountError("an origin CEP needs its UF too: give --origin-state")
+    return cep, uf
 
 
 def accepted_fields(spec: CarrierSpec) -> tuple[str, ...]:

@@ -39,6 +39,11 @@ def accounts_add(
     base_url: Annotated[
         str | None, typer.Option(metavar="URL", help="API base URL; default: the carrier's production.")
     ] = None,
+    origin_cep: Annotated[
+        str | None,
+        typer.Option(metavar="CEP", help="The warehouse this contract ships from (its shipments' default origin)."),
+    ] = None,
+    origin_state: Annotated[str | None, typer.Option(metavar="UF", help="The warehouse's UF (e.g. SP).")] = None,
     user: Annotated[
         str | None,
         typer.Option(
@@ -117,6 +122,8 @@ def accounts_add(
                 base_url=base_url,
                 now=rt.clock.now(),
                 requests_per_second=requests_per_second,
+                origin_postal_code=origin_cep,
+                origin_state=origin_state,
             )
             return account.id, await release_held(session, rt.clock.now())
 
@@ -150,6 +157,7 @@ def accounts_list(ctx: typer.Context) -> None:
         rate = "unlimited" if s.requests_per_second is None else f"{s.requests_per_second:g}/s"
         circuit = f"open until {a.circuit_open_until:%Y-%m-%d %H:%M}Z" if a.circuit_open_until else "closed"
         failures = f", {a.consecutive_failures} failures in a row" if a.consecutive_failures else ""
+        failures += f"  origin: {a.origin_state}" if a.origin_state else ""
         line = (
             f"[bold]{escape(a.name)}[/bold] (id {a.id})  {a.carrier}  {escape(a.base_url)}  "
             f"rate limit: {rate}{' (its own)' if s.own_limit else ''}  pushes: {s.pushes}  circuit: {circuit}{failures}"

@@ -20,6 +20,11 @@ class DestinationOut(BaseModel):
     state: str | None
 
 
+class OriginOut(BaseModel):
+    postal_code: str | None
+    state: str | None
+
+
 class ShipmentOut(BaseModel):
     id: int
     external_id: str | None
@@ -34,6 +39,8 @@ class ShipmentOut(BaseModel):
     shipping_cost: Decimal | None
     customer: CustomerOut
     destination: DestinationOut
+    origin: OriginOut = Field(description="The shipping warehouse as the ERP gave it (null: its account's origin).")
+    category: str | None = Field(description="Its items' product category (the first item's that names one).")
     items: list[dict[str, Any]]
     status: str
     status_reason: str | None
@@ -51,7 +58,7 @@ class ShipmentOut(BaseModel):
 
     @classmethod
     def of(cls, s: Any) -> "ShipmentOut":
-        fields = {k: getattr(s, k) for k in cls.model_fields if k not in ("customer", "destination", "items")}
+        fields = {k: getattr(s, k) for k in cls.model_fields if k not in ("customer", "destination", "origin", "items")}
         return cls(
             **fields,
             items=s.items or [],
@@ -61,6 +68,7 @@ class ShipmentOut(BaseModel):
             destination=DestinationOut(
                 postal_code=s.destination_postal_code, city=s.destination_city, state=s.destination_state
             ),
+            origin=OriginOut(postal_code=s.origin_postal_code, state=s.origin_state),
         )
 
 
