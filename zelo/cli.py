@@ -50,6 +50,7 @@ LAZY = {
     "incidents": Lazy("tracker.detector.cli:incidents_app", "Incidents (ocorrências) raised by the detector."),
     "notify": Lazy("notifier.cli:app", "Customer messages and ops alerts."),
     "claims": Lazy("claims.cli:claims_app", "Carrier claims: deadlines, packets, filing and the carrier's answers."),
+    "users": Lazy("dashboard.cli:users_app", "People who sign in to the dashboard."),
 }
 
 

@@ -39,6 +39,7 @@ def routers() -> list[APIRouter]:
     """The HTTP API, in order; a shipment's detail lists its events, then revisions, incidents,
     notifications and claims. (Imported here, not above: pollers and workers never load the web routes.)"""
     from claims import api as claims_api
+    from dashboard import routers as dashboard_routers
     from notifier import api as notifications_api
     from notifier import pages as customer_pages
     from tracker.detector import api as incidents_api
@@ -55,6 +56,7 @@ def routers() -> list[APIRouter]:
         notifications_api.router,
         claims_api.router,
         customer_pages.router,
+        *dashboard_routers(),  # the ops dashboard's pages, under /dashboard
     ]
 
 
