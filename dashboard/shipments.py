@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, or_, select
 from claims import Claim
 from dashboard.labels import choices, label
 from dashboard.users import Role
-from dashboard.web import Current, PageRoute, page
+from dashboard.web import Current, PageRoute, money, page
 from notifier import Checkin, Notification
 from tracker.detector import Incident, IncidentChange
 from tracker.models import Shipment, TrackingEvent
@@ -105,8 +105,8 @@ async def timeline(session: Any, shipment_id: int) -> list[Item]:
                 title = f"Ocorrência {label('kinds', kinds[c.incident_id])}: {c.action} por {c.actor}"
                 items.append(Item(c.at, "incident", title, c.note or ""))
     for n in await session.scalars(select(Notification).where(Notification.shipment_id == shipment_id)):
-        title = f"Mensagem ({n.channel}): {label('triggers', n.trigger)}"
-        items.append(Item(n.sent_at or n.created_at, "message", title, n.status))
+        title = f"Mensagem ({label('channels', n.channel)}): {label('triggers', n.trigger)}"
+        items.append(Item(n.sent_at or n.created_at, "message", title, label("notification_statuses", n.status)))
     checkin = await session.scalar(select(Checkin).where(Checkin.shipment_id == shipment_id))
     if checkin is not None:
         items.append(
@@ -126,7 +126,7 @@ async def timeline(session: Any, shipment_id: int) -> list[Item]:
         if c.filed_at is not None:
             items.append(Item(c.filed_at, "claim", f"Reclamação aberta na transportadora, protocolo {c.protocol}"))
         if c.paid_at is not None:
-            items.append(Item(c.paid_at, "claim", f"Indenização paga: R$ {c.amount_paid}"))
+            items.append(Item(c.paid_at, "claim", f"Indenização paga: {money(c.amount_paid)}"))
     return sorted(items, key=lambda item: item.at, reverse=True)
 
 

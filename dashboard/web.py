@@ -3,6 +3,7 @@ is read), the bounded form with its CSRF token, the session cookie, and the time
 
 from collections.abc import Callable, Coroutine
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -48,6 +49,13 @@ def when(moment: datetime | None, zone: str) -> str:
     return "—" if moment is None else moment.astimezone(ZoneInfo(zone)).strftime("%d/%m/%Y %H:%M")
 
 
+def money(amount: Decimal | None) -> str:
+    """``Decimal("1234.5")`` → ``R$ 1.234,50``."""
+    if amount is None:
+        return "—"
+    return "R$ " + f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
 def countdown(due: datetime | None, now: datetime) -> str:
     """``vence em 3 h 20 min`` or ``atrasado há 2 d 4 h``."""
     if due is None:
@@ -68,6 +76,7 @@ def page(request: Request, name: str, who: Signed | None, http_status: int = 200
         "now": now,
         "when": lambda m: when(m, zone),
         "countdown": lambda d: countdown(d, now),
+        "money": money,
         "path": request.url.path,
         "note": None,
     }
