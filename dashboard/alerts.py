@@ -23,7 +23,6 @@ from tracker.web import MAX_ID, runtime
 
 router = APIRouter(prefix="/dashboard", route_class=PageRoute, include_in_schema=False)
 PAGE = 25
-OPEN = [s.value for s in IncidentStatus if s is not IncidentStatus.RESOLVED]
 WA_PREFIX = "https://wa.me/"
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -43,7 +42,7 @@ def incidents_query(severity: Severity | None, after: tuple[datetime, int] | Non
     query: Select[Any] = (
         select(Incident, Shipment.tracking_code, Shipment.order_number)  # type: ignore[assignment]
         .join(Shipment, Shipment.id == Incident.shipment_id)
-        .where(Incident.status.in_(OPEN))
+        .where(Incident.status != IncidentStatus.RESOLVED.value)  # ix_incidents_open_due's condition
         .order_by(Incident.triage_due_at, Incident.id)
     )
     if severity is not None:
@@ -51,6 +50,17 @@ def incidents_query(severity: Severity | None, after: tuple[datetime, int] | Non
     if after is not None:
         query = query.where(tuple_(Incident.triage_due_at, Incident.id) > tuple_(*after))
     return query.limit(PAGE + 1)
+
+
+def queue_query() -> Select[Any]:
+    """The wa.me messages waiting for a person, oldest first."""
+    query: Select[Any] = (
+        select(Notification, Shipment.tracking_code)  # type: ignore[assignment]
+        .join(Shipment, Shipment.id == Notification.shipment_id)
+        .where(Notification.channel == "wa_link", Notification.status == "queued")
+        .order_by(Notification.id)
+    )
+    return query.limit(PAGE)
 
 
 @router.get("")
@@ -64,15 +74,7 @@ async def alerts(
     rt = runtime(request)
     async with rt.sessions() as session:
         rows = list((await session.execute(incidents_query(severity, _after(cursor)))).all())
-        queue = list(
-            await session.execute(
-                select(Notification, Shipment.tracking_code)
-                .join(Shipment, Shipment.id == Notification.shipment_id)
-                .where(Notification.channel == "wa_link", Notification.status == "queued")
-                .order_by(Notification.id)
-                .limit(PAGE)
-            )
-        )
+        queue = list(await session.execute(queue_query()))
         closing = list(
             await session.execute(
                 select(Claim, Shipment.tracking_code)

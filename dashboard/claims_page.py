@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 
 from claims import NOT_FILED, Actions, Claim, ClaimError, business_days_left, claims_of
 from dashboard.labels import label
+from dashboard.models import UNFILED
 from dashboard.users import Role
 from dashboard.web import Current, PageRoute, back, page, read_form, require
 from tracker.models import Shipment
@@ -24,7 +25,7 @@ _UNFILED = [s.value for s in NOT_FILED]
 def claims_query(view: str) -> Select[Any]:
     query: Select[Any] = select(Claim, Shipment.tracking_code).join(Shipment, Shipment.id == Claim.shipment_id)  # type: ignore[assignment]
     if view == "open":
-        return query.where(Claim.status.in_(_UNFILED)).order_by(Claim.closes_at, Claim.id)
+        return query.where(text(f"claims.{UNFILED}")).order_by(Claim.closes_at, Claim.id)  # its index's condition
     return query.where(Claim.status.not_in(_UNFILED)).order_by(Claim.id.desc())
 
 

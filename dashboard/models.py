@@ -4,9 +4,10 @@ the indexes the dashboard's lists and searches read the feature tables by."""
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Table, func
+from sqlalchemy import ForeignKey, Index, Integer, String, Table, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from claims import Claim
 from notifier import Notification
 from tracker.detector import Incident
 from tracker.models import Base, BigId, Shipment
@@ -37,12 +38,28 @@ class DashboardSession(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+UNFILED = "status IN ('candidate', 'ready', 'filing')"  # claims.NOT_FILED (a test checks they agree)
+
 # What the pages search and sort by (migration 0013): a search never scans shipments, a list never sorts a table.
 SEARCH_INDEXES = (
     Index("ix_shipments_tracking_code", Shipment.tracking_code),
     Index("ix_shipments_order_number", Shipment.order_number),
     Index("ix_shipments_customer_email", func.lower(Shipment.customer_email)),
-    Index("ix_incidents_status_due", Incident.status, Incident.triage_due_at, Incident.id),
+    # the open ones in deadline order, read in that order (a page is the first rows, never a sort of all)
+    Index(
+        "ix_incidents_open_due",
+        Incident.triage_due_at,
+        Incident.id,
+        postgresql_where=text("status <> 'resolved'"),
+        sqlite_where=text("status <> 'resolved'"),
+    ),
+    Index(
+        "ix_claims_unfiled_closes",
+        Claim.closes_at,
+        Claim.id,
+        postgresql_where=text(UNFILED),
+        sqlite_where=text(UNFILED),
+    ),
     Index("ix_notifications_channel_status", Notification.channel, Notification.status, Notification.id),
 )
 

@@ -50,13 +50,21 @@ def upgrade() -> None:
     op.create_index('ix_shipments_tracking_code', 'shipments', ['tracking_code'])
     op.create_index('ix_shipments_order_number', 'shipments', ['order_number'])
     op.create_index('ix_shipments_customer_email', 'shipments', [sa.text('lower(customer_email)')])
-    op.create_index('ix_incidents_status_due', 'incidents', ['status', 'triage_due_at', 'id'])
+    op.create_index(
+        'ix_incidents_open_due', 'incidents', ['triage_due_at', 'id'],
+        postgresql_where=sa.text("status <> 'resolved'"), sqlite_where=sa.text("status <> 'resolved'"),
+    )
+    unfiled = sa.text("status IN ('candidate', 'ready', 'filing')")
+    op.create_index(
+        'ix_claims_unfiled_closes', 'claims', ['closes_at', 'id'], postgresql_where=unfiled, sqlite_where=unfiled
+    )
     op.create_index('ix_notifications_channel_status', 'notifications', ['channel', 'status', 'id'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_notifications_channel_status', 'notifications')
-    op.drop_index('ix_incidents_status_due', 'incidents')
+    op.drop_index('ix_claims_unfiled_closes', 'claims')
+    op.drop_index('ix_incidents_open_due', 'incidents')
     op.drop_index('ix_shipments_customer_email', 'shipments')
     op.drop_index('ix_shipments_order_number', 'shipments')
     op.drop_index('ix_shipments_tracking_code', 'shipments')
