@@ -234,9 +234,28 @@ async def test_mark_a_claim_as_filed(context: BrowserContext, site: Site) -> Non
     await expect(card).to_have_count(0)
     await page.get_by_role("link", name="abertas e encerradas").click()
     await expect(card).to_contain_text("Protocolo: PI-2026-0042")
-    await shot(page, "claims-filed")
     claim = await scalar(site, select(Claim).where(Claim.id == site.ids.claim))
     assert isinstance(claim, Claim) and (claim.status, claim.protocol) == ("filed", "PI-2026-0042")
+    await card.get_by_label("Resposta da transportadora").select_option("partially_approved")
+    await card.get_by_label("Valor aprovado").fill("150,00")
+    await card.get_by_role("button", name="Registrar resposta").click()
+    await expect(page.get_by_role("status")).to_have_text("Resposta da transportadora registrada.")
+    await expect(card).to_contain_text("aprovado: R$ 150,00")
+    await card.get_by_label("Valor recebido").fill("doze reais")  # not a sum of money
+    await card.get_by_role("button", name="Registrar pagamento").click()
+    await expect(page.locator("h1")).to_have_text("Valor inválido")
+    await page.go_back()
+    await card.get_by_label("Valor recebido").fill("150,00")
+    await card.get_by_role("button", name="Registrar pagamento").click()
+    await expect(page.get_by_role("status")).to_have_text("Pagamento registrado.")
+    await expect(card).to_contain_text("recebido: R$ 150,00")
+    await expect(card).to_contain_text("paga")
+    await shot(page, "claims-filed")
+    async with context.expect_page() as opened:
+        await card.get_by_role("link", name="Dossiê para a transportadora").click()
+    packet = await opened.value
+    await expect(packet.locator("body")).to_contain_text("AB123456789BR")
+    await shot(packet, "claim-packet")
 
 
 async def test_a_viewer_reads_but_cannot_act(context: BrowserContext, site: Site) -> None:
