@@ -283,3 +283,38 @@ async def test_a_phone_sized_screen_reads_without_sideways_scrolling(browser: Br
         await shot(page, "phone-shipment-timeline")
     finally:
         await phone.close()
+
+
+async def test_a_request_without_a_session_is_sent_to_log_in_before_its_body_is_read(
+    context: BrowserContext, site: Site
+) -> None:
+    page = await context.new_page()
+    url = f"{site.base}/dashboard/claims/{site.ids.claim}/filed"
+    response = await page.request.post(url, data=b"x" * 100_000, max_redirects=0)  # unread: no session
+    assert (response.status, response.headers["location"]) == (303, "/dashboard/login")
+
+
+async def test_bad_input_gets_a_page_saying_what_is_wrong(context: BrowserContext, site: Site) -> None:
+    page = await log_in(context, site)
+    csrf = await page.locator("form.logout input[name=csrf]").get_attribute("value")
+    post = f"{site.base}/dashboard/incidents/{site.ids.lost}"
+    cases = [
+        (page.request.get(f"{site.base}/dashboard/shipments/999999"), 404, "Envio não encontrado"),
+        (page.request.get(f"{site.base}/dashboard/shipments/abc"), 422, "shipment_id"),
+        (page.request.get(f"{site.base}/dashboard?cursor=nonsense"), 422, "Página inválida"),
+        (page.request.get(f"{site.base}/dashboard/shipments?cursor=%00"), 422, "Invalid cursor"),
+        (
+            page.request.post(post, data=b"x" * 20_000, headers={"content-type": "application/x-www-form-urlencoded"}),
+            413,
+            "at most 16384 bytes",
+        ),
+        (page.request.post(post, multipart={"csrf": csrf or "", "action": "triage"}), 415, "Formulário esperado"),
+        (page.request.post(post, form={"csrf": csrf or "", "action": "explode"}), 422, "Ação desconhecida"),
+        (page.request.post(post, form={"csrf": csrf or "", "action": "resolve", "outcome": "bogus"}), 422, "outcome"),
+    ]
+    for call, status, said in cases:
+        response = await call
+        body = await response.text()
+        assert response.status == status, (status, body[:300])
+        assert said in body and "<html" in body, body[:300]
+    assert await scalar(site, select(Incident.status).where(Incident.id == site.ids.lost)) == "open"
