@@ -2,19 +2,53 @@
 
 For the composition root: :func:`claims_of` (the detector listener, and what people's moves go through),
 :func:`filers_of` (where the filing loop gets its filers), :func:`filer_of` and :func:`follower_of` (the
-filing loop and the reader of the carrier's answers)."""
+filing loop and the reader of the carrier's answers); for the pages: the claims table (:class:`Claim`), a
+person's moves (:class:`Actions`, refused with a :class:`ClaimError`), what is not filed yet (``NOT_FILED``) and
+the business days left in a window (:func:`business_days_left`) and the packet to file (:func:`packet_html`)."""
 
 from email.utils import parseaddr
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from claims.filers import RuntimeFilers, filers_of
 from claims.filing import Filer, Follower
-from claims.lifecycle import Actions
+from claims.lifecycle import Actions, ClaimError, Verdict
+from claims.models import Claim
 from claims.policy import load_policies
 from claims.service import Claims
+from claims.vocabulary import NOT_FILED
+from claims.windows import business_days_left
 from tracker.runtime import Runtime
 
-__all__ = ["Claims", "Filer", "Follower", "RuntimeFilers", "claims_of", "filer_of", "filers_of", "follower_of"]
+__all__ = [
+    "NOT_FILED",
+    "Actions",
+    "Claim",
+    "ClaimError",
+    "Claims",
+    "Filer",
+    "Follower",
+    "RuntimeFilers",
+    "Verdict",
+    "business_days_left",
+    "claims_of",
+    "filer_of",
+    "filers_of",
+    "follower_of",
+    "packet_html",
+]
+
+
+async def packet_html(session: AsyncSession, claim_id: int, uploads_dir: Path) -> str:
+    """The claim packet as the carrier reads it (pt-BR HTML, the photo inlined); LookupError: no such claim."""
+    import asyncio
+
+    from claims import packet
+    from claims.evidence import gather
+
+    evidence = await gather(session, claim_id, "carrier")
+    return await asyncio.to_thread(packet.html, evidence, packet.photo_of(evidence, uploads_dir))
 
 
 def claims_of(runtime: Runtime) -> Claims:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import claims.models  # noqa: F401  (registers the claim tables)
+import dashboard.models  # noqa: F401  (registers the dashboard's people and sessions)
 import notifier.models  # noqa: F401  (registers the notification tables)
 import tracker.detector.models  # registers the incident tables
 import tracker.ingest.models  # registers the ingest tables

@@ -1,5 +1,5 @@
-"""HTTP routes for the outbox: what went out (or waits, or failed) and a resend of a failed message; the
-photo a customer sent with the check-in that opened an incident."""
+"""HTTP routes for the outbox: what went out (or waits, or failed), a resend of a failed message, a wa.me message
+sent by hand; the photo a customer sent with the check-in that opened an incident."""
 
 import pathlib
 from collections.abc import Iterable
@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.checkin import photo_file
+from notifier.clicks import NotQueued, mark_link_sent
 from notifier.models import Checkin, Notification, NotificationAttempt
 from notifier.schemas import NotificationOut, NotificationPage
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
@@ -85,6 +86,32 @@ async def resend(
             NotificationAttempt(notification_id=notification_id, at=now, outcome="resend", code=None, detail=who.name)
         )
     async with rt.sessions() as session:
+        fresh = await session.get(Notification, notification_id)
+        return NotificationOut.model_validate(fresh)
+
+
+@router.post(
+    "/v1/notifications/{notification_id}/sent",
+    response_model=NotificationOut,
+    responses=responses(401, 403, 404, 409, 422),
+    summary="A queued wa.me message was sent by hand: mark it sent",
+)
+async def mark_sent(
+    request: Request,
+    notification_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    who: Annotated[Principal, needs("write")],
+) -> NotificationOut:
+    rt = runtime(request)
+    async with rt.sessions() as session:
+        async with session.begin():
+            try:
+                await mark_link_sent(session, notification_id, actor=who.name, now=rt.clock.now())
+            except NotQueued as exc:
+                raise ProblemError(409, "Not in the wa.me queue", str(exc)) from None
+            except LookupError:
+                raise ProblemError(
+                    404, "Notification not found", f"no notification with id {notification_id}"
+                ) from None
         fresh = await session.get(Notification, notification_id)
         return NotificationOut.model_validate(fresh)
 

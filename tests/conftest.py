@@ -18,6 +18,8 @@ from tracker.vault import Vault
 PG_SERVER = os.environ.get("ZELO_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 PG_DATABASE = f"zelo_test_{os.getpid()}"
 TABLES = (
+    "dashboard_sessions",
+    "dashboard_users",
     "metrics_daily",
     "metrics_incidents",
     "metrics_histograms",

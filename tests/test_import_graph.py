@@ -2,10 +2,11 @@
 
 - ``carriers`` stands alone; the core (``tracker/*.py``) imports only itself and ``carriers``;
 - a feature (``tracker.ingest``, ``tracker.polling``, ``tracker.pushes``, ``tracker.shipments``, ``tracker.detector``,
-  ``tracker.metrics``, ``notifier``, ``claims``) imports the core, ``carriers``, its own modules, and another feature
-  only through that feature's front door (its package: ``from tracker.detector import Detector``), never its insides;
-- the packages stand in layers: ``tracker`` never imports ``notifier`` or ``claims``, ``notifier`` never
-  imports ``claims``;
+  ``tracker.metrics``, ``notifier``, ``claims``, ``dashboard``) imports the core, ``carriers``, its own modules, and
+  another feature only through that feature's front door (its package: ``from tracker.detector import Detector``),
+  never its insides;
+- the packages stand in layers: ``tracker`` never imports ``notifier``, ``claims`` or ``dashboard``, ``notifier``
+  never imports ``claims`` or ``dashboard``, ``claims`` never imports ``dashboard`` (only ``zelo`` does);
 - only the composition root (``zelo``) knows every feature; nothing in the packages imports it;
 - no two features import each other, and no import cycle runs between files.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("zelo", "tracker", "notifier", "carriers", "claims")
+PACKAGES = ("zelo", "tracker", "notifier", "carriers", "claims", "dashboard")
 FEATURES = (
     "tracker.ingest",
     "tracker.polling",
@@ -27,9 +28,14 @@ FEATURES = (
     "tracker.metrics",
     "notifier",
     "claims",
+    "dashboard",
 )
 OURS = (*PACKAGES, "scheduler")
-ABOVE = {"tracker": ("notifier", "claims"), "notifier": ("claims",)}  # what a package may never import
+ABOVE = {
+    "tracker": ("notifier", "claims", "dashboard"),
+    "notifier": ("claims", "dashboard"),
+    "claims": ("dashboard",),
+}  # what a package may never import
 
 
 def module_name(path: Path) -> str:
@@ -150,6 +156,9 @@ def test_no_import_cycle_between_files() -> None:
         ("notifier.api", "zelo.features", False),
         ("carriers.correios.parse", "tracker.models", False),
         ("zelo.features", "notifier.api", True),
+        ("dashboard.alerts", "tracker.detector", True),
+        ("dashboard.alerts", "tracker.detector.lifecycle", False),
+        ("claims.api", "dashboard", False),
     ],
 )
 def test_the_rules_themselves(importer: str, imported: str, allowed: bool) -> None:

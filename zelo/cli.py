@@ -54,6 +54,7 @@ LAZY = {
         "Carriers compared over a period (ship days, Brasília time): on time, incidents, transit, TMR, claims.",
     ),
     "claims": Lazy("claims.cli:claims_app", "Carrier claims: deadlines, packets, filing and the carrier's answers."),
+    "users": Lazy("dashboard.cli:users_app", "People who sign in to the dashboard."),
 }
 
 

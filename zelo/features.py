@@ -41,6 +41,7 @@ def routers() -> list[APIRouter]:
     """The HTTP API, in order; a shipment's detail lists its events, then revisions, incidents,
     notifications and claims. (Imported here, not above: pollers and workers never load the web routes.)"""
     from claims import api as claims_api
+    from dashboard import routers as dashboard_routers
     from notifier import api as notifications_api
     from notifier import pages as customer_pages
     from tracker.detector import api as incidents_api
@@ -59,6 +60,7 @@ def routers() -> list[APIRouter]:
         claims_api.router,
         metrics_api.router,
         customer_pages.router,
+        *dashboard_routers(),  # the ops dashboard's pages, under /dashboard
     ]
 
 

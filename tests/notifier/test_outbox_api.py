@@ -70,3 +70,26 @@ async def test_history_filters_queue_and_resend(
     assert [n["channel"] for n in detail["notifications"]] == ["email", "email", "wa_link"]
     bad = await http.get("/v1/notifications", params={"channel": "sms"}, headers=keys["reader"])
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "channel"
+
+
+async def test_a_wa_me_message_sent_by_hand_is_marked_sent_once(
+    http: httpx.AsyncClient, keys: Headers, sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    await history(sessions, vault, clock)
+    listed = (await http.get("/v1/notifications", headers=keys["reader"])).json()["notifications"]
+    queued, sent = (next(n for n in listed if n["status"] == s) for s in ("queued", "sent"))
+    url = f"/v1/notifications/{queued['id']}/sent"
+    assert (await http.post(url, headers=keys["reader"])).status_code == 403
+    done = await http.post(url, headers=keys["writer"])
+    assert done.status_code == 200 and (done.json()["status"], done.json()["sent_at"]) == (
+        "sent",
+        "2026-11-02T11:00:00Z",
+    )
+    again = await http.post(url, headers=keys["writer"])
+    assert again.status_code == 409 and "not in the wa.me queue" in again.json()["detail"]
+    email = await http.post(f"/v1/notifications/{sent['id']}/sent", headers=keys["writer"])
+    assert email.status_code == 409 and "email message, sent" in email.json()["detail"]
+    assert (await http.post("/v1/notifications/999999/sent", headers=keys["writer"])).status_code == 404
+    async with sessions() as session:
+        attempts = (await session.execute(select(NotificationAttempt.outcome, NotificationAttempt.detail))).all()
+    assert [tuple(a) for a in attempts] == [("sent", "writer")]

@@ -6,10 +6,13 @@ time alone may have put in trouble, with indexed queries, page by page.
 
 Its front door, for the other features: :func:`detector_of` (the process's detector, telling the runtime's
 listeners), :meth:`Detector.evaluate` then :meth:`Detector.settle` (the poll pipeline),
-:meth:`Detector.report` (a finding from outside the carrier's data), and the incident tables.
+:meth:`Detector.report` (a finding from outside the carrier's data), the incident tables, and a person's
+change to an incident (:func:`change` of an :class:`IncidentPatch`, refused with a :class:`LifecycleError`).
 """
 
+from tracker.detector.lifecycle import LifecycleError, change
 from tracker.detector.models import Incident, IncidentChange, changes_table, incidents_table
+from tracker.detector.schemas import IncidentPatch
 from tracker.detector.service import Detected, Detector, Evaluation
 from tracker.runtime import Runtime
 
@@ -19,6 +22,9 @@ __all__ = [
     "Evaluation",
     "Incident",
     "IncidentChange",
+    "IncidentPatch",
+    "LifecycleError",
+    "change",
     "changes_table",
     "detector_of",
     "incidents_table",
