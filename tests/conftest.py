@@ -1,15 +1,18 @@
 """Shared fixtures: real databases (SQLite file and PostgreSQL on loopback) built by the migrations."""
 
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.support import RecordingSleep
+from tracker import logs
 from tracker.clock import SimulatedClock
 from tracker.db import make_engine, make_sessionmaker
 from tracker.migrate import upgrade
@@ -44,6 +47,20 @@ TABLES = (
     "shipments",
     "carrier_accounts",
 )
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A command configures the process's logs (``zelo demo`` at error level): loggers do not keep that
+    configuration past the test (no caching on first use), and the tests after it see the logs as they were."""
+    real = logs.configure
+    monkeypatch.setattr(logs, "configure", lambda level="info", json=False: real(level, json, cache=False))
+    saved, root = structlog.get_config(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,9 @@ class _Stderr(logging.Handler):
             self.handleError(record)
 
 
-def configure(level: str = "info", json: bool = False) -> None:
+def configure(level: str = "info", json: bool = False, *, cache: bool = True) -> None:
+    """Logs at ``level`` and up, as JSON lines or text; ``cache``: each logger keeps its configuration from its first
+    use (fast; the tests turn it off, as a process configures its logs once and a test run many times)."""
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     stamped: list[Any] = [
         structlog.processors.add_log_level,
@@ -50,7 +52,7 @@ def configure(level: str = "info", json: bool = False) -> None:
     structlog.configure(
         processors=[structlog.contextvars.merge_contextvars, *stamped, *rendered],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
     handler = _Stderr()
     handler.setFormatter(

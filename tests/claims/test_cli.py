@@ -2,7 +2,6 @@
 one claim in detail (the customer masked), its packet, filing one now, and a person's moves."""
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 import typer
 from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,17 +34,6 @@ root.add_typer(claims_app, name="claims")  # as zelo/cli.py will
 @root.callback()
 def main(ctx: typer.Context) -> None:
     ctx.obj = features.open_runtime
-
-
-@pytest.fixture(autouse=True)
-def _logging_restored() -> Iterator[None]:
-    """A command configures the process's logs (info level); the tests after these see them as they were."""
-    saved, root = structlog.get_config(), logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    structlog.configure(**saved)
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -66,17 +66,22 @@ async def test_an_unreadable_push_keeps_its_error_and_the_next_ones_are_applied(
     assert (again.pushes, again.failed) == (0, 0)  # the unreadable one is not retried forever
 
 
+@pytest.mark.parametrize("answer", ["unchanged", "failed"])
 async def test_a_poll_after_a_push_waits_for_the_carriers_push_interval(
-    app: Any, http: httpx.AsyncClient, sessions: Sessions, clock: SimulatedClock, loggi: int
+    app: Any, http: httpx.AsyncClient, sessions: Sessions, clock: SimulatedClock, loggi: int, answer: str
 ) -> None:
+    from tracker.polling.outcomes import Failure
+
     await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey()[:3])]))
     await settled(app)
     pushed_at = clock.now()
     clock.advance(timedelta(hours=1))
+    polled = (  # what the push said, nothing new; or a carrier fault, whose back-off alone would say 15 minutes
+        parse_package(package(journey()[:3])) if answer == "unchanged" else Failure("carrier_unavailable", "503")
+    )
     async with sessions() as session, session.begin():
         rows = (await session.execute(select(*CLAIMED_COLUMNS))).all()
-        same = parse_package(package(journey()[:3]))  # the poll finds what the push said: nothing new
-        await store_outcomes(session, rows, {rows[0].id: same}, now=clock.now(), rng=random.Random(1))
+        await store_outcomes(session, rows, {rows[0].id: polled}, now=clock.now(), rng=random.Random(1))
     async with sessions() as session:
         shipment = (await session.scalars(select(Shipment))).one()
     assert shipment.last_polled_at == clock.now() and shipment.status == "in_transit"
@@ -183,22 +188,3 @@ async def test_a_push_kept_with_an_error_is_forgotten_after_the_parked_retention
     async with sessions() as session, session.begin():
         gone = await forget(session, parked_before=clock.now() - PARKED_KEPT, applied_before=clock.now() - PUSHES_KEPT)
     assert gone == {"parked": 0, "pushes": 1}
-
-
-async def test_a_failed_poll_of_a_pushed_shipment_still_waits_for_the_push_interval(
-    app: Any, http: httpx.AsyncClient, sessions: Sessions, clock: SimulatedClock, loggi: int
-) -> None:
-    from tracker.polling.outcomes import Failure
-
-    await http.post("/v1/webhooks/carriers/loggi", **loggi_push([package(journey()[:3])]))
-    await settled(app)
-    pushed_at = clock.now()
-    clock.advance(timedelta(hours=1))
-    async with sessions() as session, session.begin():
-        rows = (await session.execute(select(*CLAIMED_COLUMNS))).all()
-        down = Failure("carrier_unavailable", "503")
-        await store_outcomes(session, rows, {rows[0].id: down}, now=clock.now(), rng=random.Random(1))
-    async with sessions() as session:
-        shipment = (await session.scalars(select(Shipment))).one()
-    assert shipment.poll_error_count == 1  # the back-off alone would say 15 minutes
-    assert shipment.next_poll_at is not None and shipment.next_poll_at >= pushed_at + timedelta(hours=12)
