@@ -72,8 +72,13 @@ class _Writes:
     def poll(
         self, row: Row[Any], next_at: datetime | None, note: str | None, errors: int, stopped: str | None
     ) -> dict[str, Any]:
-        pushed = {"pushed_at": self.now, "last_polled_at": row.last_polled_at} if self.pushed else None
-        return (pushed or {"last_polled_at": self.now}) | {
+        # a push is no poll: it keeps the last poll's time (the detector's silence is measured to it)
+        when = (
+            {"pushed_at": self.now, "last_polled_at": row.last_polled_at}
+            if self.pushed
+            else {"last_polled_at": self.now}
+        )
+        return when | {
             "_id": row.id,
             "next_poll_at": next_at,
             "poll_error": note,

@@ -3,9 +3,8 @@
 In order: the carrier must take pushes; the body is read within :data:`MAX_BODY`; the push must carry the push
 credentials of one of that carrier's accounts (the carrier's own scheme: Basic, an HMAC header, …) before a byte
 of it is parsed; the adapter must read it (a result that can name no shipment is left out and said); then it is
-stored once (encrypted; a replay is recognised by its
-SHA-256 and changes nothing) and answered at once. What it says is applied in the background, through the same
-pipeline as a poll (``tracker.pushes.apply``).
+stored once (encrypted; a replay is recognised by its SHA-256 and changes nothing) and answered at once. What it
+says is applied in the background, through the same pipeline as a poll (``tracker.pushes.apply``).
 """
 
 import structlog
@@ -14,7 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from carriers.base import CarrierError, CarrierSpec
-from carriers.base.registry import carriers
+from carriers.base.registry import UnknownCarrier
+from carriers.base.registry import get as get_carrier
 from tracker.openapi import PUSH_BASIC, PUSH_SIGNED
 from tracker.pushes.apply import usable
 from tracker.pushes.service import applier_of
@@ -39,7 +39,10 @@ class PushAnswer(BaseModel):
 
 
 def _spec(name: str) -> CarrierSpec:
-    spec = carriers().get(name)
+    try:
+        spec = get_carrier(name)
+    except UnknownCarrier:
+        spec = None
     if spec is None or not spec.pushes:
         shown = repr(name[:40]) if line_problem(name) is None else "given"
         message = f"carrier {shown} takes no pushes here"

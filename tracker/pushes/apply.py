@@ -20,6 +20,7 @@ from tracker.detector import Detector
 from tracker.models import CarrierAccount, events_table, shipments_table
 from tracker.polling import CLAIMED_COLUMNS, PollReport, store_outcomes
 from tracker.pushes.models import CarrierPush, parked_table
+from tracker.pushes.signers import push_credentials
 from tracker.vault import Vault
 
 log = structlog.get_logger(__name__)
@@ -168,13 +169,9 @@ async def account_peers(
     found = (await session.execute(query.where(CarrierAccount.carrier.in_({c for c, _ in pairs})))).all()
     keys: dict[tuple[str, int], tuple[str, tuple[str, ...]]] = {}
     for account_id, carrier, sealed in found:
-        try:
-            credentials = vault.open(sealed)
-        except ValueError:  # sealed with another key: it signs nothing
-            continue
-        fields = get_carrier(carrier).push_fields
-        if fields and all(credentials.get(f) for f in fields):
-            keys[(carrier, account_id)] = (carrier, tuple(credentials[f] for f in fields))
+        credentials = push_credentials(vault, sealed, get_carrier(carrier).push_fields)
+        if credentials is not None:
+            keys[(carrier, account_id)] = (carrier, tuple(credentials.values()))
     groups: dict[tuple[str, tuple[str, ...]], set[int]] = defaultdict(set)
     for (_, account_id), key in keys.items():
         groups[key].add(account_id)

@@ -50,11 +50,19 @@ class Signers:
                 rows = (await session.execute(query.order_by(CarrierAccount.id))).all()
             signers: list[Signer] = []
             for account_id, sealed in rows:
-                try:
-                    credentials = self.vault.open(sealed)
-                except ValueError:  # sealed with another key: that account cannot take pushes (the poller says so)
-                    continue
-                if all(credentials.get(f) for f in spec.push_fields):
-                    signers.append((account_id, {f: credentials[f] for f in spec.push_fields}))
+                if (credentials := push_credentials(self.vault, sealed, spec.push_fields)) is not None:
+                    signers.append((account_id, credentials))
             self._known[spec.name] = (now, signers)
         return signers
+
+
+def push_credentials(vault: Vault, sealed: str, fields: tuple[str, ...]) -> dict[str, str] | None:
+    """An account's push credentials (``fields``), opened; None when it lacks one, or they cannot be opened (sealed
+    with another key: the poller says so), or the carrier takes no pushes."""
+    try:
+        credentials = vault.open(sealed)
+    except ValueError:
+        return None
+    if not fields or not all(credentials.get(f) for f in fields):
+        return None
+    return {f: credentials[f] for f in fields}
