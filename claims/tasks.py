@@ -4,11 +4,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims import claims_of, filer_of, follower_of
 from claims.deadlines import WatchReport, watch
-from claims.filing import FilingReport
+from claims.filing import LEASE, FilingReport
+from claims.models import Claim
+from claims.vocabulary import ClaimStatus
 from tracker.runtime import Runtime, runtime_of
 from tracker.signals import Alert
 
@@ -41,3 +44,9 @@ async def _watch(runtime: Runtime) -> WatchReport:
 
 async def _nobody(session: AsyncSession, alerts: Sequence[Alert], now: datetime) -> int:
     return 0  # a runtime with no notifier plugged in: the watch still moves claims
+
+
+async def stuck_filings(session: AsyncSession, now: datetime) -> int:
+    """Claims left ``filing`` past their lease: the filer that took them died before recording the answer."""
+    late = Claim.status == ClaimStatus.FILING.value, Claim.updated_at <= now - LEASE
+    return int(await session.scalar(select(func.count()).select_from(Claim).where(*late)) or 0)

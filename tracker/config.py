@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     poll_lease_s: int = Field(default=300, ge=10, description="A claimed shipment is re-polled after this.")
     http_timeout_s: float = Field(default=30.0, gt=0)
 
+    # scaled mode (ZELO_REDIS_URL set): arq workers
+    worker_jobs: int = Field(default=10, ge=1, le=100, description="Jobs one worker runs at once.")
+    worker_slots: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Runs of the poll, dispatch and push jobs queued each tick, shared by every worker (each run "
+        "claims its own work, so this many workers can poll at once).",
+    )
+
     # notifications (notifier/)
     store_name: str = Field(default="Loja", description="The store's name in customer messages.")
     store_timezone: str = Field(

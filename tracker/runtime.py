@@ -34,6 +34,24 @@ async def run_in_process(runtime: "Runtime", name: str, /, **kwargs: Any) -> Non
     await runtime.jobs[name]({"runtime": runtime}, **kwargs)
 
 
+def job_id(name: str, **kwargs: Any) -> str:
+    """A job's id, made of its name and arguments (ids only): the same work queued twice is queued once."""
+    return ":".join([name, *(f"{key}={kwargs[key]}" for key in sorted(kwargs))])
+
+
+@dataclass
+class ToQueue:
+    """Scaled mode: the job goes to arq on Redis, under its deterministic id, for any worker to run."""
+
+    pool: Any  # an arq.ArqRedis
+
+    async def __call__(self, runtime: "Runtime", name: str, /, **kwargs: Any) -> None:
+        await self.pool.enqueue_job(name, _job_id=job_id(name, **kwargs), **kwargs)
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -92,6 +110,11 @@ async def open_runtime(
                 vault=Vault(settings.secret_key.get_secret_value()),
                 clock=clock or SystemClock(),
             )
+            if settings.redis_url:
+                from tracker.queue import open_pool
+
+                queue = ToQueue(await open_pool(settings.redis_url))
+                runtime.enqueue_with = runtime.service(lambda _: queue)  # closed with the runtime
             if setup is not None:
                 setup(runtime)
             try:

@@ -218,3 +218,32 @@ def api(
         log_level="warning",
         access_log=False,
     )
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 0 if a worker reported itself healthy in the last 31 s, else 1.")
+    ] = False,
+) -> None:
+    """Run an arq worker (scaled mode, ZELO_REDIS_URL set): it runs the scheduled jobs any worker queued, and
+    queues them on time itself. Start as many as needed, on as many machines; each reads the same queue."""
+    import asyncio
+
+    import arq
+
+    from tracker import logs
+    from tracker.queue import QUEUE, redis_settings
+
+    loaded = serving_settings()  # workers send the customers' links
+    if not loaded.redis_url:
+        raise fail("ZELO_REDIS_URL is not set: a worker needs Redis (embedded mode runs the jobs in `zelo poll`)")
+    if check:
+        raise typer.Exit(asyncio.run(arq.worker.async_check_health(redis_settings(loaded.redis_url), None, QUEUE)))
+    require_schema(loaded)
+    logs.configure(loaded.log_level, loaded.log_json)
+    from scheduler import worker_settings
+    from zelo import features
+
+    arq.run_worker(worker_settings(features.SCHEDULE, loaded, lambda s: open_runtime(ctx, s)))

@@ -10,7 +10,7 @@ from claims import claims_of
 from claims import tasks as claims_tasks
 from notifier import alerts_of, outbox_of
 from notifier import tasks as notifier_tasks
-from scheduler import Schedule
+from scheduler import Schedule, Scheduled
 from tracker.clock import Clock
 from tracker.config import Settings
 from tracker.detector import tasks as detector_tasks
@@ -21,19 +21,20 @@ from tracker.pushes import tasks as push_tasks
 from tracker.runtime import Runtime
 from tracker.runtime import open_runtime as open_bare_runtime
 
-# (job, every N seconds) for the embedded loop.
+# Every scheduled job, both modes: how often it runs, how long one run may take; ``slots``: scaled mode queues
+# several runs at once (each claims its own rows); ``overdue``: the sweeper's check for work that waits too long.
 SCHEDULE: Schedule = (
-    (polling_tasks.poll_due, 60.0),
-    (push_tasks.apply_pushes, 30.0),  # what the door's own kick did not apply; parked pushes now matched
-    (push_tasks.purge_pushes, 3600.0),
-    (detector_tasks.detect_sweep, 900.0),
-    (notifier_tasks.dispatch, 30.0),
-    (notifier_tasks.sla_alerts, 900.0),
-    (ingest_tasks.purge_expired, 3600.0),
-    (claims_tasks.file_claims, 300.0),
-    (claims_tasks.follow_claims, 3600.0),
-    (claims_tasks.watch_claims, 900.0),
-    (metrics_tasks.rollup_metrics, 900.0),  # scorecards lag what happened by at most this
+    Scheduled(polling_tasks.poll_due, 60, 600, slots=True, overdue=polling_tasks.overdue_polls),
+    Scheduled(push_tasks.apply_pushes, 30, 300, slots=True),  # what no kick applied; parked pushes now matched
+    Scheduled(push_tasks.purge_pushes, 3600, 600),
+    Scheduled(detector_tasks.detect_sweep, 900, 600),
+    Scheduled(notifier_tasks.dispatch, 30, 300, slots=True, overdue=notifier_tasks.overdue_messages),
+    Scheduled(notifier_tasks.sla_alerts, 900, 300),
+    Scheduled(ingest_tasks.purge_expired, 3600, 600),
+    Scheduled(claims_tasks.file_claims, 300, 600, overdue=claims_tasks.stuck_filings),
+    Scheduled(claims_tasks.follow_claims, 3600, 900),
+    Scheduled(claims_tasks.watch_claims, 900, 600),
+    Scheduled(metrics_tasks.rollup_metrics, 900, 900),  # scorecards lag what happened by at most this
 )
 
 
@@ -69,7 +70,7 @@ def wire(runtime: Runtime) -> None:
     runtime.listeners.append(outbox_of(runtime))  # incidents and status moves queue notifications
     runtime.listeners.append(claims_of(runtime))  # claimable incidents open claims; moves reassess them
     runtime.alert = alerts_of(runtime)  # what features tell ops goes out through the notifier
-    runtime.jobs.update({job.__name__: job for job, _ in SCHEDULE})
+    runtime.jobs.update({entry.name: entry.job for entry in SCHEDULE})
 
 
 @asynccontextmanager

@@ -52,7 +52,7 @@ async def test_the_root_wires_the_outbox_claims_alerts_and_every_scheduled_job(t
         assert rt.listeners[1] is claims_of(rt) and rt.alert is not None  # ops alerts go through the notifier
         assert detector_of(rt).listeners is rt.listeners  # the detector tells what the root registered
         assert poller_of(rt).detector is detector_of(rt)
-        assert set(rt.jobs) == {job.__name__ for job, _ in features.SCHEDULE}
+        assert set(rt.jobs) == {entry.name for entry in features.SCHEDULE}
         assert dispatcher_of(rt) is dispatcher_of(rt)
 
 

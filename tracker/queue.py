@@ -1,0 +1,33 @@
+"""The queue seam of scaled mode: jobs handed to arq on Redis (``ZELO_REDIS_URL``), after the caller's commit.
+
+Jobs carry ids only and are serialized as JSON (never pickle). A job id is deterministic where the work is
+("poll_due:0"), so queueing it twice while it waits or runs queues it once.
+"""
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+
+QUEUE = "zelo:queue"  # the one queue (a sorted set) every worker reads; health key "zelo:queue:health-check"
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """``url``'s settings, retrying a connection for 30 s: a worker rides out a Redis restart instead of dying."""
+    return replace(RedisSettings.from_dsn(url), conn_retries=30, conn_retry_delay=1, retry_on_timeout=True)
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def loads(raw: bytes) -> Any:
+    return json.loads(raw)
+
+
+async def open_pool(url: str) -> ArqRedis:
+    return await create_pool(
+        redis_settings(url), default_queue_name=QUEUE, job_serializer=dumps, job_deserializer=loads
+    )
