@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,10 +13,13 @@ from notifier.channels import EmailChannel, OpsWebhookChannel, WhatsAppChannel
 from notifier.channels.base import Port
 from notifier.channels.eml_folder import EmlFolderChannel
 from notifier.compose import make_compose, make_digest, make_optout_hashes
+from notifier.config import Policy, load_policy
 from notifier.dispatcher import Dispatcher
 from notifier.outbox import Outbox
+from notifier.ratelimit import RateLimit
 from notifier.vocabulary import Channel
 from tracker.config import Settings
+from tracker.limits import SharedRate
 from tracker.runtime import Runtime
 from tracker.signals import Alert, AlertSink
 
@@ -48,7 +52,20 @@ def _dispatcher(runtime: Runtime) -> Dispatcher:
     s = runtime.settings
     ports = open_channels(s, runtime.http)
     compose, hashes = make_compose(s), make_optout_hashes(s)
-    return Dispatcher(runtime.sessions, runtime.clock, ports, compose, hashes, digest=make_digest(s))
+    policy = load_policy()
+    limits = {} if runtime.redis is None else shared_limits(runtime.redis, policy)
+    return Dispatcher(
+        runtime.sessions, runtime.clock, ports, compose, hashes, policy, digest=make_digest(s), limits=limits
+    )
+
+
+def shared_limits(redis: Any, policy: Policy) -> dict[Channel, RateLimit]:
+    """Scaled mode: each channel's send rate, one Redis bucket for every worker (a burst of a second's sends)."""
+    limits = {}
+    for channel, per_second in policy.rate_limits.items():
+        bucket = SharedRate(redis, f"zelo:rate:channel:{channel}", per_second, burst=max(per_second, 1.0))
+        limits[channel] = RateLimit(per_second, shared=bucket)
+    return limits
 
 
 def open_channels(settings: Settings, http: httpx.AsyncClient) -> dict[Channel, Port]:

@@ -64,6 +64,7 @@ class Runtime:
     alert: AlertSink | None = None  # where features tell ops (the composition root plugs the notifier in)
     jobs: dict[str, Job] = field(default_factory=dict)  # every job function, by name
     enqueue_with: Enqueue = run_in_process
+    redis: Any = None  # scaled mode: the Redis client (arq's pool) for the queue and the shared rate limits
     _services: dict[Callable[..., Any], Any] = field(default_factory=dict, init=False)
 
     def service(self, make: Callable[["Runtime"], T]) -> T:
@@ -115,6 +116,7 @@ async def open_runtime(
 
                 queue = ToQueue(await open_pool(settings.redis_url))
                 runtime.enqueue_with = runtime.service(lambda _: queue)  # closed with the runtime
+                runtime.redis = queue.pool
             if setup is not None:
                 setup(runtime)
             try:

@@ -50,6 +50,7 @@ def _poller(runtime: Runtime) -> Poller:
         concurrency=s.poll_concurrency,
         lease=timedelta(seconds=s.poll_lease_s),
         detector=detector_of(runtime),
+        redis=runtime.redis,
     )
 
 

@@ -27,6 +27,7 @@ from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
 from tracker.clock import Clock
 from tracker.detector import Detector
+from tracker.limits import SharedRate
 from tracker.models import CarrierAccount, shipments_table
 from tracker.polling import circuit
 from tracker.polling.accounts import account_config, rate_limit, release_held
@@ -73,6 +74,7 @@ class Poller:
     sleep: Sleep = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
     detector: Detector | None = None  # runs on every shipment that changed, in the same transaction
+    redis: Any = None  # scaled mode: each account's rate limit is a Redis bucket every worker books from
     _trackers: dict[int, Tracker] = field(default_factory=dict, init=False)
     _pacers: dict[int, Pacer] = field(default_factory=dict, init=False)
 
@@ -240,5 +242,6 @@ class Poller:
         rate = rate_limit(account, spec)
         pacer = self._pacers.get(account.id)
         if pacer is None or pacer.rate != rate:
-            pacer = self._pacers[account.id] = Pacer(rate, self.clock.now, self.sleep)
+            shared = SharedRate(self.redis, f"zelo:rate:account:{account.id}", rate) if self.redis and rate else None
+            pacer = self._pacers[account.id] = Pacer(rate, self.clock.now, self.sleep, shared)
         return pacer
