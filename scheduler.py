@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.config import Settings
+from tracker.probes import JOB_SECONDS, JOBS, REGISTRY
 from tracker.runtime import Job, Runtime, runtime_of
 
 log = structlog.get_logger(__name__)
@@ -57,13 +58,26 @@ async def run_embedded(runtime: Runtime, schedule: Schedule, *, stop: asyncio.Ev
         for entry in schedule:
             if loop.time() >= next_run[entry.job]:
                 try:
-                    await entry.job(ctx)
+                    await counted(entry, ctx)
                 except Exception:
                     log.exception("job_failed", job=entry.name)
                 next_run[entry.job] = loop.time() + entry.every
         wake = min(next_run.values()) - loop.time()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=max(0.1, wake))
+
+
+async def counted(entry: Scheduled, ctx: dict[str, Any]) -> None:
+    """Run ``entry``'s job once, counted for /metrics (runs by outcome, seconds)."""
+    started = time.perf_counter()
+    try:
+        await entry.job(ctx)
+    except BaseException:
+        JOBS.labels(entry.name, "failed").inc()
+        raise
+    finally:
+        JOB_SECONDS.labels(entry.name).observe(time.perf_counter() - started)
+    JOBS.labels(entry.name, "ok").inc()
 
 
 def runs_of(entry: Scheduled, settings: Settings) -> list[dict[str, Any]]:
@@ -122,6 +136,10 @@ def worker_settings(
     from tracker.queue import QUEUE, dumps, loads, redis_settings
 
     async def startup(ctx: dict[str, Any]) -> None:
+        if settings.worker_metrics_port is not None:  # this worker's own counters (the gauges: the API's /metrics)
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.worker_metrics_port, settings.worker_metrics_host, registry=REGISTRY)
         ctx["_runtime_cm"] = opened = open_runtime(settings)
         ctx["runtime"] = await opened.__aenter__()
 
@@ -131,9 +149,7 @@ def worker_settings(
 
     def run(entry: Scheduled) -> Any:  # an arq WorkerCoroutine
         async def run_job(ctx: dict[str, Any], **_ids: Any) -> None:
-            started = time.perf_counter()
-            await entry.job(ctx)
-            log.info("job_done", job=entry.name, seconds=round(time.perf_counter() - started, 3))
+            await counted(entry, ctx)
 
         return run_job
 

@@ -26,6 +26,7 @@ FEATURES = (
     "tracker.shipments",
     "tracker.detector",
     "tracker.metrics",
+    "tracker.monitoring",
     "notifier",
     "claims",
     "dashboard",

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.models import ApiKey
 
-SCOPES = ("read", "write", "admin")
+SCOPES = ("read", "write", "admin", "metrics")  # metrics: /metrics only (a Prometheus scraper's key)
 KEY_FORMAT = "zelo_<12 hex digits>_<43 URL-safe characters>"  # prefix token_hex(6), secret token_urlsafe(32)
 _KEY = re.compile(r"zelo_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 _NAMED = re.compile(r"(?:zelo_)?([0-9a-f]{12})|([0-9]{1,18})")  # how a person names a key: prefix or id

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=30.0, gt=0)
 
     # scaled mode (ZELO_REDIS_URL set): arq workers
+    worker_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="A worker serves its own /metrics (jobs, carrier calls) here."
+    )
+    worker_metrics_host: str = Field(default="127.0.0.1", description="The interface a worker's /metrics listens on.")
     worker_jobs: int = Field(default=10, ge=1, le=100, description="Jobs one worker runs at once.")
     worker_slots: int = Field(
         default=4,

@@ -8,8 +8,10 @@ from fastapi import APIRouter
 
 from claims import claims_of
 from claims import tasks as claims_tasks
+from claims.gauges import claim_gauges
 from notifier import alerts_of, outbox_of
 from notifier import tasks as notifier_tasks
+from notifier.gauges import outbox_gauges
 from scheduler import Schedule, Scheduled
 from tracker.clock import Clock
 from tracker.config import Settings
@@ -17,6 +19,8 @@ from tracker.detector import tasks as detector_tasks
 from tracker.ingest import tasks as ingest_tasks
 from tracker.metrics import tasks as metrics_tasks
 from tracker.polling import tasks as polling_tasks
+from tracker.polling.gauges import poll_gauges
+from tracker.probes import Gauge
 from tracker.pushes import tasks as push_tasks
 from tracker.runtime import Runtime
 from tracker.runtime import open_runtime as open_bare_runtime
@@ -38,6 +42,10 @@ SCHEDULE: Schedule = (
 )
 
 
+# What /metrics reads from the database at each scrape, feature by feature.
+GAUGES: tuple[Gauge, ...] = (poll_gauges, outbox_gauges, claim_gauges)
+
+
 def routers() -> list[APIRouter]:
     """The HTTP API, in order; a shipment's detail lists its events, then revisions, incidents,
     notifications and claims. (Imported here, not above: pollers and workers never load the web routes.)"""
@@ -48,6 +56,7 @@ def routers() -> list[APIRouter]:
     from tracker.detector import api as incidents_api
     from tracker.ingest import api as ingest_api
     from tracker.metrics import api as metrics_api
+    from tracker.monitoring import api as monitoring_api
     from tracker.pushes import api as pushes_api
     from tracker.shipments import api as shipments_api
 
@@ -60,6 +69,7 @@ def routers() -> list[APIRouter]:
         notifications_api.router,
         claims_api.router,
         metrics_api.router,
+        monitoring_api.router(GAUGES),  # /metrics for Prometheus
         customer_pages.router,
         *dashboard_routers(),  # the ops dashboard's pages, under /dashboard
     ]

@@ -34,6 +34,7 @@ from tracker.polling.accounts import account_config, rate_limit, release_held
 from tracker.polling.outcomes import Failure, Outcome, Rejected, store_outcomes
 from tracker.polling.pace import Pacer
 from tracker.polling.report import PollReport
+from tracker.probes import CARRIER_CALLS
 from tracker.vault import Vault
 
 log = structlog.get_logger(__name__)
@@ -149,6 +150,7 @@ class Poller:
             try:
                 results = await tracker.track([r.tracking_code for r in rows])
             except CarrierError as exc:
+                CARRIER_CALLS.labels(accounts[account_id].name, exc.code).inc()
                 account_errors[account_id] = exc
                 log.warning("poll_batch_failed", account=accounts[account_id].name, code=exc.code, error=str(exc))
                 outcomes.update({r.id: Failure(exc.code, str(exc)) for r in rows})
@@ -160,6 +162,7 @@ class Poller:
             finally:
                 gate.release()
             account_errors.setdefault(account_id, None)
+            CARRIER_CALLS.labels(accounts[account_id].name, "ok").inc()
             by_code = {r.tracking_code: r for r in results}
             for row in rows:
                 if (result := by_code.get(row.tracking_code)) is not None:
