@@ -2,10 +2,12 @@
 
 - **embedded** (no ``ZELO_REDIS_URL``): :func:`run_embedded` runs every job in this process, each every N seconds;
 - **scaled**: :func:`worker_settings` gives arq's ``WorkerSettings``. Cron ticks only *queue* the jobs, under
-  deterministic ids (``poll_due:slot=0``), and any worker runs them. Every job finds its work in the database
-  (due polls, outbox rows, claims to file), so a tick missed while every worker was down, a job lost with
-  Redis, or a worker killed mid-job delays work and never loses it: the next tick finds the same rows, and
-  the sweeper (:func:`sweep_overdue`) queues a fresh run at once where work waits past its time.
+  deterministic ids (``poll_due:period=1796300040:slot=0``), and any worker runs them. Every job finds its work
+  in the database (due polls, outbox rows, claims to file), so a tick missed while every worker was down, a job
+  lost with Redis, or a worker killed mid-job delays work and never loses it: the next period's runs find the
+  same rows (a killed worker's leases lapse), and the sweeper (:func:`sweep_overdue`) queues one more run at
+  once where work waits past its time. Runs of one job may overlap (each claims its own rows with ``SKIP
+  LOCKED``); a worker runs at most ``worker_jobs`` at once.
 
 Job functions live in the feature packages' ``tasks.py``; this module only runs them.
 """
@@ -80,21 +82,28 @@ async def counted(entry: Scheduled, ctx: dict[str, Any]) -> None:
     JOBS.labels(entry.name, "ok").inc()
 
 
-def runs_of(entry: Scheduled, settings: Settings) -> list[dict[str, Any]]:
-    """The runs one tick queues: their arguments (ids only)."""
-    return [{"slot": slot} for slot in range(settings.worker_slots)] if entry.slots else [{}]
+def runs_of(entry: Scheduled, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """The runs one tick queues: their arguments (ids only). ``period`` names the tick's period, so the
+    ticks of two workers in one period queue the same runs once, and a run still held by a killed worker
+    never keeps the next period's runs out."""
+    period = int(now.timestamp()) // int(entry.every) * int(entry.every)
+    slots = range(settings.worker_slots) if entry.slots else range(1)
+    return [{"slot": slot, "period": period} for slot in slots]
 
 
 async def queue_runs(runtime: Runtime, entry: Scheduled, *, sweep: bool = False) -> None:
-    """Queue ``entry``'s runs; one already waiting or running under the same id is not queued again."""
-    for kwargs in runs_of(entry, runtime.settings):
-        await runtime.enqueue(entry.name, **({"sweep": 1} if sweep else kwargs))
+    """Queue ``entry``'s runs of this period; a run already queued under the same id is not queued again."""
+    now = runtime.clock.now()
+    if sweep:  # one more run, under an id of its own
+        await runtime.enqueue(entry.name, sweep=int(now.timestamp()) // SWEEP_EVERY_S * SWEEP_EVERY_S)
+        return
+    for kwargs in runs_of(entry, runtime.settings, now):
+        await runtime.enqueue(entry.name, **kwargs)
 
 
 async def sweep_overdue(runtime: Runtime, schedule: Schedule) -> dict[str, int]:
     """Queue one more run of every job whose rows wait past their time (a due poll minutes late, a message
-    left ``sending`` or a claim left ``filing`` past its lease): its runs may be lost with Redis or held by a
-    killed worker's in-progress key. Under its own id, so it never waits behind the stuck one."""
+    left ``sending`` or a claim left ``filing`` past its lease): its runs may have been lost with Redis."""
     now = runtime.clock.now()
     found: dict[str, int] = {}
     for entry in schedule:
