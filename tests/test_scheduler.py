@@ -1,6 +1,8 @@
 """Scheduling in both modes from one table: the cron times, and arq workers on a real Redis and PostgreSQL."""
 
 import asyncio
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +14,7 @@ from arq.worker import Worker, create_worker
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.support import free_port
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app
 from scheduler import Scheduled, cron_times, queue_runs, sweep_overdue, worker_settings
@@ -164,3 +167,33 @@ async def _set(url: str, key: str, value: str) -> None:
     pool = await open_pool(url)
     await pool.set(key, value, ex=30)
     await pool.aclose()
+
+
+def redis_server(port: int) -> subprocess.Popen[bytes]:
+    """A Redis server of this test's own (the machine's is shared), keeping nothing on disk."""
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout != b"PONG\n":
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    return server
+
+
+async def test_the_queue_rides_out_a_redis_restart() -> None:
+    port = free_port()
+    server = redis_server(port)
+    pool = await open_pool(f"redis://127.0.0.1:{port}/0")
+    try:
+        await pool.enqueue_job("poll_due", _job_id="a")
+        server.kill()
+        server.wait()
+        later = asyncio.get_running_loop().run_in_executor(None, lambda: (time.sleep(1.5), redis_server(port))[1])
+        assert await pool.enqueue_job("poll_due", _job_id="b") is not None  # retried until Redis is back
+        server = await later
+        assert await pool.zcard(QUEUE) == 1  # a restart without persistence lost "a": the sweeper's case
+    finally:
+        await pool.aclose()
+        server.kill()
+        server.wait()

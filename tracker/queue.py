@@ -10,13 +10,25 @@ from typing import Any
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 QUEUE = "zelo:queue"  # the one queue (a sorted set) every worker reads; health key "zelo:queue:health-check"
 
 
 def redis_settings(url: str) -> RedisSettings:
-    """``url``'s settings, retrying a connection for 30 s: a worker rides out a Redis restart instead of dying."""
-    return replace(RedisSettings.from_dsn(url), conn_retries=30, conn_retry_delay=1, retry_on_timeout=True)
+    """``url``'s settings, retrying a connection for 30 s and each command for about as long (backing off up to
+    2 s between tries): a worker rides out a Redis restart instead of dying."""
+    return replace(
+        RedisSettings.from_dsn(url),
+        conn_retries=30,
+        conn_retry_delay=1,
+        retry_on_timeout=True,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry=Retry(ExponentialBackoff(cap=2, base=0.1), retries=20),
+    )
 
 
 def dumps(value: Any) -> bytes:
