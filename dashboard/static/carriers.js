@@ -17,7 +17,8 @@
     }
     var datasets = data.series.map(function (s, i) {
       var colour = palette[i % palette.length];
-      return { label: s.name, data: s[key], borderColor: colour, backgroundColor: colour, tension: 0.2, pointRadius: 3 };
+      return { label: s.name, data: s[key], borderColor: colour, backgroundColor: colour, tension: 0.2, pointRadius: 3,
+        spanGaps: true };  // a week with no shipment: the line goes on to the next week that has some
     });
     new Chart(canvas, {
       type: "line",
