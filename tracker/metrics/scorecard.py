@@ -124,10 +124,10 @@ async def tallies(session: AsyncSession, q: Query, *, histograms: bool = True) -
         return dict(found)
     group = _group(HistogramMetrics, q)
     h = HistogramMetrics
-    buckets = _filtered(
+    bucket_sums = _filtered(
         select(*group, h.measure, h.kind, h.bucket, func.sum(h.count)), h, q, q.first, q.last
     ).group_by(*group, h.measure, h.kind, h.bucket)
-    for row in await session.execute(buckets):
+    for row in await session.execute(bucket_sums):
         tally = found[_key(q, tuple(row[:n]))]
         measure, kind, bucket, count = row[n:]
         (tally.transit if measure == "transit" else tally.tmr[kind])[bucket] += int(count)
