@@ -1,8 +1,11 @@
 """The dashboard in the system Chromium (never a Playwright download), against ``zelo``'s app served by uvicorn
 on 127.0.0.1: log in (and fail, and get locked out), find a shipment and read its timeline, triage and resolve
-an incident, send a wa.me message and mark it sent, mark a claim as filed, on a laptop and a phone. A screenshot of
+an incident, send a wa.me message and mark it sent, mark a claim as filed, read the carriers' scorecards (their
+charts and heat map drawn, their CSV downloaded), on a laptop and a phone. A screenshot of
 every page goes to ``artifacts/screenshots/`` (kept out of git)."""
 
+import asyncio
+import csv
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -281,6 +284,82 @@ async def test_a_phone_sized_screen_reads_without_sideways_scrolling(browser: Br
         await page.goto(f"{site.base}/dashboard/shipments/{site.ids.shipment}")
         assert await page.evaluate("document.documentElement.scrollWidth") <= 390
         await shot(page, "phone-shipment-timeline")
+    finally:
+        await phone.close()
+
+
+def watch(page: Page) -> list[str]:
+    """What the page complains of: script errors and refusals by the Content-Security-Policy."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    return problems
+
+
+async def test_read_a_scorecard_and_download_its_csv(context: BrowserContext, site: Site) -> None:
+    page = await log_in(context, site, "vera@loja.example")  # a viewer reads it
+    problems = watch(page)
+    await page.get_by_role("link", name="Transportadoras").click()
+    await expect(page).to_have_url(f"{site.base}/dashboard/carriers")
+    await expect(page.locator("h1")).to_have_text("Transportadoras")
+    table = page.locator("table.scorecards")
+    correios = table.locator('tr[data-figure="shipments"] td[data-carrier="correios"]')
+    await expect(correios).to_have_text("124")  # tests/dashboard/seed.py's ROLLUPS, the last 30 days
+    on_time = table.locator('tr[data-figure="on_time_promise_pct"] td[data-carrier="correios"]')
+    await expect(on_time.locator(".value")).to_have_text("90,0%")
+    await expect(on_time.locator(".trend")).to_have_text("▲ 10,0 pp")
+    await expect(table.locator('tr[data-figure="shipments"] td[data-carrier="jadlog"]')).to_have_text("45")
+    await shot(page, "carriers")
+    async with page.expect_download() as started:
+        await page.get_by_role("link", name="Baixar CSV").click()
+    download = await started.value
+    assert download.suggested_filename == "transportadoras-2026-10-04-2026-11-02.csv"
+    text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
+    rows = {r["carrier"]: r for r in csv.DictReader(text.splitlines())}
+    assert (rows["correios"]["shipments"], rows["correios"]["on_time_promise_pct"]) == ("124", "90.0")
+    assert (rows["jadlog"]["shipments"], rows["jadlog"]["incidents_per_100"]) == ("45", "11.11")
+    await page.get_by_role("combobox", name="UF de destino").select_option("SP")
+    await page.get_by_role("button", name="Aplicar").click()
+    await expect(correios).to_have_text("50")
+    assert problems == []
+
+
+async def test_the_carriers_charts_and_heat_map_are_drawn(context: BrowserContext, site: Site) -> None:
+    page = await log_in(context, site)
+    problems = watch(page)
+    await page.goto(f"{site.base}/dashboard/carriers")
+    for chart in ("#chart-incidents", "#chart-on-time"):
+        canvas = page.locator(chart)
+        await expect(canvas).to_be_visible()
+        box = await canvas.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 200, (chart, box)
+        lines = await canvas.evaluate("c => Chart.getChart(c).data.datasets.map(d => d.label)")
+        assert lines == ["Correios", "Jadlog"], chart
+    cell = page.locator("table.heat tr", has_text="Correios").locator('td[data-state="RJ"]')
+    await expect(cell).to_have_text("85,3%")
+    await expect(cell).to_have_class("heat-5")
+    few = page.locator("table.heat tr", has_text="Correios").locator('td[data-state="MG"]')
+    await expect(few).to_have_attribute("title", re.compile(r"^4 avaliado\(s\) de 4 envio\(s\)"))
+    colour = await cell.evaluate("c => getComputedStyle(c).backgroundColor")
+    grey = await few.evaluate("c => getComputedStyle(c).backgroundColor")
+    assert colour != grey and "0, 0, 0, 0" not in colour
+    await expect(page.locator(".legend .swatch")).to_have_count(13)
+    assert problems == []  # no script error, nothing refused by the CSP
+
+
+async def test_the_carriers_page_on_a_phone(browser: Browser, site: Site) -> None:
+    phone = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = await log_in(phone, site)
+        await page.goto(f"{site.base}/dashboard/carriers")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        scroller = page.locator(".scroll").first  # a table wider than the screen scrolls inside its box
+        assert await scroller.evaluate("s => getComputedStyle(s).overflowX") == "auto"
+        assert await scroller.evaluate("s => s.getBoundingClientRect().right") <= 390
+        for chart in ("#chart-incidents", "#chart-on-time"):
+            box = await page.locator(chart).bounding_box()
+            assert box is not None and 250 < box["width"] <= 390 and box["height"] > 150, (chart, box)
+        await shot(page, "phone-carriers")
     finally:
         await phone.close()
 

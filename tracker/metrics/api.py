@@ -1,13 +1,11 @@
 """``GET /v1/scorecards``: carriers compared over a period, from the rollups, as JSON or CSV."""
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from tracker.metrics import params
-from tracker.metrics.dialect import OFFSET_HOURS
 from tracker.metrics.schemas import Scorecard
 from tracker.metrics.scorecard import GROUPS, scorecard
 from tracker.metrics.table import to_csv
@@ -55,10 +53,9 @@ async def get_scorecards(
     ] = None,
 ) -> Response:
     rt = runtime(request)
-    today = (rt.clock.now() - timedelta(hours=OFFSET_HOURS)).date()
     try:
         q = params.query(
-            first, last, today=today, group_by=group_by, carrier=carrier, service=service,
+            first, last, today=params.today(rt.clock.now()), group_by=group_by, carrier=carrier, service=service,
             origin_state=origin_state, destination_state=destination_state, category=category,
         )  # fmt: skip
     except params.BadRequest as exc:

@@ -1,10 +1,11 @@
 """A scorecard's request, checked: the API and the CLI take the same parameters and refuse them alike, each
 problem naming the parameter, the value and what is expected."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from carriers.base.registry import carriers
 from tracker.calendar import UFS
+from tracker.metrics.dialect import OFFSET_HOURS
 from tracker.metrics.scorecard import GROUPS, Query
 from tracker.problems import FieldError
 from tracker.text import line_problem
@@ -17,6 +18,11 @@ class BadRequest(ValueError):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
         self.errors = errors
+
+
+def today(now: datetime) -> date:
+    """The Brasília date of ``now``: the default last day of a period."""
+    return (now - timedelta(hours=OFFSET_HOURS)).date()
 
 
 def _day(name: str, value: str | date, errors: list[FieldError]) -> date | None:
