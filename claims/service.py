@@ -47,8 +47,11 @@ class Claims:
         touched = {m.shipment_id for m in moved} | {r.shipment_id for r in claimable}
         if not touched:
             return
-        facts = await parcel_facts(session, touched)
         existing = await _claims_of(session, touched)
+        # the facts of the parcels with a claim or a claimable incident, not of every parcel that moved
+        facts = await parcel_facts(
+            session, {c.shipment_id for c in existing.values()} | {r.shipment_id for r in claimable}
+        )
         opening = [
             (r, self._new(session, r, facts[r.shipment_id], existing, now)) for r in claimable if r.shipment_id in facts
         ]
