@@ -7,14 +7,17 @@ request, one commit per shipment) on a sample and prints the ratio. A mixed run 
 shipments over the polled carriers (Correios, Jadlog, Total Express: each its own account, the sandbox speaking
 each one's API), polls them the same two times, then once more per carrier alone (its shipments per second).
 The accounts' rate limits are lifted for it (the sandbox has none): it measures Zelo, not the carriers' quotas.
-The last line is one JSON object.
+Each run prints its figures beside its same-run references (the naive poller's rate and the ratio, CPU µs per
+shipment update, statements per chunk, the poller's peak RSS after polling half the shipments and all of them:
+flat when memory does not grow with the shipments), then the same as JSON. The last line is one JSON object.
 
-    python -m bench.poll [--shipments 20000] [--naive 500]
+    python -m bench.poll [--shipments 20000] [--naive 500] [--runs postgres,sqlite,mixed]
 """
 
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -50,6 +53,9 @@ PER_CARRIER_POLL = SECOND_POLL + timedelta(days=1)
 SCENARIOS = [s for s in scenario_names() if s not in ("not_found", "invalid")]
 MIXED = ("correios", "jadlog", "totalexpress")  # the carriers Zelo polls (Loggi and Melhor Envio push)
 BATCH = "tracking_code NOT LIKE 'NB%'"  # every shipment but the naive poller's sample
+HALF = "id % 2 = 0"  # the half of them the first sight polls second
+CHUNK = 1000  # shipments claimed per chunk
+RUNS = ("postgres", "sqlite", "mixed")
 
 
 async def setup(url: str, sandbox: str, n: int, naive: int, carriers: tuple[str, ...] = ("correios",)) -> None:
@@ -95,7 +101,7 @@ async def poller_pass(url: str, sandbox: str, when: datetime, due: str | None) -
     """Runs inside the worker process: one full poll cycle at ``when`` (the sandbox's clock moved there too); ``due``
     (SQL): the shipments made due first."""
     await set_sandbox_clock(sandbox, when)
-    settings = Settings(database_url=url, poll_chunk=1000, poll_concurrency=8)
+    settings = Settings(database_url=url, poll_chunk=CHUNK, poll_concurrency=8)
     async with open_runtime(settings, SimulatedClock(when)) as rt:
         if due is not None:
             async with rt.engine.begin() as conn:
@@ -167,18 +173,62 @@ async def naive_poll(url: str, sandbox: str, when: datetime) -> dict[str, Any]:
 
 
 def worker_main(url: str, sandbox: str, carriers: tuple[str, ...]) -> None:
-    first = asyncio.run(poller_pass(url, sandbox, FIRST_POLL, due=None))
-    rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    statements = _count_statements()
+    # the first sight in two halves, to show the peak RSS after polling half the shipments and all of them
+    asyncio.run(_hold_back(url, f"{BATCH} AND {HALF}"))
+    half = asyncio.run(poller_pass(url, sandbox, FIRST_POLL, due=None))
+    rss_half = _peak_rss_mb()
+    rest = asyncio.run(poller_pass(url, sandbox, FIRST_POLL, due=f"{BATCH} AND {HALF}"))
+    first = {k: half[k] + rest[k] for k in half}
+    rss_first = _peak_rss_mb()
     second = asyncio.run(poller_pass(url, sandbox, SECOND_POLL, due=BATCH))
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = _peak_rss_mb()
+    polled = first["polled"] + second["polled"]
+    chunks, sent = sum(-(-p["polled"] // CHUNK) for p in (half, rest, second)), statements[0]
     alone = {}
     if len(carriers) > 1:  # each carrier by itself, a day later (mostly unchanged, as a steady day is)
         for carrier in carriers:
             alone[carrier] = asyncio.run(
                 poller_pass(url, sandbox, PER_CARRIER_POLL, due=f"{BATCH} AND carrier = '{carrier}'")
             )
-    figures = {"first": first, "second": second, "alone": alone, "peak_rss_mb": rss_mb, "rss_after_first_mb": rss_first}
+    figures = {
+        "first": first,
+        "second": second,
+        "alone": alone,
+        "peak_rss_mb": rss_mb,
+        "rss_after_first_mb": rss_first,
+        "rss_after_half_mb": rss_half,
+        "half_polled": half["polled"],
+        "first_polled": first["polled"],
+        "statements_per_chunk": round(sent / max(chunks, 1), 1) if polled else None,
+    }
     print(json.dumps(figures))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _count_statements() -> list[int]:
+    """A counter of the statements this process sends (an executemany counts once: one round trip)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    count = [0]
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _one(*_: Any) -> None:
+        count[0] += 1
+
+    return count
+
+
+async def _hold_back(url: str, where: str) -> None:
+    """Make the shipments matching ``where`` not due (a later pass makes them due again)."""
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"UPDATE shipments SET next_poll_at = NULL WHERE {where}"))
+    await engine.dispose()
 
 
 def run_worker(url: str, sandbox: str, carriers: tuple[str, ...]) -> dict[str, Any]:
@@ -212,47 +262,70 @@ async def bench_backend(
         "cpu_us_per_update": round(1e6 * (first["cpu_seconds"] + second["cpu_seconds"]) / polled),
         "peak_rss_mb": round(passes["peak_rss_mb"], 1),
         "rss_after_first_pass_mb": round(passes["rss_after_first_mb"], 1),
+        "rss_by_shipments_polled_mb": {
+            str(passes["half_polled"]): round(passes["rss_after_half_mb"], 1),
+            str(passes["first_polled"]): round(passes["rss_after_first_mb"], 1),
+        },
+        "statements_per_chunk": passes["statements_per_chunk"],
         "naive_shipments_per_s": round(naive_figures["shipments_per_s"], 1),
         "naive_ratio": round(rate / naive_figures["shipments_per_s"], 1),
         "per_carrier_shipments_per_s": {c: round(a["polled"] / a["seconds"]) for c, a in passes["alone"].items()},
     }
 
 
-async def main(n: int, naive: int) -> dict[str, Any]:
+async def main(n: int, naive: int, runs: tuple[str, ...] = RUNS) -> dict[str, Any]:
     port = free_port()
     sandbox = f"http://127.0.0.1:{port}"
     proc = sandbox_server.spawn(port)
+    results: dict[str, Any] = {}
     try:
         sandbox_server.wait_ready(sandbox, timeout=30)
-        results: dict[str, Any] = {}
-        results["postgres"] = await bench_backend(await pg_database("zelo_bench"), sandbox, n, naive)
-        print("postgres", json.dumps(results["postgres"]), flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            results["sqlite"] = await bench_backend(f"sqlite+aiosqlite:///{tmp}/bench.db", sandbox, n, naive)
-        print("sqlite", json.dumps(results["sqlite"]), flush=True)
-        results["mixed"] = await bench_backend(await pg_database("zelo_bench_mixed"), sandbox, n, naive, MIXED)
-        print("mixed", json.dumps(results["mixed"]), flush=True)
+        if "postgres" in runs:
+            results["postgres"] = await bench_backend(await pg_database("zelo_bench"), sandbox, n, naive)
+            report("postgres", results["postgres"])
+        if "sqlite" in runs:
+            with tempfile.TemporaryDirectory() as tmp:
+                results["sqlite"] = await bench_backend(f"sqlite+aiosqlite:///{tmp}/bench.db", sandbox, n, naive)
+            report("sqlite", results["sqlite"])
+        if "mixed" in runs:
+            results["mixed"] = await bench_backend(await pg_database("zelo_bench_mixed"), sandbox, n, naive, MIXED)
+            report("mixed", results["mixed"])
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    pg, lite, mixed = results["postgres"], results["sqlite"], results["mixed"]
+    pg, lite, mixed = (results.get(k, {}) for k in RUNS)
     return {
         "shipments": n,
-        "postgres_shipments_per_s": pg["shipments_per_s"],
-        "sqlite_shipments_per_s": lite["shipments_per_s"],
-        "naive_ratio": pg["naive_ratio"],
-        "sqlite_naive_ratio": lite["naive_ratio"],
-        "cpu_us_per_update": pg["cpu_us_per_update"],
-        "sqlite_cpu_us_per_update": lite["cpu_us_per_update"],
-        "peak_rss_mb": pg["peak_rss_mb"],
-        "sqlite_peak_rss_mb": lite["peak_rss_mb"],
-        "mixed_shipments_per_s": mixed["shipments_per_s"],
-        "mixed_cpu_us_per_update": mixed["cpu_us_per_update"],
-        "mixed_per_carrier_shipments_per_s": mixed["per_carrier_shipments_per_s"],
-        "postgres": pg,
-        "sqlite": lite,
-        "mixed": mixed,
+        "postgres_shipments_per_s": pg.get("shipments_per_s"),
+        "sqlite_shipments_per_s": lite.get("shipments_per_s"),
+        "naive_ratio": pg.get("naive_ratio"),
+        "sqlite_naive_ratio": lite.get("naive_ratio"),
+        "cpu_us_per_update": pg.get("cpu_us_per_update"),
+        "sqlite_cpu_us_per_update": lite.get("cpu_us_per_update"),
+        "peak_rss_mb": pg.get("peak_rss_mb"),
+        "sqlite_peak_rss_mb": lite.get("peak_rss_mb"),
+        "mixed_shipments_per_s": mixed.get("shipments_per_s"),
+        "mixed_cpu_us_per_update": mixed.get("cpu_us_per_update"),
+        "mixed_per_carrier_shipments_per_s": mixed.get("per_carrier_shipments_per_s"),
+        "naive_shipments_per_s": pg.get("naive_shipments_per_s"),
+        "rss_by_shipments_polled_mb": pg.get("rss_by_shipments_polled_mb"),
+        "statements_per_chunk": pg.get("statements_per_chunk"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        **results,
     }
+
+
+def report(name: str, r: dict[str, Any]) -> None:
+    """One run's figures beside its same-run references, for a person; then the same as JSON."""
+    rss = ", ".join(f"{mb:.1f} MB after {int(k):,}" for k, mb in r["rss_by_shipments_polled_mb"].items())
+    print(
+        f"{name}: {r['shipments_per_s']:,} shipments/s; naive poller {r['naive_shipments_per_s']:,}/s in the same run "
+        f"(ratio {r['naive_ratio']}x); {r['cpu_us_per_update']} µs CPU per shipment update; "
+        f"{r['statements_per_chunk']} statements per chunk of {CHUNK}; peak RSS {r['peak_rss_mb']} MB "
+        f"(shipments polled: {rss})",
+        flush=True,
+    )
+    print(name, json.dumps(r), flush=True)
 
 
 if __name__ == "__main__":
@@ -262,5 +335,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shipments", type=int, default=20_000)
     parser.add_argument("--naive", type=int, default=500)
+    parser.add_argument("--runs", default=",".join(RUNS), help=f"which of {','.join(RUNS)} (default: all)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.shipments, args.naive))))
+    print(json.dumps(asyncio.run(main(args.shipments, args.naive, tuple(args.runs.split(","))))))

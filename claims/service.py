@@ -20,7 +20,7 @@ from claims.policy import Policies, Policy, load_policies
 from claims.vocabulary import NOT_FILED, ClaimStatus, check_move
 from claims.windows import ParcelDates
 from tracker.calendar import BusinessCalendar
-from tracker.models import Shipment, TrackingEvent
+from tracker.models import events_table, shipments_table
 from tracker.signals import Moved, Raised
 from tracker.vocabulary import Kind
 
@@ -28,6 +28,11 @@ ZELO = "zelo"
 _RAISING = frozenset({"opened", "reopened", "escalated"})
 _FOUND = frozenset(Status) - {Status.LOST, Status.PENDING}  # a lost parcel seen again: it turned up
 _LOSS = frozenset({Kind.LOST.value})
+_PARCEL_COLUMNS = (
+    *("id", "carrier", "carrier_expected_delivery", "original_promise_date", "promised_delivery_date"),
+    *("delivered_at", "posted_at", "destination_state", "service", "shipping_cost", "declared_value"),
+    *("customer_name", "invoice_key"),
+)
 _ATTEMPT = (Status.DELIVERED.value, Status.DELIVERY_FAILED.value, Status.AWAITING_PICKUP.value)
 
 
@@ -42,11 +47,20 @@ class Claims:
         touched = {m.shipment_id for m in moved} | {r.shipment_id for r in claimable}
         if not touched:
             return
-        facts = await parcel_facts(session, touched)
         existing = await _claims_of(session, touched)
-        for r in claimable:
-            if r.shipment_id in facts:
-                await self._open(session, r, facts[r.shipment_id], existing, now)
+        # the facts of the parcels with a claim or a claimable incident, not of every parcel that moved
+        facts = await parcel_facts(
+            session, {c.shipment_id for c in existing.values()} | {r.shipment_id for r in claimable}
+        )
+        opening = [
+            (r, self._new(session, r, facts[r.shipment_id], existing, now)) for r in claimable if r.shipment_id in facts
+        ]
+        opened = [(r, new) for r, new in opening if new is not None]
+        if opened:
+            await session.flush()  # the new claims' ids, in one batched INSERT … RETURNING
+        for r, (claim, a) in opened:
+            session.add(_change(claim.id, now, "opened", None, ClaimStatus.CANDIDATE, f"from incident {r.kind}"))
+            self._settle(session, claim, a, now)
         found = {m.shipment_id for m in moved if m.previous is Status.LOST and m.status in _FOUND}
         for claim in existing.values():
             if claim.shipment_id in found and claim.kind in _LOSS and claim.status in _WITHDRAWABLE:
@@ -60,20 +74,22 @@ class Claims:
             elif claim.shipment_id in facts:
                 self._reassess(session, claim, facts[claim.shipment_id], now)
 
-    async def _open(
+    def _new(
         self,
         session: AsyncSession,
         r: Raised,
         facts: tuple[str, ParcelFacts],
         existing: dict[tuple[int, str], Claim],
         now: datetime,
-    ) -> None:
+    ) -> tuple[Claim, Assessment] | None:
+        """The candidate ``r`` opens (added to the session, not yet flushed) and its assessment; ``None`` if the
+        shipment already has a claim of its type."""
         carrier, parcel = facts
         claimable = self.policies.claimable(r.kind)
         assert claimable is not None
         key = (r.shipment_id, claimable.claim.value)
         if key in existing:  # one claim per (shipment, claim type), ever: a second incident joins the first
-            return
+            return None
         policy = self.policies.for_shipment(carrier, parcel.service)
         a = assess(parcel, claimable, policy, self.calendar, now)
         claim = Claim(
@@ -98,10 +114,8 @@ class Claims:
             updated_at=now,
         )
         session.add(claim)
-        await session.flush()
-        session.add(_change(claim.id, now, "opened", None, ClaimStatus.CANDIDATE, f"from incident {r.kind}"))
         existing[key] = claim
-        self._settle(session, claim, a, now)
+        return claim, a
 
     def answer_due(self, carrier: str, now: datetime, policy: Policy | None = None) -> datetime:
         """When the carrier's answer to a claim filed ``now`` is due: its policy's business days later."""
@@ -195,22 +209,26 @@ async def parcel_facts(session: AsyncSession, shipment_ids: set[int]) -> dict[in
     """Each shipment's carrier and the facts its claims are assessed on."""
     if not shipment_ids:
         return {}
-    e = TrackingEvent
+    e, s = events_table.c, shipments_table.c
     first_attempt = (
         select(func.min(e.occurred_at))
-        .where(e.shipment_id == Shipment.id, e.status.in_(_ATTEMPT), e.voided.is_(False))
+        .where(e.shipment_id == s.id, e.status.in_(_ATTEMPT), e.voided.is_(False))
         .scalar_subquery()
     )
-    query = select(Shipment, first_attempt).where(Shipment.id.in_(shipment_ids))
+    query = select(*(s[c] for c in _PARCEL_COLUMNS), first_attempt.label("first_attempt")).where(
+        s.id.in_(shipment_ids)
+    )  # the columns alone: no shipment objects in the session
     out: dict[int, tuple[str, ParcelFacts]] = {}
-    for s, attempt in (await session.execute(query)).all():
+    for row in await session.execute(query):
         dates = ParcelDates(
-            expected=s.carrier_expected_delivery or s.original_promise_date or s.promised_delivery_date,
-            delivered_at=s.delivered_at,
-            first_attempt_at=attempt,
-            posted_at=s.posted_at,
-            uf=s.destination_state,
+            expected=row.carrier_expected_delivery or row.original_promise_date or row.promised_delivery_date,
+            delivered_at=row.delivered_at,
+            first_attempt_at=row.first_attempt,
+            posted_at=row.posted_at,
+            uf=row.destination_state,
         )
-        facts = ParcelFacts(dates, s.service, s.shipping_cost, s.declared_value, s.customer_name, s.invoice_key)
-        out[s.id] = (s.carrier, facts)
+        facts = ParcelFacts(
+            dates, row.service, row.shipping_cost, row.declared_value, row.customer_name, row.invoice_key
+        )
+        out[row.id] = (row.carrier, facts)
     return out

@@ -214,10 +214,13 @@ async def _write_events(session: AsyncSession, writes: _Writes) -> None:
         stored[(rows.shipment_id, rows.occurred_at, rows.code)] = rows.voided
     new: list[dict[str, Any]] = []
     voids: list[dict[str, Any]] = []
+    with_stored = {shipment_id for shipment_id, _, _ in stored}
     for shipment_id, result in writes.changed.items():
+        # none stored: every event is new, and no key is hashed (an aware datetime's hash asks its zone)
+        some_stored = shipment_id in with_stored
         for e in result.events:
             key = (shipment_id, e.occurred_at, e.code)
-            if key not in stored:
+            if not some_stored or key not in stored:
                 new.append(_event_row(shipment_id, e, writes.now))
                 if not e.known_code:
                     writes.report.unknown_codes[e.code] += 1
