@@ -46,9 +46,11 @@ async def bench_account(conn: AsyncConnection, now: datetime) -> int:
     return int(account)
 
 
-def start_server(target: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    target: str, port: int, env: dict[str, str], workers: int, *, timeout_s: float = 30
+) -> subprocess.Popen[bytes]:
     """uvicorn serving ``target`` (an app, or the ``app_from_env`` factory) with ``workers`` processes; returns once
-    it answers."""
+    it answers (within ``timeout_s``: a shared, busy machine starts it slowly)."""
     cmd = [
         sys.executable,
         "-m",
@@ -67,7 +69,7 @@ def start_server(target: str, port: int, env: dict[str, str], workers: int) -> s
     if target.endswith("app_from_env"):
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, env=os.environ | env, cwd=ROOT)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)

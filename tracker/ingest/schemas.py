@@ -15,7 +15,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -72,9 +71,18 @@ class _In(BaseModel):
 
 
 class _Unusable(str):
-    """A contact that failed its check, as validation hands it to :meth:`CustomerIn._drop_unusable`."""
+    """A contact that failed its check: an empty text that says why. It stays in its field, which
+    :meth:`ShipmentIn.columns` stores as null and :meth:`ShipmentIn.contact_warnings` reports (a private attribute
+    for the warnings had every customer pay pydantic's private-attribute set-up and look-ups, about 8% of a batch's
+    CPU: bench/NOTES.md)."""
 
+    __slots__ = ("warning",)
     warning: str
+
+
+def _usable(value: str | None) -> str | None:
+    """A customer's contact as stored: None for one that failed its check."""
+    return None if type(value) is _Unusable else value
 
 
 def _contact(field: str, normalize: Callable[[str], str]) -> Callable[[Any, ValidatorFunctionWrapHandler], str]:
@@ -113,16 +121,6 @@ class CustomerIn(_In):
     consent: bool | None = Field(  # strict: true or false, not 1 or "no"
         default=None, strict=True, description="The customer agreed to be contacted (LGPD)."
     )
-    _dropped: list[str] = PrivateAttr(default_factory=list)  # warnings for the contacts not stored
-
-    @model_validator(mode="after")
-    def _drop_unusable(self) -> "CustomerIn":
-        for name in ("email", "phone"):
-            value = getattr(self, name)
-            if isinstance(value, _Unusable):
-                self._dropped.append(value.warning)
-                setattr(self, name, None)
-        return self
 
 
 class DestinationIn(_In):
@@ -216,7 +214,10 @@ class ShipmentIn(_In):
 
     def contact_warnings(self) -> list[str]:
         """Why a customer's contact given was not stored (:class:`CustomerIn`)."""
-        return self.customer._dropped if self.customer is not None else []
+        c = self.customer
+        if c is None or (type(c.email) is not _Unusable and type(c.phone) is not _Unusable):
+            return []
+        return [v.warning for v in (c.email, c.phone) if type(v) is _Unusable]
 
     @field_validator("carrier")
     @classmethod
@@ -252,8 +253,8 @@ class ShipmentIn(_In):
             "declared_value": self.declared_value,
             "shipping_cost": self.shipping_cost,
             "customer_name": c.name,
-            "customer_email": c.email,
-            "customer_phone": c.phone,
+            "customer_email": _usable(c.email),
+            "customer_phone": _usable(c.phone),
             "customer_consent": c.consent,
             "destination_postal_code": d.postal_code,
             "destination_city": d.city,
