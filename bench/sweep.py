@@ -6,16 +6,21 @@ with deadlines over the next ten days, 3% are not posted yet. The sweep runs thr
 (cold: it raises every incident at once), a day later after a day of answered polls in which 95% of the
 parcels had a new event (the periodic sweep's biggest wave: thresholds are whole business days, so new
 trouble arrives at day boundaries), and once more (nothing new). Peak
-RSS is this process's.
+RSS is this process's; with ``--rss-at N`` the same is first run over N shipments in a process of its own,
+and both peaks are given (flat memory: the same peak at either size).
+Same-run reference: every shipment's facts read through one server-side cursor (``scan_rows_per_s``), the rate
+the sweep's own reading is bounded by on this machine; ``sweep_shipments_per_s`` is the periodic sweep's rate.
 The last line is one JSON object.
 
-    python -m bench.sweep [--shipments 1000000]
+    python -m bench.sweep [--shipments 1000000] [--rss-at 250000]
 """
 
 import argparse
 import asyncio
 import json
 import resource
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,9 +31,11 @@ from bench.support import bench_account, pg_database
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.detector import Detected, Incident, detector_of
-from tracker.detector.sweep import sweep
+from tracker.detector.facts import FACT_COLUMNS, facts_of
+from tracker.detector.sweep import PAGE, sweep
 from tracker.migrate import upgrade
-from zelo.features import open_runtime
+from tracker.models import shipments_table
+from zelo.features import Runtime, open_runtime
 
 NOW = datetime(2026, 11, 12, 14, 0, tzinfo=UTC)  # a Thursday, 11:00 in Brasília
 DAY = timedelta(days=1)
@@ -72,6 +79,23 @@ NEXT_DAY = """
 """
 
 
+async def scan_rate(rt: Runtime) -> float:
+    """Rows a second: every shipment's facts, streamed through a server-side cursor and made into Facts."""
+    query = select(*(shipments_table.c[c] for c in FACT_COLUMNS)).execution_options(yield_per=PAGE)
+    rows, t0 = 0, time.perf_counter()
+    async with rt.sessions() as session:
+        async for part in (await session.stream(query)).mappings().partitions(PAGE):
+            rows += len([facts_of(row) for row in part])
+    return rows / (time.perf_counter() - t0)
+
+
+def peak_rss_at(n: int) -> float:
+    """The peak RSS of this benchmark over ``n`` shipments, run in a process of its own."""
+    cmd = [sys.executable, "-m", "bench.sweep", "--shipments", str(n), "--rss-at", "0"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return float(json.loads(out.strip().splitlines()[-1])["peak_rss_mb"])
+
+
 async def run(n: int) -> dict[str, Any]:
     url = await pg_database("zelo_bench_sweep")
     settings = Settings(database_url=url)
@@ -106,6 +130,7 @@ async def run(n: int) -> dict[str, Any]:
             print(json.dumps(rounds[-1]), flush=True)
         async with rt.sessions() as session:
             incidents = await session.scalar(select(func.count()).select_from(Incident))
+        scan = await scan_rate(rt)
     return {
         "shipments": n,
         "generate_seconds": round(generated_s, 1),
@@ -115,6 +140,9 @@ async def run(n: int) -> dict[str, Any]:
         "cold_sweep_seconds": rounds[0]["seconds"],  # a fresh base with no incident raised yet
         "opened_cold": rounds[0]["opened"],
         "incidents_total": incidents,
+        "sweep_shipments_per_s": round(n / rounds[1]["seconds"]),
+        "scan_rows_per_s": round(scan),  # the same-run reference
+        "sweep_to_scan": round(n / rounds[1]["seconds"] / scan, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -122,5 +150,10 @@ async def run(n: int) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shipments", type=int, default=1_000_000)
+    parser.add_argument("--rss-at", type=int, default=250_000, help="a second size, for the peak RSS (0: none)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.shipments))))
+    smaller = peak_rss_at(args.rss_at) if 0 < args.rss_at != args.shipments else None
+    figures = asyncio.run(run(args.shipments))
+    if smaller is not None:
+        figures["peak_rss_mb_by_shipments"] = {str(args.rss_at): smaller, str(args.shipments): figures["peak_rss_mb"]}
+    print(json.dumps(figures))

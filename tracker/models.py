@@ -93,6 +93,19 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+# The statuses the sweep's partial indexes hold (migration 0014): those that can stall or go silent,
+# those in flight against a promise, those not posted, those waiting at a pickup point. A status the rules
+# are configured to look at beyond these is still swept, through a plain scan.
+SWEEP_SILENCE = "status IN ('posted', 'in_transit', 'out_for_delivery', 'delivery_failed', 'returning')"
+SWEEP_PROMISE = "status IN ('posted', 'in_transit', 'out_for_delivery', 'held')"
+SWEEP_PENDING = "status = 'pending'"
+SWEEP_PICKUP = "status = 'awaiting_pickup'"
+
+
+def _where(condition: str) -> dict[str, Any]:
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (
@@ -103,9 +116,11 @@ class Shipment(Base):
             postgresql_where=text("next_poll_at IS NOT NULL"),
             sqlite_where=text("next_poll_at IS NOT NULL"),
         ),
-        # the detector's sweep: silence per status, lateness per status
-        Index("ix_shipments_status_last_event", "status", "last_event_at"),
-        Index("ix_shipments_status_promise", "status", "original_promise_date"),
+        # the detector's sweep (tracker.detector.sweep), partial: most rows are delivered and never looked at
+        Index("ix_shipments_sweep_silence", "status", "last_event_at", **_where(SWEEP_SILENCE)),
+        Index("ix_shipments_sweep_promise", "status", "original_promise_date", **_where(SWEEP_PROMISE)),
+        Index("ix_shipments_sweep_pending", text("coalesce(shipped_at, created_at)"), **_where(SWEEP_PENDING)),
+        Index("ix_shipments_sweep_pickup", "pickup_deadline", **_where(SWEEP_PICKUP)),
         # held shipments, released by carrier when its account is added
         Index(
             "ix_shipments_held",

@@ -55,7 +55,10 @@ def _candidates(detector: Detector, kind: Kind, now: datetime) -> ColumnElement[
         waited = _days_before(now, rules.minimum("not_posted_business_days"))
         return and_(_s.status == Status.PENDING.value, func.coalesce(_s.shipped_at, _s.created_at) < waited)
     if kind is Kind.DELAYED:
-        latest = (now + day).date() - rules.minimum("delay_grace_business_days") * day  # any local date
+        grace = rules.minimum("delay_grace_business_days")
+        # g ≥ 1 business days late puts the promise g calendar days before the local date, which is never
+        # after the UTC date in Brazil; a grace of 0 lets a promise on a coming weekend count, hence a day ahead
+        latest = now.astimezone(UTC).date() - grace * day if grace >= 1 else (now + day).date()
         return and_(_s.status.in_([s.value for s in IN_FLIGHT]), _s.original_promise_date <= latest)
     if kind is Kind.AWAITING_PICKUP:
         horizon = now + (rules.minimum("pickup_warn_business_days") + 7) * day  # long holidays included
@@ -95,7 +98,9 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], detector: Detector, 
             async for rows in (await reader.stream(query)).mappings().partitions(PAGE):
                 fired = [row["id"] for row in rows if _finding(detector, kind, facts_of(row), now, guards)]
                 if fired:
-                    done.merge(await _raise(sessions, detector, kind, fired, now, guards))
+                    raised = await _raise(sessions, detector, kind, fired, now, guards)
+                    raised.raised = []  # told to the listeners already: the sweep's memory stays flat
+                    done.merge(raised)
         if sum(done.opened.values()) - before > ANALYZE_AFTER:
             await _analyze_incidents(sessions)
     if done.opened or done.escalated:

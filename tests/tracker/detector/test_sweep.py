@@ -102,3 +102,33 @@ async def test_a_parcel_whose_polls_fail_is_not_stalled(
     async with sessions() as session, session.begin():
         await session.execute(update(Shipment).values(poll_error_count=2))
     assert not (await sweep(sessions, Detector(), clock.now())).opened
+
+
+async def test_lateness_is_reckoned_on_the_destinations_date_late_in_the_utc_day(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    # Thursday 04:30 UTC: still Wednesday in Rio Branco (UTC-5), already Thursday in São Paulo (UTC-3)
+    now = clock.now() + timedelta(days=2, hours=17, minutes=30)
+    promised = {"AC": now.date() - timedelta(days=2), "SP": now.date() - timedelta(days=2), "RJ": now.date()}
+    async with sessions() as session, session.begin():
+        account = await correios_account(session, vault, name="main", now=now)
+        items = [
+            NewShipment("correios", account, make_code("DL", i), service="SEDEX", destination_state=uf)
+            for i, uf in enumerate(promised)
+        ]
+        await register(session, items, now)
+        for i, day in enumerate(promised.values()):
+            await session.execute(
+                update(Shipment)
+                .where(Shipment.tracking_code == make_code("DL", i))
+                .values(
+                    status="in_transit", original_promise_date=day, original_promise_source="store",
+                    last_event_at=now - timedelta(hours=2), last_polled_at=now, poll_error_count=0,
+                )
+            )  # fmt: skip
+    assert (await sweep(sessions, Detector(), now)).opened == {"delayed": 2}  # Tuesday's promise; not Thursday's
+    async with sessions() as session:
+        late = await session.execute(
+            select(Shipment.destination_state, Incident.evidence).join(Incident, Incident.shipment_id == Shipment.id)
+        )
+        assert sorted((uf, e["business_days_late"]) for uf, e in late) == [("AC", 1), ("SP", 2)]
