@@ -10,6 +10,7 @@ id of its own, as the sweeper does (:func:`one_more_run`).
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -115,6 +116,19 @@ async def until(check: Check, within: float, what: str, logs: Callable[[], str])
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}; worker logs:\n{logs()[-6000:]}")
         await asyncio.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def listening(port: int) -> bool:
+    """Whether something answers on ``port`` (a worker's /metrics: it started)."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def one_more_run(pool: ArqRedis, name: str) -> None:
