@@ -138,7 +138,14 @@ async def one_more_run(pool: ArqRedis, name: str) -> None:
 
 
 async def shipments_on_sandbox(
-    pg: AsyncEngine, state: SandboxState, base_url: str, count: int, *, rate: float | None = None, prefix: str = "FT"
+    pg: AsyncEngine,
+    state: SandboxState,
+    base_url: str,
+    count: int,
+    *,
+    rate: float | None = None,
+    prefix: str = "FT",
+    account: str = "sandbox",
 ) -> int:
     """``count`` on-time parcels posted two days ago, at the sandbox and registered (due now) on one Correios
     account (``rate``: its requests per second); the account's id."""
@@ -148,7 +155,7 @@ async def shipments_on_sandbox(
     credentials = {"user": "u", "access_code": "c", "posting_card": "1"}
     async with make_sessionmaker(pg)() as session, session.begin():
         account = await add_account(
-            session, Vault(SECRET), carrier="correios", name="sandbox", base_url=base_url, now=now,
+            session, Vault(SECRET), carrier="correios", name=account, base_url=base_url, now=now,
             credentials=credentials, requests_per_second=rate,
         )  # fmt: skip
         await register(session, [NewShipment("correios", account.id, p.code) for p in parcels], now)
