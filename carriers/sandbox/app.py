@@ -6,6 +6,7 @@ empty body, ``Retry-After: 1`` on odd rejections only), injected latency, then t
 
 import asyncio
 import json
+import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -77,6 +78,7 @@ def create_app(state: SandboxState, pusher: Pusher | None = None) -> Starlette:
         return None
 
     async def track(request: Request) -> Response:
+        state.counters.track_started.append(time.monotonic())
         refused = await gate(request)
         if refused is not None:
             return refused

@@ -73,6 +73,7 @@ class Counters:
     statuses: Counter[int] = field(default_factory=Counter)  # by HTTP status code
     objects_returned: int = 0
     rate_limited: int = 0
+    track_started: list[float] = field(default_factory=list)  # time.monotonic() as each tracking request came in
 
 
 class SandboxState:
