@@ -6,6 +6,7 @@ empty body, ``Retry-After: 1`` on odd rejections only), injected latency, then t
 
 import asyncio
 import json
+import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -77,12 +78,19 @@ def create_app(state: SandboxState, pusher: Pusher | None = None) -> Starlette:
         return None
 
     async def track(request: Request) -> Response:
-        refused = await gate(request)
-        if refused is not None:
-            return refused
+        arrived = time.time()
         codes = _codes(request)
         if "codigo" in request.path_params:
             codes.insert(0, str(request.path_params["codigo"]).strip().upper())
+        response = await answer(request, codes)
+        if state.log is not None:
+            state.log.add(arrived, response.status_code, codes)
+        return response
+
+    async def answer(request: Request, codes: list[str]) -> Response:
+        refused = await gate(request)
+        if refused is not None:
+            return refused
         result = request.query_params.get("resultado", "T").upper()
         if result not in RESULTS:
             return msgs(400, f"Parâmetro resultado inválido: {result!r}; use T, U ou P.")
