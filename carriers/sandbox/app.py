@@ -79,12 +79,19 @@ def create_app(state: SandboxState, pusher: Pusher | None = None) -> Starlette:
 
     async def track(request: Request) -> Response:
         state.counters.track_started.append(time.monotonic())
-        refused = await gate(request)
-        if refused is not None:
-            return refused
+        arrived = time.time()
         codes = _codes(request)
         if "codigo" in request.path_params:
             codes.insert(0, str(request.path_params["codigo"]).strip().upper())
+        response = await answer(request, codes)
+        if state.log is not None:
+            state.log.add(arrived, response.status_code, codes)
+        return response
+
+    async def answer(request: Request, codes: list[str]) -> Response:
+        refused = await gate(request)
+        if refused is not None:
+            return refused
         result = request.query_params.get("resultado", "T").upper()
         if result not in RESULTS:
             return msgs(400, f"Parâmetro resultado inválido: {result!r}; use T, U ou P.")

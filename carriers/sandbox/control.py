@@ -1,4 +1,5 @@
-"""The ``/_sandbox`` control endpoints (not Correios): register parcels, move the clock, set faults, stats.
+"""The ``/_sandbox`` control endpoints (not Correios): register parcels, move the clock, set faults, stats, and a
+log of tracking requests.
 
 Bad input answers 400 (not JSON) or 422 ``{"msgs": [...]}`` naming the field; nothing is changed then.
 """
@@ -14,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carriers.sandbox.model import Parcel
-from carriers.sandbox.state import Faults, SandboxState
+from carriers.sandbox.state import Faults, RequestLog, SandboxState
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 FAULT_FIELDS = (
@@ -81,6 +82,15 @@ def control_routes(state: SandboxState) -> list[Route]:
     async def stats(request: Request) -> Response:
         return JSONResponse(state.stats())
 
+    async def requests(request: Request) -> Response:
+        """PUT ``{"record": true}`` starts a fresh log of tracking requests (false stops it); GET reads it."""
+        if request.method == "PUT":
+            record = (await _object(request)).get("record")
+            if not isinstance(record, bool):
+                raise Invalid(f"record: expected true or false, got {record!r}")
+            state.log = RequestLog() if record else None
+        return JSONResponse(state.log.summary() if state.log is not None else {"recording": False})
+
     def guarded(endpoint: Endpoint) -> Endpoint:
         async def wrapper(request: Request) -> Response:
             try:
@@ -97,6 +107,7 @@ def control_routes(state: SandboxState) -> list[Route]:
         Route("/_sandbox/clock", counted(state, "clock", guarded(clock)), methods=["GET", "PUT"]),
         Route("/_sandbox/faults", counted(state, "faults", guarded(faults)), methods=["GET", "PUT"]),
         Route("/_sandbox/stats", counted(state, "stats", stats), methods=["GET"]),
+        Route("/_sandbox/requests", counted(state, "requests", guarded(requests)), methods=["GET", "PUT"]),
     ]
 
 

@@ -76,6 +76,31 @@ class Counters:
     track_started: list[float] = field(default_factory=list)  # time.monotonic() as each tracking request came in
 
 
+@dataclass
+class RequestLog:
+    """Correios tracking requests as they arrived, while recording (``/_sandbox/requests``): each one's wall-clock
+    instant and status, and how often each code was answered (200s only), for a benchmark to check a rate
+    limit and that no code was asked twice."""
+
+    times: list[float] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    asked: Counter[str] = field(default_factory=Counter)
+
+    def add(self, at: float, status: int, codes: Sequence[str]) -> None:
+        self.times.append(at)
+        self.statuses.append(status)
+        if status == 200:
+            self.asked.update(codes)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "times": self.times,
+            "statuses": self.statuses,
+            "codes": len(self.asked),
+            "codes_asked_twice": sum(1 for n in self.asked.values() if n > 1),
+        }
+
+
 class SandboxState:
     """Everything the sandbox app reads and changes; usable directly from Python in-process."""
 
@@ -103,6 +128,7 @@ class SandboxState:
         self._lots = 0
         self.pi_attempts: Counter[tuple[str, int]] = Counter()  # cadastra attempts per (tracking code, motivo)
         self._draws: Counter[str] = Counter()  # requests per carrier, for Faults.error_rate
+        self.log: RequestLog | None = None  # set while recording tracking requests (benchmarks)
 
     def pi_temporary_error(self, code: str, motivo: int) -> bool:
         """Whether this attempt at (code, motivo) meets a 999: a draw from (seed, code, motivo, attempt number),

@@ -146,3 +146,21 @@ async def test_claim_fault_settings_apply(client: httpx.AsyncClient, state: Sand
     patch = {"pi_error_rate": 0.25, "pi_seed": 3, "pi_blocked_motivos": [133]}
     assert (await client.put("/_sandbox/faults", json=patch)).status_code == 200
     assert (state.faults.pi_error_rate, state.faults.pi_seed, state.faults.pi_blocked_motivos) == (0.25, 3, (133,))
+
+
+async def test_the_request_log_records_arrivals_statuses_and_codes_answered_twice(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    token = await new_token(client)
+    assert (await client.get("/_sandbox/requests")).json() == {"recording": False}
+    await track(client, token)  # before recording: not logged
+    assert (await client.put("/_sandbox/requests", json={"record": True})).json()["times"] == []
+    state.faults.rate_limit_per_s = 2
+    before = time.time()
+    statuses = [(await track(client, token)).status_code for _ in range(3)]
+    log = (await client.get("/_sandbox/requests")).json()
+    assert statuses == [200, 200, 429] and log["statuses"] == statuses
+    assert len(log["times"]) == 3 and all(before <= t <= time.time() for t in log["times"])
+    assert log["codes"] == 1 and log["codes_asked_twice"] == 1  # the 429 asked nothing
+    assert (await client.put("/_sandbox/requests", json={"record": "yes"})).status_code == 422
+    assert (await client.put("/_sandbox/requests", json={"record": False})).json() == {"recording": False}
