@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from carriers.base import Status
 
@@ -23,6 +24,9 @@ class Cadence:
     error_backoff: timedelta
     error_backoff_max: timedelta
     by_status: dict[Status, timedelta]
+    night_zone: ZoneInfo
+    night: tuple[int, int]  # [starts, ends) hours of the day, in ``night_zone``
+    night_spread: timedelta
 
 
 @cache
@@ -41,6 +45,9 @@ def cadence(path: Path = TABLE) -> Cadence:
         error_backoff=timedelta(minutes=data["error_backoff_minutes"]),
         error_backoff_max=timedelta(minutes=data["error_backoff_max_minutes"]),
         by_status={Status(k): timedelta(minutes=v) for k, v in minutes.items()},
+        night_zone=ZoneInfo(data["night"]["zone"]),
+        night=(int(data["night"]["starts"]), int(data["night"]["ends"])),
+        night_spread=timedelta(minutes=data["night"]["spread_minutes"]),
     )
 
 
@@ -69,7 +76,17 @@ def next_poll(
     every = c.by_status[status]
     if status in MOVING and expected is not None and expected - now.date() <= c.near_promise:
         every = min(every, c.near_promise_every)
-    return NextPoll(_jittered(now, every, c, rng))
+    return NextPoll(by_day(_jittered(now, every, c, rng), c, rng))
+
+
+def by_day(at: datetime, c: Cadence, rng: random.Random) -> datetime:
+    """``at``, or if it falls in the carriers' night, a moment spread over the start of the morning after."""
+    local = at.astimezone(c.night_zone)
+    starts, ends = c.night
+    if not starts <= local.hour < ends:
+        return at
+    morning = local.replace(hour=ends, minute=0, second=0, microsecond=0)
+    return (morning + c.night_spread * rng.random()).astimezone(at.tzinfo)
 
 
 def after_error(*, now: datetime, error_count: int, rng: random.Random, table: Cadence | None = None) -> datetime:
