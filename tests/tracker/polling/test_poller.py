@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carriers.base import CarrierUnavailable, ResultError, Status, TrackingResult
+from carriers.base import CarrierUnavailable, Reason, ResultError, Status, TrackingResult
 from carriers.base.registry import register, unregister
 from tests.support import RecordingSleep
 from tests.tracker.fake_carrier import FakeCarrier, events
 from tracker.clock import SimulatedClock
+from tracker.detector import Detector
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
 from tracker.polling import circuit
 from tracker.polling.accounts import add_account
@@ -339,3 +340,31 @@ async def test_a_poller_slower_than_its_lease_does_not_overwrite_newer_data(
     report = await slow._store(claimed, {claimed[0].id: stale}, {}, accounts, t0)  # the slow one finally stores
     assert report.polled == 0
     assert (await shipment(sessions, "FK1")).status == "delivered"
+
+
+async def test_a_code_the_table_learns_later_re_statuses_its_stored_event_through_the_detector(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    t0 = clock.now()
+    await add(sessions, clock, account_id, "FK1")
+    base = events(t0, (1, "PO-01", Status.POSTED), (2, "RO-01", Status.IN_TRANSIT))
+    odd = events(t0, (3, "FC-99", Status.IN_TRANSIT))[0]
+    carrier.answers["FK1"] = TrackingResult("FK1", (*base, replace(odd, known_code=False)), problems=("unknown",))
+    poller = make_poller(sessions, clock, vault, detector=Detector())
+    clock.advance(timedelta(hours=4))
+    assert (await poller.run_once()).unknown_codes == {"FC-99": 1}
+    assert (await shipment(sessions, "FK1")).status == "in_transit"
+
+    # the code table now knows FC-99 (the carrier's answer is the same, read with the extended table)
+    carrier.answers["FK1"] = TrackingResult("FK1", (*base, replace(odd, status=Status.LOST, reason=Reason.OTHER)))
+    clock.advance(timedelta(days=1))
+    report = await poller.run_once()
+    assert (report.changed, report.events, report.unknown_codes) == (1, 1, {})
+    assert report.transitions == {("in_transit", "lost"): 1} and report.incidents["lost"] == 1
+    assert (await shipment(sessions, "FK1")).status == "lost"
+    async with sessions() as session:
+        row = (await session.execute(select(TrackingEvent).where(TrackingEvent.code == "FC-99"))).scalar_one()
+    assert (row.status, row.reason, row.known_code) == ("lost", "other", True)
+
+    clock.advance(timedelta(days=1))  # stored as the carrier now means it: nothing left to change
+    assert (await poller.run_once()).changed == 0
