@@ -74,6 +74,8 @@ class _Writes:
     def poll(
         self, row: Row[Any], next_at: datetime | None, note: str | None, errors: int, stopped: str | None
     ) -> dict[str, Any]:
+        if stopped:
+            log.info("poll_stopped", shipment_id=row.id, why=stopped, detail=note)
         # a push is no poll: it keeps the last poll's time (the detector's silence is measured to it)
         when = (
             {"pushed_at": self.now, "last_polled_at": row.last_polled_at}

@@ -11,9 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
 
 from carriers.base import CarrierUnavailable, Reason, ResultError, Status, TrackingResult
 from carriers.base.registry import register, unregister
+from carriers.correios.parse import parse
 from tests.support import RecordingSleep
 from tests.tracker.fake_carrier import FakeCarrier, events
 from tracker.clock import SimulatedClock
@@ -368,3 +370,46 @@ async def test_a_code_the_table_learns_later_re_statuses_its_stored_event_throug
 
     clock.advance(timedelta(days=1))  # stored as the carrier now means it: nothing left to change
     assert (await poller.run_once()).changed == 0
+
+
+async def test_a_bad_pickup_deadline_leaves_a_warning_without_customer_data(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1")
+    event = {"codigo": "LDI", "tipo": "01", "dtHrCriado": "2026-11-05T09:00:00", "dtLimiteRetirada": "?"}
+    [answer] = parse({"objetos": [{"codObjeto": "FK1", "eventos": [event]}]})
+    carrier.answers["FK1"] = answer
+    with capture_logs() as logged:
+        await make_poller(sessions, clock, vault).run_once()
+    [line] = [e for e in logged if e["event"] == "carrier_data_problem"]
+    assert line.keys() == {"event", "log_level", "shipment_id", "tracking_code", "problem"}  # no customer field
+    assert line["log_level"] == "warning" and line["tracking_code"] == "FK1"
+    assert line["problem"].startswith("event LDI-01 has dtLimiteRetirada '?'")
+
+
+async def test_every_poll_stop_leaves_an_info_line_naming_the_shipment_and_why(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "XX1", "FK9", "FK1", "FK2")
+    ids = {code: (await shipment(sessions, code)).id for code in ("XX1", "FK9", "FK1", "FK2")}
+    carrier.answers["FK9"] = TrackingResult("FK9", error=ResultError("SRO-019", "SRO-019: Objeto inválido", final=True))
+    carrier.answers["FK1"] = TrackingResult("FK1", events(clock.now(), (1, "BDE-01", Status.DELIVERED)))
+    carrier.answers["FK2"] = TrackingResult("FK2", events(clock.now(), (1, "RO-01", Status.IN_TRANSIT)))
+    poller = make_poller(sessions, clock, vault)
+    with capture_logs() as logged:
+        clock.advance(timedelta(hours=2))
+        await poller.run_once()  # XX1 fails its format, FK9 is invalid for the carrier
+        clock.advance(timedelta(days=2))
+        await poller.run_once()  # FK1's late re-check: final
+        clock.advance(timedelta(days=90))
+        await poller.run_once()  # FK2 is past the 90 days
+    stops = {(e["shipment_id"], e["why"]) for e in logged if e["event"] == "poll_stopped"}
+    assert stops == {
+        (ids["XX1"], "invalid_code"),
+        (ids["FK9"], "invalid_code"),
+        (ids["FK1"], "final"),
+        (ids["FK2"], "retired"),
+    }
+    assert all(e["log_level"] == "info" for e in logged if e["event"] == "poll_stopped")
+    [sro] = [e for e in logged if e["event"] == "poll_stopped" and e["shipment_id"] == ids["FK9"]]
+    assert sro["detail"] == "SRO-019: Objeto inválido"
