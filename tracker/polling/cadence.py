@@ -62,7 +62,7 @@ def next_poll(
 ) -> NextPoll:
     """The next poll after a successful one."""
     c = table or cadence()
-    if now - tracked_since >= c.retire_after:
+    if retired(now=now, tracked_since=tracked_since, table=c):
         return NextPoll(None, "retired")
     if status.is_final:
         return NextPoll(_jittered(now, c.final_recheck, c, rng)) if became_final else NextPoll(None, "final")
@@ -70,6 +70,11 @@ def next_poll(
     if status in MOVING and expected is not None and expected - now.date() <= c.near_promise:
         every = min(every, c.near_promise_every)
     return NextPoll(_jittered(now, every, c, rng))
+
+
+def retired(*, now: datetime, tracked_since: datetime, table: Cadence | None = None) -> bool:
+    """Past ``retire_after``: polling stops, whether the polls succeed or keep failing."""
+    return now - tracked_since >= (table or cadence()).retire_after
 
 
 def after_error(*, now: datetime, error_count: int, rng: random.Random, table: Cadence | None = None) -> datetime:

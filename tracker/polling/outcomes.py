@@ -32,7 +32,8 @@ EventKey = tuple[int, datetime, str]
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """The poll of this shipment failed (carrier fault, no answer); it will be retried with backoff."""
+    """The poll of this shipment failed (carrier fault, no answer); it will be retried with backoff (until it is
+    past cadence's ``retire_after``, as a shipment whose polls succeed)."""
 
     code: str
     message: str
@@ -93,9 +94,13 @@ class _Writes:
     def failure(self, row: Row[Any], failure: Failure) -> None:
         self.report.failed += 1
         self.report.errors[failure.code] += 1
-        count = row.poll_error_count + 1
+        count, note = row.poll_error_count + 1, f"{failure.code}: {failure.message}"
+        if cadence.retired(now=self.now, tracked_since=row.shipped_at or row.created_at):
+            self.report.stopped["retired"] += 1
+            self.poll_only.append(self.poll(row, None, note, count, "retired"))
+            return
         next_at = self.after_push(row, cadence.after_error(now=self.now, error_count=count, rng=self.rng))
-        self.poll_only.append(self.poll(row, next_at, f"{failure.code}: {failure.message}", count, None))
+        self.poll_only.append(self.poll(row, next_at, note, count, None))
 
     def after_push(self, row: Row[Any], next_at: datetime | None) -> datetime | None:
         """A shipment its carrier pushes is polled rarely (for a lost push): not before ``poll_when_pushed`` after

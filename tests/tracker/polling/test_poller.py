@@ -413,3 +413,20 @@ async def test_every_poll_stop_leaves_an_info_line_naming_the_shipment_and_why(
     assert all(e["log_level"] == "info" for e in logged if e["event"] == "poll_stopped")
     [sro] = [e for e in logged if e["event"] == "poll_stopped" and e["shipment_id"] == ids["FK9"]]
     assert sro["detail"] == "SRO-019: Objeto inválido"
+
+
+async def test_a_shipment_whose_polls_keep_failing_retires_after_90_days_like_the_others(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1")
+    carrier.fail_with = CarrierUnavailable("HTTP 503", carrier="fake")
+    poller = make_poller(sessions, clock, vault)
+    clock.advance(timedelta(days=89, hours=23))
+    assert (await poller.run_once()).stopped == {}
+    assert (await shipment(sessions, "FK1")).next_poll_at is not None  # retried with back-off
+    clock.advance(timedelta(hours=2))  # past the 90 days counted from registration
+    report = await poller.run_once()
+    assert (report.failed, report.stopped) == (1, {"retired": 1})
+    retired = await shipment(sessions, "FK1")
+    assert (retired.next_poll_at, retired.poll_stopped, retired.poll_error_count) == (None, "retired", 2)
+    assert "HTTP 503" in (retired.poll_error or "")
