@@ -1,28 +1,47 @@
 """Structured logs (structlog). Customer contact data never reaches a log in clear: every field of every
-event goes through ``redact`` (``tracker.mask``), and so do the records of the standard ``logging`` module
-(uvicorn's and starlette's tracebacks, asyncio's, SQLAlchemy's), rendered by the same processors."""
+event, nested ones too, goes through ``redact`` (``tracker.mask``), and so do the records of the standard
+``logging`` module (uvicorn's and starlette's tracebacks, asyncio's, SQLAlchemy's), rendered by the same
+processors."""
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
 from tracker.mask import HIDDEN, scrub
 
-SENSITIVE_KEYS = frozenset({"email", "phone", "customer_email", "customer_phone", "address", "customer_name"})
+SENSITIVE_KEYS = frozenset(
+    {"email", "phone", "customer_email", "customer_phone", "address", "customer_name", "customer", "name"}
+)
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")  # uvicorn gives them handlers of their own
+DEPTH = 8  # nesting below this is rendered as text (and scrubbed) whole
 
 
 def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Mask e-mail addresses, phone numbers and CEPs in every log field."""
+    """Mask e-mail addresses, phone numbers and CEPs in every log field, at any depth (dicts, lists and tuples
+    inside a field), and in the text of any other object (an exception, a number) a renderer would show."""
     for key, value in list(event.items()):
-        if key in SENSITIVE_KEYS and value:
-            event[key] = HIDDEN
-        elif isinstance(value, str):
-            event[key] = scrub(value)
+        event[key] = _masked(key, value, 0)
     return event
+
+
+def _masked(key: Any, value: Any, depth: int) -> Any:
+    if key in SENSITIVE_KEYS and value:
+        return HIDDEN
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):  # a phone given as a number
+        text = str(value)
+        return value if scrub(text) == text else scrub(text)
+    if depth < DEPTH and isinstance(value, Mapping):
+        return {(scrub(k) if isinstance(k, str) else k): _masked(k, v, depth + 1) for k, v in value.items()}
+    if depth < DEPTH and isinstance(value, list | tuple | set | frozenset):
+        return [_masked(None, v, depth + 1) for v in value]
+    return scrub(repr(value))  # as the renderers show an object they do not know
 
 
 class _Stderr(logging.Handler):

@@ -6,7 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-_PHONE = re.compile(r"\+\d{10,15}\b|\(?\b\d{2}\)?\s?9?\d{4}-?\d{4}\b")
+# a phone: international (+ and 10-15 digits), or Brazilian written any usual way: 55 or +55 or a trunk 0 first
+# (or none), the area code in brackets or not, a mobile's leading 9 apart or not, spaces, dots or dashes between
+_PHONE = re.compile(
+    r"\+\d{10,15}\b"
+    r"|(?<![\w+])(?:\+?55[\s.-]?|0)?(?:\(\d{2}\)|\d{2})[\s.-]?(?:9[\s.-]?)?\d{4}[\s.-]?\d{4}(?![\w-])"
+)
 _CEP = re.compile(r"\b\d{5}-\d{3}\b")
 HIDDEN = "***"
 

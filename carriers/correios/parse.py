@@ -72,6 +72,7 @@ def _events(raw_events: list[Any], problems: list[str]) -> list[TrackingEvent]:
     # its timestamp, which is often the wrong part); the result is then put in time order.
     events: list[TrackingEvent] = []
     for when, _, raw in dated:
+        _check_pickup_deadline(raw, problems)
         type_ = str(raw.get("codigo", "")).strip().upper()
         if type_ == REVERSAL:
             _void_last_live(events)
@@ -85,6 +86,16 @@ def _events(raw_events: list[Any], problems: list[str]) -> list[TrackingEvent]:
         else:
             events.append(_event(raw, when, info.status, info.reason))
     return sorted(events, key=lambda e: e.occurred_at)  # stable: same-time events keep the carrier's order
+
+
+def _check_pickup_deadline(raw: dict[str, Any], problems: list[str]) -> None:
+    """A ``dtLimiteRetirada`` that is not a time is a problem (the poll logs it), not a crash: the event is kept."""
+    value = raw.get("dtLimiteRetirada")
+    if value not in (None, "") and _parse_time(value) is None:
+        problems.append(
+            f"event {_code(raw)} has dtLimiteRetirada {str(value)[:40]!r}, expected YYYY-MM-DDTHH:MM:SS; "
+            "no pickup deadline kept"
+        )
 
 
 def _void_last_live(events: list[TrackingEvent]) -> None:

@@ -53,6 +53,27 @@ def test_logs_never_carry_customer_contacts_in_clear() -> None:
     assert kept["event"] == "SS123456785BR at 2026-11-22T08:00:00"
 
 
+def test_nested_fields_of_a_log_event_are_redacted() -> None:
+    event = redact(
+        None,
+        "info",
+        {
+            "event": "import",
+            "customer": {"name": "Maria da Silva", "email": "maria@example.com"},
+            "rows": [{"customer_phone": "+5511987654321", "note": "ligar (11) 98765-4321"}, ("joana@example.com",)],
+            "by_address": {"ana@example.com": 2},
+            "contact": 11987654321,
+            "error": ValueError("refused for bia@example.com"),
+            "count": 3,
+        },
+    )
+    assert event["customer"] == "***"
+    assert event["rows"] == [{"customer_phone": "***", "note": "ligar ***4321"}, ["j***@example.com"]]
+    assert event["by_address"] == {"a***@example.com": 2}
+    assert (event["contact"], event["count"]) == ("***4321", 3)
+    assert "bia@" not in event["error"] and "b***@example.com" in event["error"]
+
+
 def test_exception_text_in_logs_is_redacted_too(capsys: pytest.CaptureFixture[str]) -> None:
     import structlog
 
@@ -150,3 +171,30 @@ def test_a_reply_to_that_is_not_one_address_is_refused_naming_the_setting(value:
         Settings(_env_file=None, reply_to=value)  # type: ignore[call-arg]
     assert "x@y.example" not in str(refused.value)  # the value is never echoed
     assert Settings(_env_file=None, reply_to="Loja <sac@loja.example>").reply_to == "Loja <sac@loja.example>"  # type: ignore[call-arg]
+
+
+@pytest.mark.usefixtures("stdlib_logging")
+@pytest.mark.parametrize("json", [True, False])
+def test_the_servers_own_tracebacks_are_redacted_in_either_format(
+    json: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    import structlog
+
+    from tracker.logs import configure
+
+    configure("info", json=json)
+    try:
+        try:
+            raise KeyError("customer ana@example.com, (11) 98765-4321")
+        except KeyError as inner:
+            raise RuntimeError("while saving 11 98765 4321") from inner
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+        structlog.get_logger("zelo").exception("job_failed", payload={"to": "+55 11 98765-4321"})
+    out = capsys.readouterr()
+    logged = out.out + out.err
+    assert logged.count("Traceback") >= 4 and "KeyError" in logged and "RuntimeError" in logged
+    assert "a***@example.com" in logged and "***4321" in logged
+    assert "ana@" not in logged and "98765" not in logged

@@ -27,3 +27,25 @@ def test_a_value_is_shown_masked_by_the_field_it_belongs_to() -> None:
     assert mask.shown("order_number", "maria@example.com") == "'m***@example.com'"  # a contact in the wrong field
     assert mask.shown("items.0.quantity", True) == "True"
     assert mask.shown("carrier", "dhl") == "'dhl'"
+
+
+def test_bare_brazilian_phone_numbers_in_free_text_are_masked() -> None:
+    said = [
+        "11987654321",
+        "5511987654321",
+        "+55 11 98765-4321",
+        "+55 (11) 98765-4321",
+        "(11) 98765-4321",
+        "(11)98765-4321",
+        "11 98765 4321",
+        "11 9 8765-4321",
+        "011 98765-4321",
+        "(11) 3456-7890",
+    ]
+    for phone in said:
+        assert mask.scrub(f"ligar para {phone} hoje") == f"ligar para ***{phone[-4:]} hoje", phone
+
+
+def test_codes_dates_ceps_and_ids_are_not_taken_for_phones() -> None:
+    text = "SS123456785BR 2026-11-22T08:00:00 shipment_id=123456 CEP 01310-100 10.0.0.5 order 98765"
+    assert mask.scrub(text) == "SS123456785BR 2026-11-22T08:00:00 shipment_id=123456 CEP 01*** 10.0.0.5 order 98765"

@@ -69,7 +69,7 @@ def next_poll(
 ) -> NextPoll:
     """The next poll after a successful one."""
     c = table or cadence()
-    if now - tracked_since >= c.retire_after:
+    if retired(now=now, tracked_since=tracked_since, table=c):
         return NextPoll(None, "retired")
     if status.is_final:
         return NextPoll(_jittered(now, c.final_recheck, c, rng)) if became_final else NextPoll(None, "final")
@@ -87,6 +87,11 @@ def by_day(at: datetime, c: Cadence, rng: random.Random) -> datetime:
         return at
     morning = local.replace(hour=ends, minute=0, second=0, microsecond=0)
     return (morning + c.night_spread * rng.random()).astimezone(at.tzinfo)
+
+
+def retired(*, now: datetime, tracked_since: datetime, table: Cadence | None = None) -> bool:
+    """Past ``retire_after``: polling stops, whether the polls succeed or keep failing."""
+    return now - tracked_since >= (table or cadence()).retire_after
 
 
 def after_error(*, now: datetime, error_count: int, rng: random.Random, table: Cadence | None = None) -> datetime:

@@ -158,6 +158,15 @@ def test_pickup_deadline_is_read() -> None:
     assert result.events[-1].pickup_deadline == datetime(2026, 11, 12, 18, 0, tzinfo=BRT)
 
 
+def test_a_bad_pickup_deadline_is_a_problem_and_the_event_is_kept() -> None:
+    bad = ev("LDI", "01", "2026-11-05T09:00:00", "Objeto aguardando retirada", dtLimiteRetirada="12/11/2026 18h")
+    [result] = parse(payload(obj("SS000000017BR", bad, ev("PO", "01", "2026-11-02T10:00:00"))))
+    assert result.status is Status.AWAITING_PICKUP and result.events[-1].pickup_deadline is None
+    assert result.problems == (
+        "event LDI-01 has dtLimiteRetirada '12/11/2026 18h', expected YYYY-MM-DDTHH:MM:SS; no pickup deadline kept",
+    )
+
+
 def test_bad_dtprevista_is_a_problem_not_a_crash() -> None:
     [result] = parse(payload(obj("SS000000017BR", ev("PO", "01", "2026-11-02T10:00:00"), dtPrevista="amanhã")))
     assert result.expected_delivery is None

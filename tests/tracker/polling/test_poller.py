@@ -11,12 +11,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
 
-from carriers.base import CarrierUnavailable, ResultError, Status, TrackingResult
+from carriers.base import CarrierUnavailable, Reason, ResultError, Status, TrackingResult
 from carriers.base.registry import register, unregister
+from carriers.correios.parse import parse
 from tests.support import RecordingSleep
 from tests.tracker.fake_carrier import FakeCarrier, events
 from tracker.clock import SimulatedClock
+from tracker.detector import Detector
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
 from tracker.polling import circuit
 from tracker.polling.accounts import add_account
@@ -339,3 +342,91 @@ async def test_a_poller_slower_than_its_lease_does_not_overwrite_newer_data(
     report = await slow._store(claimed, {claimed[0].id: stale}, {}, accounts, t0)  # the slow one finally stores
     assert report.polled == 0
     assert (await shipment(sessions, "FK1")).status == "delivered"
+
+
+async def test_a_code_the_table_learns_later_re_statuses_its_stored_event_through_the_detector(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    t0 = clock.now()
+    await add(sessions, clock, account_id, "FK1")
+    base = events(t0, (1, "PO-01", Status.POSTED), (2, "RO-01", Status.IN_TRANSIT))
+    odd = events(t0, (3, "FC-99", Status.IN_TRANSIT))[0]
+    carrier.answers["FK1"] = TrackingResult("FK1", (*base, replace(odd, known_code=False)), problems=("unknown",))
+    poller = make_poller(sessions, clock, vault, detector=Detector())
+    clock.advance(timedelta(hours=4))
+    assert (await poller.run_once()).unknown_codes == {"FC-99": 1}
+    assert (await shipment(sessions, "FK1")).status == "in_transit"
+
+    # the code table now knows FC-99 (the carrier's answer is the same, read with the extended table)
+    carrier.answers["FK1"] = TrackingResult("FK1", (*base, replace(odd, status=Status.LOST, reason=Reason.OTHER)))
+    clock.advance(timedelta(days=1))
+    report = await poller.run_once()
+    assert (report.changed, report.events, report.unknown_codes) == (1, 1, {})
+    assert report.transitions == {("in_transit", "lost"): 1} and report.incidents["lost"] == 1
+    assert (await shipment(sessions, "FK1")).status == "lost"
+    async with sessions() as session:
+        row = (await session.execute(select(TrackingEvent).where(TrackingEvent.code == "FC-99"))).scalar_one()
+    assert (row.status, row.reason, row.known_code) == ("lost", "other", True)
+
+    clock.advance(timedelta(days=1))  # stored as the carrier now means it: nothing left to change
+    assert (await poller.run_once()).changed == 0
+
+
+async def test_a_bad_pickup_deadline_leaves_a_warning_without_customer_data(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1")
+    event = {"codigo": "LDI", "tipo": "01", "dtHrCriado": "2026-11-05T09:00:00", "dtLimiteRetirada": "?"}
+    [answer] = parse({"objetos": [{"codObjeto": "FK1", "eventos": [event]}]})
+    carrier.answers["FK1"] = answer
+    with capture_logs() as logged:
+        await make_poller(sessions, clock, vault).run_once()
+    [line] = [e for e in logged if e["event"] == "carrier_data_problem"]
+    assert line.keys() == {"event", "log_level", "shipment_id", "tracking_code", "problem"}  # no customer field
+    assert line["log_level"] == "warning" and line["tracking_code"] == "FK1"
+    assert line["problem"].startswith("event LDI-01 has dtLimiteRetirada '?'")
+
+
+async def test_every_poll_stop_leaves_an_info_line_naming_the_shipment_and_why(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "XX1", "FK9", "FK1", "FK2")
+    ids = {code: (await shipment(sessions, code)).id for code in ("XX1", "FK9", "FK1", "FK2")}
+    carrier.answers["FK9"] = TrackingResult("FK9", error=ResultError("SRO-019", "SRO-019: Objeto inválido", final=True))
+    carrier.answers["FK1"] = TrackingResult("FK1", events(clock.now(), (1, "BDE-01", Status.DELIVERED)))
+    carrier.answers["FK2"] = TrackingResult("FK2", events(clock.now(), (1, "RO-01", Status.IN_TRANSIT)))
+    poller = make_poller(sessions, clock, vault)
+    with capture_logs() as logged:
+        clock.advance(timedelta(hours=2))
+        await poller.run_once()  # XX1 fails its format, FK9 is invalid for the carrier
+        clock.advance(timedelta(days=2))
+        await poller.run_once()  # FK1's late re-check: final
+        clock.advance(timedelta(days=90))
+        await poller.run_once()  # FK2 is past the 90 days
+    stops = {(e["shipment_id"], e["why"]) for e in logged if e["event"] == "poll_stopped"}
+    assert stops == {
+        (ids["XX1"], "invalid_code"),
+        (ids["FK9"], "invalid_code"),
+        (ids["FK1"], "final"),
+        (ids["FK2"], "retired"),
+    }
+    assert all(e["log_level"] == "info" for e in logged if e["event"] == "poll_stopped")
+    [sro] = [e for e in logged if e["event"] == "poll_stopped" and e["shipment_id"] == ids["FK9"]]
+    assert sro["detail"] == "SRO-019: Objeto inválido"
+
+
+async def test_a_shipment_whose_polls_keep_failing_retires_after_90_days_like_the_others(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1")
+    carrier.fail_with = CarrierUnavailable("HTTP 503", carrier="fake")
+    poller = make_poller(sessions, clock, vault)
+    clock.advance(timedelta(days=89, hours=23))
+    assert (await poller.run_once()).stopped == {}
+    assert (await shipment(sessions, "FK1")).next_poll_at is not None  # retried with back-off
+    clock.advance(timedelta(hours=2))  # past the 90 days counted from registration
+    report = await poller.run_once()
+    assert (report.failed, report.stopped) == (1, {"retired": 1})
+    retired = await shipment(sessions, "FK1")
+    assert (retired.next_poll_at, retired.poll_stopped, retired.poll_error_count) == (None, "retired", 2)
+    assert "HTTP 503" in (retired.poll_error or "")
