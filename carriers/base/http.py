@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import orjson
 
 from carriers.base.errors import CarrierUnavailable, ContractError, MalformedResponse, RateLimited
 from carriers.base.retry import parse_retry_after
@@ -42,7 +43,7 @@ def checked(response: httpx.Response, *, carrier: str, echo: bool = True) -> htt
 def json_body(response: httpx.Response, *, carrier: str, echo: bool = True) -> Any:
     """The decoded JSON body; a body that is not JSON (truncated, an HTML error page) is :class:`MalformedResponse`."""
     try:
-        return json.loads(response.content)
+        return loads(response.content)
     except ValueError:
         where = f"{response.request.method} {response.request.url.path}"
         text = response.text if echo else f"<{len(response.content)} bytes withheld>"
@@ -50,6 +51,16 @@ def json_body(response: httpx.Response, *, carrier: str, echo: bool = True) -> A
             f"{where} answered HTTP {response.status_code} with a body that is not JSON: {text[:120]!r}",
             carrier=carrier,
         ) from None
+
+
+def loads(body: bytes) -> Any:
+    """``body`` decoded: orjson (about half the stdlib's CPU on a Correios answer), and what orjson refuses but
+    the stdlib reads (a UTF-8 byte order mark, UTF-16, ``NaN``) through the stdlib, so both accept the same bodies;
+    ValueError if neither does. Integers beyond 64 bits come back as floats (no carrier sends them)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def expect_object(body: Any, what: str, *, carrier: str) -> dict[str, Any]:
