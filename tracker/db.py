@@ -1,7 +1,9 @@
 """Engine and session factory. The same code runs on SQLite (embedded) and PostgreSQL (scaled)."""
 
+import json
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -19,12 +21,22 @@ def make_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> AsyncEngin
     """``pre_ping`` tests each pooled connection before use (one round trip), so a database restart
     costs no failed query; hot paths that retry on a dead connection themselves can turn it off."""
     kwargs.setdefault("hide_parameters", True)  # error messages never carry customer data
+    kwargs.setdefault("json_serializer", json_text)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs = {"pool_size": 10, "max_overflow": 10, "pool_timeout": POOL_TIMEOUT_S} | kwargs
     return create_async_engine(url, pool_pre_ping=pre_ping, **kwargs)
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's value as text: orjson (an eighth of ``json.dumps``'s CPU on a carrier event's ``raw``, which
+    every new event stores), and what orjson refuses (an integer beyond 64 bits) through ``json.dumps``."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
