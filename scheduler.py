@@ -188,7 +188,7 @@ def worker_settings(
         "on_shutdown": shutdown,
         "health_check_interval": 30,  # a dead worker shows in `zelo worker --check` within a minute
         "max_jobs": settings.worker_jobs,
-        "keep_result": 0,  # fixed ids are queued again as soon as a run ends
+        "keep_result": 0,  # no result kept: an id can be queued again as soon as its run ends
         "timezone": ZONE,
         "job_completion_wait": 20,  # on SIGTERM, let running jobs finish before the rest are cancelled
     }

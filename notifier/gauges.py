@@ -6,10 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.models import notifications_table
-from notifier.vocabulary import NotificationStatus
+from notifier.vocabulary import WAITING
 from tracker.probes import Sample
-
-WAITING = (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)
 
 
 async def outbox_gauges(session: AsyncSession, now: datetime) -> list[Sample]:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from tracker.limits import SharedRate
+from tracker.limits import LocalRate, SharedRate
 
 
 @dataclass
@@ -19,28 +19,20 @@ class RateLimit:
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     shared: SharedRate | None = None
-    _free_at: float = field(default=float("-inf"), init=False)  # when the bucket would be empty again
+    _local: LocalRate = field(init=False)
 
-    @property
-    def _burst(self) -> float:
-        return max(self.per_second, 1.0) / self.per_second  # seconds of credit: one second's sends, at least one
+    def __post_init__(self) -> None:  # a burst of one second's sends, at least one
+        self._local = LocalRate(self.per_second, max(self.per_second, 1.0), self.monotonic)
 
     async def acquire(self) -> float | None:
         """Wait for a slot and take it (None), or, when none frees within ``max_wait``, the seconds until one
         does, taking nothing."""
         if self.shared is not None:
             booked, wait = await self.shared.book(self.max_wait)
-            if not booked:
-                return wait
-            if wait > 0:
-                await self.sleep(wait)
-            return None
-        now = self.monotonic()
-        start = max(self._free_at, now)
-        wait = start + 1 / self.per_second - self._burst - now
-        if wait > self.max_wait:
+        else:
+            booked, wait = self._local.book(self.max_wait)
+        if not booked:
             return wait
-        self._free_at = start + 1 / self.per_second
         if wait > 0:
             await self.sleep(wait)
         return None

@@ -3,14 +3,15 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.alerts import queue_sla_alerts
 from notifier.dispatcher import DispatchReport
 from notifier.models import notifications_table
 from notifier.service import dispatcher_of, outbox_of
-from notifier.vocabulary import NotificationStatus
+from notifier.vocabulary import WAITING
+from tracker.db import count_upto
 from tracker.runtime import runtime_of
 
 OVERDUE_AFTER = timedelta(minutes=5)  # dispatch runs every 30 s; a send lease is 2 minutes
@@ -31,6 +32,4 @@ async def sla_alerts(ctx: dict[str, Any]) -> int:
 async def overdue_messages(session: AsyncSession, now: datetime) -> int:
     """Messages due (or left ``sending`` past their lease) minutes ago: no dispatch run took them (up to 10,000)."""
     n = notifications_table.c
-    waiting = (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)
-    late = select(n.id).where(n.status.in_(waiting), n.due_at < now - OVERDUE_AFTER).limit(10_000)
-    return int(await session.scalar(select(func.count()).select_from(late.subquery())) or 0)
+    return await count_upto(session, select(n.id).where(n.status.in_(WAITING), n.due_at < now - OVERDUE_AFTER), 10_000)

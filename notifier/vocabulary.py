@@ -39,6 +39,9 @@ class NotificationStatus(StrEnum):
     SUPPRESSED = "suppressed"  # not sent by policy: opt-out, no consent, daily cap, switched off
 
 
+WAITING = (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)  # not sent yet, not given up
+
+
 class CheckinAnswer(StrEnum):
     ACCEPTED = "accepted"  # entregue e aceito
     WITH_ISSUE = "with_issue"  # entregue com ressalva

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, event
+from sqlalchemy import Select, Table, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -52,6 +52,11 @@ def insert_skipping_duplicates(session: AsyncSession, table: Table, key: list[st
     """``INSERT … ON CONFLICT (key) DO NOTHING`` in the session's dialect (PostgreSQL or SQLite)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=key)
+
+
+async def count_upto(session: AsyncSession, rows: Select[Any], limit: int) -> int:
+    """How many rows ``rows`` selects, counting no further than ``limit`` (a check that must stay cheap)."""
+    return int(await session.scalar(select(func.count()).select_from(rows.limit(limit).subquery())) or 0)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -39,6 +39,27 @@ return {1, wait}
 
 
 @dataclass
+class LocalRate:
+    """The same bucket kept in this process alone (embedded mode, and a shared bucket's fallback)."""
+
+    per_second: float
+    burst: float = 1.0
+    monotonic: Callable[[], float] = time.monotonic
+    _free_at: float = field(default=float("-inf"), init=False)  # the theoretical arrival time
+
+    def book(self, max_wait: float | None = None) -> tuple[bool, float]:
+        """As :meth:`SharedRate.book`, on this process's clock."""
+        interval = 1 / self.per_second
+        now = self.monotonic()
+        start = max(self._free_at, now)
+        wait = max(start - _tolerance(self.burst, interval) - now, 0.0)
+        if max_wait is not None and wait > max_wait:
+            return False, wait
+        self._free_at = start + interval
+        return True, wait
+
+
+@dataclass
 class SharedRate:
     """At most ``per_second`` bookings a second across every process using ``key``, with a burst of
     ``burst`` bookings (1: evenly spaced, as carriers count)."""
@@ -49,13 +70,16 @@ class SharedRate:
     burst: float = 1.0
     monotonic: Callable[[], float] = time.monotonic
     _script: Any = field(default=None, init=False)
-    _local_free_at: float = field(default=float("-inf"), init=False)  # the fallback's own spacing
+    _local: LocalRate = field(init=False)  # while Redis cannot be reached
+
+    def __post_init__(self) -> None:
+        self._local = LocalRate(self.per_second, self.burst, self.monotonic)
 
     async def book(self, max_wait: float | None = None) -> tuple[bool, float]:
         """Book the next slot: (True, seconds to wait before using it), or (False, seconds until a slot would
         be free) when that is later than ``max_wait``."""
         interval = 1 / self.per_second
-        tolerance = (max(self.burst, 1.0) - 1) * interval
+        tolerance = _tolerance(self.burst, interval)
         try:
             if self._script is None:
                 self._script = self.redis.register_script(BOOK)
@@ -65,16 +89,12 @@ class SharedRate:
             return bool(booked), int(wait_us) / 1_000_000
         except (RedisError, OSError) as exc:
             log.warning("shared_rate_unreachable", key=self.key, error=type(exc).__name__)
-        return self._local(interval, tolerance, max_wait)
+        return self._local.book(max_wait)
 
-    def _local(self, interval: float, tolerance: float, max_wait: float | None) -> tuple[bool, float]:
-        now = self.monotonic()
-        start = max(self._local_free_at, now)
-        wait = max(start - tolerance - now, 0.0)
-        if max_wait is not None and wait > max_wait:
-            return False, wait
-        self._local_free_at = start + interval
-        return True, wait
+
+def _tolerance(burst: float, interval: float) -> float:
+    """How far ahead of its slot a booking may start: a burst of ``burst`` bookings (at least one)."""
+    return (max(burst, 1.0) - 1) * interval
 
 
 def _us(seconds: float) -> int:

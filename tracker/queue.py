@@ -1,7 +1,8 @@
 """The queue seam of scaled mode: jobs handed to arq on Redis (``ZELO_REDIS_URL``), after the caller's commit.
 
-Jobs carry ids only and are serialized as JSON (never pickle). A job id is deterministic where the work is
-("poll_due:0"), so queueing it twice while it waits or runs queues it once.
+Jobs carry ids only and are serialized as JSON (never pickle). A job id is made of its name and arguments
+(``tracker.runtime.job_id``: "poll_due:period=1796300040:slot=0"), so queueing it twice while it waits or runs
+queues it once.
 """
 
 import json

@@ -4,9 +4,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tracker.db import count_upto
 from tracker.models import CarrierAccount, shipments_table
 from tracker.polling import poller_of
 from tracker.polling.report import PollReport
@@ -39,6 +40,5 @@ async def overdue_polls(session: AsyncSession, now: datetime) -> int:
         .join(CarrierAccount.__table__, accounts.id == ships.carrier_account_id)
         .where(ships.next_poll_at < now - OVERDUE_AFTER)
         .where(or_(accounts.circuit_open_until.is_(None), accounts.circuit_open_until <= now))
-        .limit(10_000)
     )
-    return int(await session.scalar(select(func.count()).select_from(late.subquery())) or 0)
+    return await count_upto(session, late, 10_000)
