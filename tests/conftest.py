@@ -105,16 +105,27 @@ def engine(request: pytest.FixtureRequest) -> AsyncEngine:
     return engine
 
 
-@pytest.fixture
-async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions on ``engine``, whose tables start empty."""
+async def emptied(engine: AsyncEngine) -> AsyncEngine:
+    """``engine``, every table emptied (PostgreSQL's ids restarted)."""
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         else:
             for table in TABLES:
                 await conn.execute(text(f"DELETE FROM {table}"))
-    return make_sessionmaker(engine)
+    return engine
+
+
+@pytest.fixture
+async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``, whose tables start empty."""
+    return make_sessionmaker(await emptied(engine))
+
+
+@pytest.fixture
+async def pg(pg_engine: AsyncEngine) -> AsyncEngine:
+    """The PostgreSQL test database alone (scaled mode), its tables empty."""
+    return await emptied(pg_engine)
 
 
 @pytest.fixture

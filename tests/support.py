@@ -2,14 +2,16 @@
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 
 import uvicorn
+from arq import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.polling.accounts import add_account
+from tracker.queue import open_pool
 from tracker.vault import Vault
 
 
@@ -32,6 +34,18 @@ async def correios_account(
         session, vault, carrier="correios", name=name, base_url=base_url, now=now, credentials=credentials
     )
     return account.id
+
+
+@asynccontextmanager
+async def empty_queue(url: str) -> AsyncIterator[ArqRedis]:
+    """A queue pool on the Redis database ``url`` (a test's own), flushed before and after."""
+    pool = await open_pool(url)
+    await pool.flushdb()
+    try:
+        yield pool
+    finally:
+        await pool.flushdb()
+        await pool.aclose()
 
 
 @contextmanager

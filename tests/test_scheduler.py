@@ -11,15 +11,15 @@ import pytest
 import uvicorn
 from arq import ArqRedis
 from arq.worker import Worker, create_worker
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.support import free_port
 from carriers.correios.s10 import make_code
 from carriers.sandbox import Parcel, SandboxState, create_app
 from scheduler import Scheduled, cron_times, queue_runs, sweep_overdue, worker_settings
-from tests.conftest import PG_DATABASE, PG_SERVER, TABLES
-from tests.support import correios_account, running
+from tests.conftest import PG_DATABASE, PG_SERVER
+from tests.support import correios_account, empty_queue, running
 from tracker.clock import SimulatedClock
 from tracker.config import Settings
 from tracker.db import make_sessionmaker
@@ -54,18 +54,8 @@ def test_a_job_id_is_its_name_and_sorted_arguments() -> None:
 
 @pytest.fixture
 async def redis() -> AsyncIterator[ArqRedis]:
-    pool = await open_pool(REDIS)
-    await pool.flushdb()
-    yield pool
-    await pool.flushdb()
-    await pool.aclose()
-
-
-@pytest.fixture
-async def pg(pg_engine: AsyncEngine) -> AsyncEngine:
-    async with pg_engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    return pg_engine
+    async with empty_queue(REDIS) as pool:
+        yield pool
 
 
 def scaled(**changes: Any) -> Settings:

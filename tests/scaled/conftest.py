@@ -1,32 +1,20 @@
-"""Fixtures of the scaled-mode fault tests: Redis database 12 and the PostgreSQL test database, both empty."""
+"""Fixtures of the scaled-mode fault tests: Redis database 12, emptied, and the workers (the emptied PostgreSQL
+test database is `pg`, in tests/conftest.py)."""
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from arq import ArqRedis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import TABLES
 from tests.scaled.harness import REDIS, Workers, worker_env
-from tracker.queue import open_pool
+from tests.support import empty_queue
 
 
 @pytest.fixture
 async def redis() -> AsyncIterator[ArqRedis]:
-    pool = await open_pool(REDIS)
-    await pool.flushdb()
-    yield pool
-    await pool.flushdb()
-    await pool.aclose()
-
-
-@pytest.fixture
-async def pg(pg_engine: AsyncEngine) -> AsyncEngine:
-    async with pg_engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    return pg_engine
+    async with empty_queue(REDIS) as pool:
+        yield pool
 
 
 @pytest.fixture
