@@ -150,6 +150,13 @@ def test_zelo_worker_needs_redis_and_checks_the_health_key(redis: ArqRedis, monk
     asyncio.run(_set(REDIS, f"{QUEUE}:health-check", "j_complete=0"))
     healthy = runner.invoke(app, ["worker", "--check"])
     assert healthy.exit_code == 0, healthy.output
+    monkeypatch.setenv("ZELO_REDIS_URL", f"redis://:hunter2@127.0.0.1:{free_port()}/0")  # nothing listens there
+    get_settings.cache_clear()
+    started = time.monotonic()
+    down = runner.invoke(app, ["worker", "--check"])
+    assert down.exit_code == 1 and time.monotonic() - started < 5  # a probe answers at once, retrying nothing
+    assert "Redis at 127.0.0.1:" in down.output and "cannot be reached" in down.output
+    assert "hunter2" not in down.output and "Traceback" not in down.output
     get_settings.cache_clear()
 
 

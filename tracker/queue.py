@@ -14,6 +14,7 @@ from arq.connections import RedisSettings
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 QUEUE = "zelo:queue"  # the one queue (a sorted set) every worker reads; health key "zelo:queue:health-check"
@@ -30,6 +31,22 @@ def redis_settings(url: str) -> RedisSettings:
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         retry=Retry(ExponentialBackoff(cap=2, base=0.1), retries=20),
     )
+
+
+async def healthy(url: str) -> bool:
+    """Whether a worker reported itself in the last ``health_check_interval`` + 1 s (``zelo worker --check``):
+    one try, no retry, so a probe answers at once; Redis unreachable raises ``Unreachable``."""
+    from arq.worker import async_check_health
+
+    once = replace(RedisSettings.from_dsn(url), conn_retries=0)
+    try:
+        return await async_check_health(once, None, QUEUE) == 0
+    except (RedisError, OSError) as exc:
+        raise Unreachable(f"Redis at {once.host}:{once.port} cannot be reached ({type(exc).__name__})") from None
+
+
+class Unreachable(Exception):
+    """Redis did not answer (the message names its host and port, never a password)."""
 
 
 def dumps(value: Any) -> bytes:

@@ -234,13 +234,16 @@ def worker(
     import arq
 
     from tracker import logs
-    from tracker.queue import QUEUE, redis_settings
+    from tracker.queue import Unreachable, healthy
 
     loaded = serving_settings()  # workers send the customers' links
     if not loaded.redis_url:
         raise fail("ZELO_REDIS_URL is not set: a worker needs Redis (embedded mode runs the jobs in `zelo poll`)")
     if check:
-        raise typer.Exit(asyncio.run(arq.worker.async_check_health(redis_settings(loaded.redis_url), None, QUEUE)))
+        try:
+            raise typer.Exit(0 if asyncio.run(healthy(loaded.redis_url)) else 1)
+        except Unreachable as exc:
+            raise fail(str(exc)) from None
     require_schema(loaded)
     logs.configure(loaded.log_level, loaded.log_json)
     from scheduler import worker_settings
