@@ -58,6 +58,10 @@ class LocalRate:
         self._free_at = start + interval
         return True, wait
 
+    def hold(self, seconds: float) -> None:
+        """Book nothing before ``seconds`` from now."""
+        self._free_at = max(self._free_at, self.monotonic() + seconds)
+
 
 @dataclass
 class SharedRate:
@@ -90,6 +94,26 @@ class SharedRate:
         except (RedisError, OSError) as exc:
             log.warning("shared_rate_unreachable", key=self.key, error=type(exc).__name__)
         return self._local.book(max_wait)
+
+    async def hold(self, seconds: float) -> None:
+        """Book nothing for anyone before ``seconds`` from now (the carrier asked every caller to wait)."""
+        try:
+            await self.redis.eval(HOLD, 1, self.key, _us(seconds))
+        except (RedisError, OSError) as exc:
+            log.warning("shared_rate_unreachable", key=self.key, error=type(exc).__name__)
+        self._local.hold(seconds)
+
+
+# KEYS[1]: the bucket; ARGV[1]: a pause in microseconds. No slot is booked before now + pause.
+HOLD = """
+local t = redis.call('TIME')
+local hold_end = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if hold_end > tat then
+  redis.call('SET', KEYS[1], string.format("%d", hold_end), 'PX', math.floor(tonumber(ARGV[1]) / 1000) + 1000)
+end
+return 1
+"""
 
 
 def _tolerance(burst: float, interval: float) -> float:

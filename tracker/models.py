@@ -121,6 +121,8 @@ class Shipment(Base):
         Index("ix_shipments_sweep_promise", "status", "original_promise_date", **_where(SWEEP_PROMISE)),
         Index("ix_shipments_sweep_pending", text("coalesce(shipped_at, created_at)"), **_where(SWEEP_PENDING)),
         Index("ix_shipments_sweep_pickup", "pickup_deadline", **_where(SWEEP_PICKUP)),
+        # claimed by a poller and not yet stored: a lease that runs out is reported by the next run
+        Index("ix_shipments_poll_leased", "poll_leased_until", **_where("poll_leased_until IS NOT NULL")),
         # held shipments, released by carrier when its account is added
         Index(
             "ix_shipments_held",
@@ -183,6 +185,7 @@ class Shipment(Base):
     # poll state
     next_poll_at: Mapped[datetime | None]  # None: not polled any more (see poll_stopped)
     last_polled_at: Mapped[datetime | None]
+    poll_leased_until: Mapped[datetime | None]  # claimed by a poller until then; cleared when its answer is stored
     pushed_at: Mapped[datetime | None]  # the carrier's last push about it (then it is polled only rarely)
     poll_error: Mapped[str | None] = mapped_column(Text)
     poll_error_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -88,3 +88,34 @@ async def test_the_dispatchers_limit_in_scaled_mode_waits_or_refuses_from_the_sh
     assert await limits[0].acquire() is None
     later = await limits[1].acquire()  # the other worker's send took this second's slot
     assert later is not None and 0.2 < later <= 1.0 and sleep.waits == []
+
+
+async def test_a_shared_slot_is_booked_only_once_a_place_is_held(redis: Redis) -> None:
+    """Booked before a place, a slot could pass while the request queued, and queued requests then start
+    together, over the limit."""
+    gate = asyncio.Semaphore(1)
+    shared = SharedRate(redis, "zelo:rate:account:5", 50)
+    booked_holding: list[bool] = []
+    book = shared.book
+
+    async def recording_book(max_wait: float | None = None) -> tuple[bool, float]:
+        booked_holding.append(gate.locked())
+        return await book(max_wait)
+
+    shared.book = recording_book  # type: ignore[method-assign]
+    pacer = Pacer(50, lambda: datetime.now(UTC), RecordingSleep(), shared)
+    for _ in range(3):
+        assert await pacer.begin(gate, max_wait=5) is None
+        gate.release()
+    assert booked_holding == [True, True, True]
+
+
+async def test_a_held_bucket_books_no_one_until_the_pause_ends_and_refuses_a_long_wait(redis: Redis) -> None:
+    rates = [SharedRate(redis, "zelo:rate:account:6", 10) for _ in "ab"]
+    await rates[0].hold(2.0)  # one worker was told Retry-After: 2
+    booked, wait = await rates[1].book()
+    assert booked and 1.9 < wait <= 2.0
+    gate = asyncio.Semaphore(1)
+    pacer = Pacer(10, lambda: datetime.now(UTC), RecordingSleep(), rates[1])
+    later = await pacer.begin(gate, max_wait=0.5)  # the caller defers the account instead of waiting
+    assert later is not None and later > 1.5 and not gate.locked()

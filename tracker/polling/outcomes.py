@@ -46,7 +46,15 @@ class Rejected:
     message: str
 
 
-Outcome = TrackingResult | Failure | Rejected
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Not polled this time, through no fault of the shipment's (its account's circuit opened, or the carrier
+    asked for a pause): due again at ``until``, its poll state otherwise untouched."""
+
+    until: datetime
+
+
+Outcome = TrackingResult | Failure | Rejected | Deferred
 
 
 def digest(result: TrackingResult) -> str:
@@ -69,6 +77,7 @@ class _Writes:
     pushed: bool = False
     poll_only: list[dict[str, Any]] = field(default_factory=list)
     full: list[dict[str, Any]] = field(default_factory=list)
+    deferred: list[dict[str, Any]] = field(default_factory=list)
     changed: dict[int, TrackingResult] = field(default_factory=dict)
     moved: list[Moved] = field(default_factory=list)
 
@@ -86,6 +95,7 @@ class _Writes:
         return when | {
             "_id": row.id,
             "next_poll_at": next_at,
+            "poll_leased_until": None,
             "poll_error": note,
             "poll_error_count": errors,
             "poll_stopped": stopped,
@@ -109,6 +119,10 @@ class _Writes:
         if next_at is None or last_push is None:
             return next_at
         return max(next_at, last_push + get_carrier(row.carrier).poll_when_pushed)
+
+    def defer(self, row: Row[Any], until: datetime) -> None:
+        self.report.deferred += 1
+        self.deferred.append({"_id": row.id, "next_poll_at": until, "poll_leased_until": None})
 
     def stop(self, row: Row[Any], message: str, errors: int) -> None:
         self.report.stopped["invalid_code"] += 1
@@ -178,7 +192,9 @@ async def store_outcomes(
         outcome = outcomes.get(row.id) or Failure(
             "no_answer", f"the carrier returned no result for {row.tracking_code}"
         )
-        if isinstance(outcome, Failure):
+        if isinstance(outcome, Deferred):
+            writes.defer(row, outcome.until)
+        elif isinstance(outcome, Failure):
             writes.failure(row, outcome)
         elif isinstance(outcome, Rejected):
             writes.stop(row, outcome.message, row.poll_error_count)
@@ -186,7 +202,8 @@ async def store_outcomes(
             writes.tracked(row, outcome)
     evaluation = await _evaluate(session, detector, claimed, writes) if detector is not None and writes.full else None
     await _write_events(session, writes)
-    for rows in (writes.full, writes.poll_only):
+    writes.report.polled -= writes.report.deferred
+    for rows in (writes.full, writes.poll_only, writes.deferred):
         if rows:
             await session.execute(_update_shipments(), rows)
     if detector is not None and evaluation is not None:

@@ -7,8 +7,13 @@ per pacer (the poller issues an account's batches one after another; they still 
 
 In scaled mode the account's limit is shared by every worker (``shared``, a Redis bucket per account): ready
 books the next slot of the account's bucket and waits for it, so N workers together keep the one limit.
+:meth:`Pacer.begin` takes both the rate and a place in the caller's concurrency gate in the right order for
+each mode: a shared slot is booked only once a place is held, so the instant booked is the instant the request
+starts (booked earlier, a slot could pass while the request queued for a place, and the queued ones then start
+together).
 """
 
+import asyncio
 from datetime import datetime, timedelta
 
 from carriers.base import Now, Sleep
@@ -53,3 +58,21 @@ class Pacer:
         """A request starts now: the next one waits a full interval from here."""
         if self._interval is not None and self.shared is None:
             self._next = self._now() + self._interval
+
+    async def begin(self, gate: asyncio.Semaphore, max_wait: float) -> float | None:
+        """Wait for this account's next start and a place in ``gate``: None when the request may start now
+        (holding its place), or the seconds until the shared bucket's next slot when that is more than
+        ``max_wait`` (nothing is held then: the caller leaves the account for later)."""
+        if self.shared is None or self._interval is None:
+            await self.ready()  # waits holding no place: other accounts' requests go on meanwhile
+            await gate.acquire()
+            self.started()
+            return None
+        await gate.acquire()
+        booked, wait_s = await self.shared.book(max_wait)
+        if not booked:
+            gate.release()
+            return wait_s
+        if wait_s > 0:
+            await self._sleep(wait_s)
+        return None

@@ -1,17 +1,19 @@
-"""The poll cycle: claim due shipments, batch them per carrier account, fetch, store.
+"""The poller: claims due shipments in chunks, hands them to a cycle (``tracker.polling.cycle``) that fetches
+them per carrier account, and stores each chunk's answers in one transaction.
 
-Claiming moves ``next_poll_at`` forward by a lease in the same statement, so several pollers never
-take the same shipment (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and a poller killed mid-batch only
-delays those shipments by the lease. Fetching chunk N+1 overlaps storing chunk N.
+Claiming moves ``next_poll_at`` forward by a lease in the same statement and records it (``poll_leased_until``),
+so several pollers never take the same shipment (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); a poller killed
+mid-chunk only delays those shipments by the lease, and the next run reports the leases that ran out. The lease
+is sized to the work: one carrier call's budget plus the time the slowest account's rate limit needs to issue
+a chunk, never more than ``lease``.
 
-Each account's batches start one after another, spaced to its rate limit (``pace``: the account's
-``requests_per_second``, else its carrier's), and run concurrently up to ``concurrency`` requests in flight.
-The limit is kept by each poller: N pollers on one account may together make N times its requests.
+Each account's requests are spaced to its rate limit (``pace``: the account's ``requests_per_second``, else its
+carrier's, kept a few percent under it), run concurrently up to ``concurrency`` in flight; in scaled mode
+(``redis``) the limit is one bucket every worker books from.
 """
 
 import asyncio
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,23 +24,24 @@ import structlog
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carriers.base import CarrierError, CarrierSpec, Sleep, Tracker
+from carriers.base import CarrierSpec, Sleep, Tracker
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
 from tracker.clock import Clock
 from tracker.detector import Detector
 from tracker.limits import SharedRate
-from tracker.models import CarrierAccount, shipments_table
+from tracker.models import CarrierAccount, accounts_table, shipments_table
 from tracker.polling import circuit
 from tracker.polling.accounts import account_config, rate_limit, release_held
-from tracker.polling.outcomes import Failure, Outcome, Rejected, store_outcomes
-from tracker.polling.pace import Pacer
+from tracker.polling.cycle import Chunk, Claim, Cycle
+from tracker.polling.outcomes import Failure, Outcome, store_outcomes
+from tracker.polling.pace import SLOWEST, Pacer
 from tracker.polling.report import PollReport
-from tracker.probes import CARRIER_CALLS
 from tracker.vault import Vault
 
 log = structlog.get_logger(__name__)
 shipments = shipments_table
+RATE_MARGIN = 0.97  # requests are spaced to this share of an account's limit: arrival jitter stays under it
 CLAIMED_COLUMNS = (
     shipments.c.id,
     shipments.c.carrier,
@@ -71,162 +74,119 @@ class Poller:
     vault: Vault
     chunk: int = 500
     concurrency: int = 8
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(minutes=5)  # the longest a claim holds its shipments
+    call_budget: timedelta = timedelta(minutes=2, seconds=30)  # the longest one carrier call takes, retries included
     sleep: Sleep = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
     detector: Detector | None = None  # runs on every shipment that changed, in the same transaction
     redis: Any = None  # scaled mode: each account's rate limit is a Redis bucket every worker books from
     _trackers: dict[int, Tracker] = field(default_factory=dict, init=False)
-    _pacers: dict[int, Pacer] = field(default_factory=dict, init=False)
+    _pacers: dict[int, tuple[float | None, Pacer]] = field(default_factory=dict, init=False)
 
     async def run_once(self) -> PollReport:
         """Poll every shipment due now; return what happened."""
         report = PollReport()
+        now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            report.released = await release_held(session, self.clock.now())
-        storing: asyncio.Task[PollReport] | None = None
-        while True:
-            now = self.clock.now()
-            claimed, accounts, skipped = await self._claim(now)
-            report.skipped_accounts |= skipped
-            if not claimed:
-                break
-            outcomes, account_errors = await self._fetch(claimed, accounts)
-            if storing is not None:
-                report.merge(await storing)
-            storing = asyncio.create_task(self._store(claimed, outcomes, account_errors, accounts, now))
-        if storing is not None:
-            report.merge(await storing)
-        return report
+            report.released = await release_held(session, now)
+            report.leases_expired = await expired_leases(session, now)
+        return await Cycle(self, report).run()
 
-    async def _claim(self, now: datetime) -> tuple[Sequence[Row[Any]], dict[int, CarrierAccount], set[str]]:
+    async def poll_claimed(
+        self, claimed: Sequence[Row[Any]], accounts: dict[int, CarrierAccount], leased_until: datetime
+    ) -> tuple[dict[int, Outcome], PollReport]:
+        """Fetch and store shipments claimed elsewhere (``refresh``) until ``leased_until``: their outcomes and
+        what was stored."""
+        chunk = Chunk(claimed, leased_until)
+        report = await Cycle(self, PollReport()).run(Claim(chunk, accounts))
+        return chunk.outcomes, report
+
+    @property
+    def margin(self) -> timedelta:
+        """A batch is not started this close to its chunk's lease end (its answer could come after it)."""
+        return min(self.call_budget, self.lease / 2)
+
+    async def _claim(self, now: datetime) -> Claim:
         async with self.sessions() as session, session.begin():
             accounts = {a.id: a for a in await session.scalars(select(CarrierAccount))}
-            open_ids = [a.id for a in accounts.values() if a.circuit_open(now)]
+            probes = {a.id for a in accounts.values() if circuit.half_open(a, now)}
+            probes = {i for i in probes if await circuit.take_probe(session, accounts[i], now)}
+            open_ids = [a.id for a in accounts.values() if a.circuit_open(now) and a.id not in probes]
+            open_ids += [a.id for a in accounts.values() if circuit.half_open(a, now) and a.id not in probes]
             due = select(shipments.c.id).where(shipments.c.next_poll_at <= now)
             if open_ids:
                 due = due.where(shipments.c.carrier_account_id.not_in(open_ids))
             due = due.order_by(shipments.c.next_poll_at).limit(self.chunk).with_for_update(skip_locked=True)
+            leased_until = now + self._lease(accounts.values())
             stmt = (
                 update(shipments)
                 .where(shipments.c.id.in_(due.scalar_subquery()))
-                .values(next_poll_at=now + self.lease)
+                .values(next_poll_at=leased_until, poll_leased_until=leased_until)
                 .returning(*CLAIMED_COLUMNS)
             )
             claimed = (await session.execute(stmt)).all()
-        return claimed, accounts, {accounts[i].name for i in open_ids}
+        chunk = Chunk(claimed, leased_until) if claimed else None
+        return Claim(chunk, accounts, {accounts[i].name for i in open_ids}, probes)
 
-    async def _fetch(
-        self, claimed: Sequence[Row[Any]], accounts: dict[int, CarrierAccount]
-    ) -> tuple[dict[int, Outcome], dict[int, CarrierError | None]]:
-        outcomes: dict[int, Outcome] = {}
-        by_account: dict[int, list[Row[Any]]] = defaultdict(list)
-        for row in claimed:
+    def _lease(self, accounts: Any) -> timedelta:
+        """One call's budget plus the time the slowest account's limit takes to start a chunk's calls."""
+        rates = []
+        for account in accounts:
             try:
-                problem = get_carrier(row.carrier).check_code(row.tracking_code)
-            except UnknownCarrier as exc:
-                outcomes[row.id] = Failure("unknown_carrier", str(exc))
+                rates.append(rate_limit(account, get_carrier(account.carrier)))
+            except UnknownCarrier:
                 continue
-            if problem:
-                outcomes[row.id] = Rejected(problem)
-            else:
-                by_account[row.carrier_account_id].append(row)
-        trackers: dict[int, Tracker] = {}
-        pacers: dict[int, Pacer] = {}
-        for account_id, rows in by_account.items():
-            try:
-                spec = get_carrier(accounts[account_id].carrier)
-                tracker, pacer = self._tracker(accounts[account_id], spec), self._pacer(accounts[account_id], spec)
-                trackers[account_id], pacers[account_id] = tracker, pacer
-            except (UnknownCarrier, ValueError) as exc:  # adapter not installed, credentials unreadable, bad rate
-                log.error("carrier_account_unusable", account=accounts[account_id].name, error=str(exc))
-                outcomes.update({r.id: Failure("account_unusable", str(exc)) for r in rows})
-        account_errors: dict[int, CarrierError | None] = {}
-        gate = asyncio.Semaphore(self.concurrency)
+        slowest = min((r for r in rates if r), default=None)
+        issue = timedelta(seconds=self.chunk / (slowest * RATE_MARGIN)) if slowest else timedelta(0)
+        return min(self.lease, self.call_budget + issue)
 
-        async def fetch(account_id: int, rows: list[Row[Any]]) -> None:
-            """One batch, started holding a place in ``gate``, which it gives back when done."""
-            tracker = trackers[account_id]
-            try:
-                results = await tracker.track([r.tracking_code for r in rows])
-            except CarrierError as exc:
-                CARRIER_CALLS.labels(accounts[account_id].name, exc.code).inc()
-                account_errors[account_id] = exc
-                log.warning("poll_batch_failed", account=accounts[account_id].name, code=exc.code, error=str(exc))
-                outcomes.update({r.id: Failure(exc.code, str(exc)) for r in rows})
-                return
-            except Exception as exc:  # a bug must not stop the other batches
-                log.exception("poll_batch_crashed", account=accounts[account_id].name)
-                outcomes.update({r.id: Failure("internal_error", f"{type(exc).__name__}: {exc}") for r in rows})
-                return
-            finally:
-                gate.release()
-            account_errors.setdefault(account_id, None)
-            CARRIER_CALLS.labels(accounts[account_id].name, "ok").inc()
-            by_code = {r.tracking_code: r for r in results}
-            for row in rows:
-                if (result := by_code.get(row.tracking_code)) is not None:
-                    outcomes[row.id] = result
-
-        async def issue(account_id: int) -> None:
-            """Start the account's batches one after another, each when its pacer and a place in ``gate`` allow."""
-            rows, limit, pacer = by_account[account_id], trackers[account_id].batch_limit, pacers[account_id]
-            running = []
-            for i in range(0, len(rows), limit):
-                await pacer.ready()  # waits holding no place in ``gate``: other accounts' batches go on meanwhile
-                await gate.acquire()
-                pacer.started()
-                running.append(asyncio.create_task(fetch(account_id, rows[i : i + limit])))
-            await asyncio.gather(*running)
-
-        await asyncio.gather(*(issue(account_id) for account_id in sorted(trackers)))  # a stable order
-        return outcomes, account_errors
-
-    async def _store(
-        self,
-        claimed: Sequence[Row[Any]],
-        outcomes: dict[int, Outcome],
-        account_errors: dict[int, CarrierError | None],
-        accounts: dict[int, CarrierAccount],
-        now: datetime,
-    ) -> PollReport:
+    async def _store(self, chunk: Chunk, now: datetime) -> PollReport:
         try:
             async with self.sessions() as session, session.begin():
-                report = await self._store_chunk(session, claimed, outcomes, now)
-                for account_id, error in account_errors.items():
-                    await circuit.record(session, accounts[account_id], error, now)
+                report = await self._store_rows(session, chunk, chunk.rows, chunk.outcomes, now)
+                if chunk.answered:
+                    await session.execute(
+                        update(accounts_table)
+                        .where(accounts_table.c.id.in_(sorted(chunk.answered)))
+                        .values(last_success_at=now)
+                    )
             return report
         except Exception:
-            log.exception("poll_store_failed_isolating", shipments=len(claimed))
+            log.exception("poll_store_failed_isolating", shipments=len(chunk.rows))
         # One unstorable answer must not block its whole chunk: store shipment by shipment, and record the
         # ones that still fail as failed polls (retried with back-off) instead of leaving them leased forever.
         report = PollReport()
-        for row in claimed:
+        for row in chunk.rows:
             try:
                 async with self.sessions() as session, session.begin():
-                    report.merge(await self._store_chunk(session, [row], outcomes, now))
+                    report.merge(await self._store_rows(session, chunk, [row], chunk.outcomes, now))
             except Exception as exc:
                 failure: dict[int, Outcome] = {
                     row.id: Failure("store_failed", f"{type(exc).__name__}: {str(exc)[:300]}")
                 }
                 async with self.sessions() as session, session.begin():
-                    report.merge(await self._store_chunk(session, [row], failure, now))
+                    report.merge(await self._store_rows(session, chunk, [row], failure, now))
         return report
 
-    async def _store_chunk(
-        self, session: AsyncSession, claimed: Sequence[Row[Any]], outcomes: dict[int, Outcome], now: datetime
+    async def _store_rows(
+        self,
+        session: AsyncSession,
+        chunk: Chunk,
+        rows: Sequence[Row[Any]],
+        outcomes: dict[int, Outcome],
+        now: datetime,
     ) -> PollReport:
-        mine = await self._still_ours(session, claimed, now)
+        mine = await self._still_ours(session, rows, chunk.leased_until)
         return await store_outcomes(session, mine, outcomes, now=now, rng=self.rng, detector=self.detector)
 
     async def _still_ours(
-        self, session: AsyncSession, claimed: Sequence[Row[Any]], claimed_at: datetime
+        self, session: AsyncSession, claimed: Sequence[Row[Any]], leased_until: datetime
     ) -> list[Row[Any]]:
         """The claimed rows this poller may still write, locked: its lease not yet taken over by another
         poller and the tracking code not corrected meanwhile. Anything else is left to the newer writer."""
         query = (
             select(shipments.c.id, shipments.c.tracking_code)
-            .where(shipments.c.id.in_([r.id for r in claimed]), shipments.c.next_poll_at == claimed_at + self.lease)
+            .where(shipments.c.id.in_([r.id for r in claimed]), shipments.c.next_poll_at == leased_until)
             .order_by(shipments.c.id)  # locks taken in id order, as the push applier takes them: no deadlock
             .with_for_update()
         )
@@ -242,9 +202,22 @@ class Poller:
 
     def _pacer(self, account: CarrierAccount, spec: CarrierSpec) -> Pacer:
         """The account's pacer, kept across cycles (so a new cycle does not start with a burst)."""
-        rate = rate_limit(account, spec)
-        pacer = self._pacers.get(account.id)
-        if pacer is None or pacer.rate != rate:
-            shared = SharedRate(self.redis, f"zelo:rate:account:{account.id}", rate) if self.redis and rate else None
-            pacer = self._pacers[account.id] = Pacer(rate, self.clock.now, self.sleep, shared)
+        limit = rate_limit(account, spec)
+        kept = self._pacers.get(account.id)
+        if kept is not None and kept[0] == limit:
+            return kept[1]
+        rate = max(limit * RATE_MARGIN, SLOWEST) if limit else None
+        shared = SharedRate(self.redis, f"zelo:rate:account:{account.id}", rate) if self.redis and rate else None
+        pacer = Pacer(rate, self.clock.now, self.sleep, shared)
+        self._pacers[account.id] = (limit, pacer)
         return pacer
+
+
+async def expired_leases(session: AsyncSession, now: datetime) -> int:
+    """Clear and count the leases that ran out with nothing stored (their shipments are due again): a poller
+    died or stalled holding them."""
+    stmt = update(shipments).where(shipments.c.poll_leased_until <= now).values(poll_leased_until=None)
+    expired = max(int((await session.execute(stmt)).rowcount), 0)  # type: ignore[attr-defined]
+    if expired:
+        log.warning("poll_leases_expired", shipments=expired)
+    return expired

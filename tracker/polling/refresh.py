@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import Row, select, update
 
 from tracker.models import CarrierAccount, events_table, shipments_table
-from tracker.polling.outcomes import Failure, Outcome, Rejected
+from tracker.polling.outcomes import Deferred, Failure, Outcome, Rejected
 from tracker.polling.poller import CLAIMED_COLUMNS, Poller
 from tracker.polling.report import PollReport
 
@@ -90,7 +90,8 @@ async def refresh(poller: Poller, shipment_id: int, *, every: timedelta | None =
                 shipments.c.id == shipment_id,
                 shipments.c.last_polled_at.is_(None) if last is None else shipments.c.last_polled_at == last,
             )
-            .values(next_poll_at=now + poller.lease, last_polled_at=now)  # a second refresh meanwhile: too soon
+            # a second refresh meanwhile: too soon
+            .values(next_poll_at=now + poller.lease, poll_leased_until=now + poller.lease, last_polled_at=now)
             .returning(*CLAIMED_COLUMNS)
         )
         claimed = (await session.execute(claim)).all()
@@ -98,9 +99,7 @@ async def refresh(poller: Poller, shipment_id: int, *, every: timedelta | None =
         raise NotRefreshable(
             "too_soon", f"shipment {shipment_id} is being polled right now", _seconds(every or timedelta(seconds=1))
         )
-    accounts = {account.id: account}
-    outcomes, account_errors = await poller._fetch(claimed, accounts)
-    report = await poller._store(claimed, outcomes, account_errors, accounts, now)
+    outcomes, report = await poller.poll_claimed(claimed, {account.id: account}, now + poller.lease)
     return await _what_changed(poller, claimed[0], outcomes.get(shipment_id), report, now)
 
 
@@ -125,6 +124,8 @@ async def _what_changed(
         ).all()
     if isinstance(outcome, Failure | Rejected):
         error: str | None = outcome.message
+    elif isinstance(outcome, Deferred):
+        error = f"the carrier asked for a pause: polled again after {outcome.until:%Y-%m-%dT%H:%M:%SZ}"
     elif outcome is None:
         error = "the carrier's answer did not mention this tracking code"
     else:

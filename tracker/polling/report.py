@@ -17,6 +17,8 @@ class PollReport:
     skipped_accounts: set[str] = field(default_factory=set)  # circuit open
     incidents: Counter[str] = field(default_factory=Counter)  # opened by the detector, by kind
     released: int = 0  # held shipments whose carrier account now exists: due from now on
+    deferred: int = 0  # claimed but not polled: their account's circuit opened, or the carrier asked for a pause
+    leases_expired: int = 0  # shipments a poller claimed and never stored (it died or stalled): due again
 
     def merge(self, other: "PollReport") -> None:
         self.polled += other.polled
@@ -30,3 +32,5 @@ class PollReport:
         self.skipped_accounts |= other.skipped_accounts
         self.incidents.update(other.incidents)
         self.released += other.released
+        self.deferred += other.deferred
+        self.leases_expired += other.leases_expired

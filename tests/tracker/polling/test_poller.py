@@ -1,76 +1,25 @@
 """The poll pipeline on real databases (SQLite and PostgreSQL), with a scriptable carrier."""
 
 import asyncio
-import random
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
-import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from carriers.base import CarrierUnavailable, Reason, ResultError, Status, TrackingResult
-from carriers.base.registry import register, unregister
 from carriers.correios.parse import parse
-from tests.support import RecordingSleep
 from tests.tracker.fake_carrier import FakeCarrier, events
+from tests.tracker.polling.support import Sessions, add, make_poller, shipment, stored_events
 from tracker.clock import SimulatedClock
 from tracker.detector import Detector
 from tracker.models import CarrierAccount, Shipment, TrackingEvent
 from tracker.polling import circuit
 from tracker.polling.accounts import add_account
-from tracker.polling.poller import Poller
 from tracker.shipments.service import NewShipment
 from tracker.shipments.service import register as register_shipments
 from tracker.vault import Vault
-
-Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-def carrier() -> AsyncIterator[FakeCarrier]:
-    fake = FakeCarrier()
-    register(fake.spec())
-    yield fake
-    unregister("fake")
-
-
-@pytest.fixture
-async def account_id(sessions: Sessions, vault: Vault, clock: SimulatedClock, carrier: FakeCarrier) -> int:
-    async with sessions() as session, session.begin():
-        account = await add_account(
-            session, vault, carrier="fake", name="fake-1", credentials={"key": "k"}, base_url=None, now=clock.now()
-        )
-        return account.id
-
-
-async def add(sessions: Sessions, clock: SimulatedClock, account_id: int, *codes: str) -> None:
-    async with sessions() as session, session.begin():
-        await register_shipments(session, [NewShipment("fake", account_id, c) for c in codes], clock.now())
-
-
-def make_poller(sessions: Sessions, clock: SimulatedClock, vault: Vault, **kw: object) -> Poller:
-    return Poller(sessions, httpx.AsyncClient(), clock, vault, sleep=RecordingSleep(), rng=random.Random(1), **kw)  # type: ignore[arg-type]
-
-
-async def shipment(sessions: Sessions, code: str) -> Shipment:
-    async with sessions() as session:
-        return (await session.scalars(select(Shipment).where(Shipment.tracking_code == code))).one()
-
-
-async def stored_events(sessions: Sessions, code: str) -> list[tuple[str, bool]]:
-    async with sessions() as session:
-        rows = await session.execute(
-            select(TrackingEvent.code, TrackingEvent.voided)
-            .join(Shipment, Shipment.id == TrackingEvent.shipment_id)
-            .where(Shipment.tracking_code == code)
-            .order_by(TrackingEvent.occurred_at)
-        )
-        return [(c, v) for c, v in rows]
 
 
 async def test_poll_stores_events_once_and_updates_status(
@@ -297,13 +246,17 @@ async def test_a_poller_killed_after_claiming_only_delays_its_shipments_by_the_l
     for code in ("FK1", "FK2"):
         carrier.answers[code] = TrackingResult(code, events(clock.now(), (0, "PO-01", Status.POSTED)))
     doomed = make_poller(sessions, clock, vault, lease=timedelta(minutes=5))
-    claimed, _, _ = await doomed._claim(clock.now())  # claims, then "dies": nothing is fetched or stored
-    assert len(claimed) == 2
+    claim = await doomed._claim(clock.now())  # claims, then "dies": nothing is fetched or stored
+    assert claim.chunk is not None and len(claim.chunk.rows) == 2
     survivor = make_poller(sessions, clock, vault)
     assert (await survivor.run_once()).polled == 0  # leased: nobody else takes them meanwhile
     clock.advance(timedelta(minutes=5))
-    report = await survivor.run_once()
+    with capture_logs() as logs:
+        report = await survivor.run_once()
     assert report.polled == 2 and report.changed == 2
+    assert report.leases_expired == 2  # reported: a poller died holding them
+    assert [e["shipments"] for e in logs if e["event"] == "poll_leases_expired"] == [2]
+    assert (await survivor.run_once()).leases_expired == 0  # once
     assert (await shipment(sessions, "FK1")).status == "posted"
 
 
@@ -332,14 +285,16 @@ async def test_a_poller_slower_than_its_lease_does_not_overwrite_newer_data(
     t0 = clock.now()
     stale = TrackingResult("FK1", events(t0, (0, "PO-01", Status.POSTED)))
     slow = make_poller(sessions, clock, vault, lease=timedelta(minutes=5))
-    claimed, accounts, _ = await slow._claim(clock.now())
+    claim = await slow._claim(clock.now())
+    assert claim.chunk is not None
     clock.advance(timedelta(minutes=6))  # the lease runs out; another poller stores fresher news
     carrier.answers["FK1"] = TrackingResult(
         "FK1", events(t0, (0, "PO-01", Status.POSTED), (5, "BDE-01", Status.DELIVERED))
     )
     await make_poller(sessions, clock, vault).run_once()
     assert (await shipment(sessions, "FK1")).status == "delivered"
-    report = await slow._store(claimed, {claimed[0].id: stale}, {}, accounts, t0)  # the slow one finally stores
+    claim.chunk.outcomes[claim.chunk.rows[0].id] = stale
+    report = await slow._store(claim.chunk, t0)  # the slow one finally stores
     assert report.polled == 0
     assert (await shipment(sessions, "FK1")).status == "delivered"
 
