@@ -31,7 +31,7 @@ def checked(response: httpx.Response, *, carrier: str, echo: bool = True) -> htt
     if status < 400:
         return response
     where = f"{response.request.method} {response.request.url.path}"
-    text = response.text if echo else f"<{len(response.content)} bytes withheld>"
+    text = response.text if echo else _withheld(response)
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise RateLimited(f"{where} rate limited (HTTP 429)", carrier=carrier, retry_after=retry_after)
@@ -46,7 +46,7 @@ def json_body(response: httpx.Response, *, carrier: str, echo: bool = True) -> A
         return loads(response.content)
     except ValueError:
         where = f"{response.request.method} {response.request.url.path}"
-        text = response.text if echo else f"<{len(response.content)} bytes withheld>"
+        text = response.text if echo else _withheld(response)
         raise MalformedResponse(
             f"{where} answered HTTP {response.status_code} with a body that is not JSON: {text[:120]!r}",
             carrier=carrier,
@@ -56,11 +56,15 @@ def json_body(response: httpx.Response, *, carrier: str, echo: bool = True) -> A
 def loads(body: bytes) -> Any:
     """``body`` decoded: orjson (about half the stdlib's CPU on a Correios answer), and what orjson refuses but
     the stdlib reads (a UTF-8 byte order mark, UTF-16, ``NaN``) through the stdlib, so both accept the same bodies;
-    ValueError if neither does. Integers beyond 64 bits come back as floats (no carrier sends them)."""
+    ValueError if neither does — also for a body nested deeper than orjson's 1024 levels (the stdlib would
+    raise RecursionError on it). Integers beyond 64 bits come back as floats (no carrier sends them)."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def expect_object(body: Any, what: str, *, carrier: str) -> dict[str, Any]:
@@ -68,3 +72,9 @@ def expect_object(body: Any, what: str, *, carrier: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ContractError(f"{what} is not a JSON object: {type(body).__name__}", carrier=carrier)
     return body
+
+
+def _withheld(response: httpx.Response) -> str:
+    """What stands for a body kept out of a message: its size and media type (enough to tell an HTML page)."""
+    kind = response.headers.get("Content-Type", "no Content-Type").split(";")[0].strip()[:60]
+    return f"<{len(response.content)} bytes of {kind} withheld>"

@@ -2,11 +2,15 @@
 
 The tracking client and the claim filer of an account talk through a :class:`CwsSession`. The token
 (``POST /token/v1/autentica/cartaopostagem``, refreshed before ``expiraEm``) is kept per HTTP client and
-account, so a tracker and a filer built on the same ``httpx.AsyncClient`` share one token.
+account, so a tracker and a filer built on the same ``httpx.AsyncClient`` share one token. A refused token
+is replaced once however many calls it was refused to: each call names the token it carried, and only the
+first to report it fetches a new one. An ``expiraEm`` already past (the carrier's clock ahead of ours) is
+logged and the token used anyway, refreshed no sooner than :data:`carriers.base.tokens.MIN_REFRESH` later.
 """
 
 import asyncio
 import base64
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,14 +24,16 @@ from carriers.base import (
     Now,
     Sleep,
 )
-from carriers.base.http import checked, json_body, send
+from carriers.base.http import checked, expect_object, json_body, send
 from carriers.base.retry import DEFAULT_RETRY, RetryPolicy, with_retries
-from carriers.base.tokens import TokenSlots
+from carriers.base.tokens import MIN_REFRESH, TokenSlots, answer_keys, bearer, refresh_time
 from carriers.correios.parse import CARRIER, LOCAL_TZ
 
 TOKEN_PATH = "/token/v1/autentica/cartaopostagem"
 REFRESH_BEFORE = timedelta(hours=4)  # refresh the token this long before expiraEm (or at half-life)
 REQUIRED = ("user", "access_code", "posting_card")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,7 +78,7 @@ class CwsSession:
 
     async def contract(self) -> str | None:
         """The contract the posting card belongs to, as the token answer says (after a token is fetched)."""
-        await self._auth_header()
+        await self._bearer()
         return self._token.contract
 
     async def request(
@@ -83,10 +89,11 @@ class CwsSession:
         A status in ``data_statuses`` (a 4xx whose JSON body is a business answer) is returned as data;
         ``echo=False`` keeps the body out of error messages (it may echo what we sent: customer data).
         """
-        response = await self._send(method, path, headers=await self._auth_header(), **kwargs)
+        token = await self._bearer()
+        response = await self._send(method, path, headers=_authorization(token), **kwargs)
         if response.status_code in (401, 403):
-            self._token.value = None  # expired or revoked early: one fresh token, then give up
-            response = await self._send(method, path, headers=await self._auth_header(), **kwargs)
+            token = await self._bearer(stale=token)  # expired or revoked early: one fresh token, then give up
+            response = await self._send(method, path, headers=_authorization(token), **kwargs)
             if response.status_code in (401, 403):
                 status = response.status_code
                 raise AuthFailed(f"{method} {path} refused with a fresh token (HTTP {status})", carrier=CARRIER)
@@ -94,12 +101,16 @@ class CwsSession:
             return _json(response, echo=echo)
         return _json(_checked(response, echo=echo), echo=echo)
 
-    async def _auth_header(self) -> dict[str, str]:
+    async def _bearer(self, stale: str | None = None) -> str:
+        """The current token; a new one when there is none, it is due for refresh, or it is ``stale`` (refused)
+        — unless another call already replaced the stale one."""
         slot = self._token
         async with slot.lock:
-            if slot.value is None or slot.refresh_at is None or self._now() >= slot.refresh_at:
+            due = slot.refresh_at is None or self._now() >= slot.refresh_at
+            if slot.value is None or due or (stale is not None and slot.value == stale):
                 await with_retries(self._authenticate, sleep=self.sleep, policy=self.retry)
-            return {"Authorization": f"Bearer {slot.value}"}
+            assert slot.value is not None  # set by _authenticate or it raised
+            return slot.value
 
     async def _authenticate(self) -> None:
         creds = self.account.credentials
@@ -116,27 +127,51 @@ class CwsSession:
                 "check the user, access code and posting card",
                 carrier=CARRIER,
             )
-        body = _json(_checked(response))
-        if not isinstance(body, dict):
-            raise ContractError(f"token answer is not a JSON object: {type(body).__name__}", carrier=CARRIER)
-        token, expires = body.get("token"), body.get("expiraEm")
-        if not isinstance(token, str) or not isinstance(expires, str):
-            raise ContractError(f"token answer lacks 'token' or 'expiraEm': keys {sorted(body)}", carrier=CARRIER)
-        try:
-            expires_at = datetime.fromisoformat(expires)
-        except ValueError:
-            raise ContractError(f"expiraEm {expires!r} is not an ISO date-time", carrier=CARRIER) from None
-        if expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=LOCAL_TZ)
+        # echo=False on the body: a 2xx answer to this call holds the token, whatever shape it came in
+        body = expect_object(_json(_checked(response), echo=False), "token answer", carrier=CARRIER)
+        if "token" not in body or "expiraEm" not in body:
+            missing = " and ".join(repr(k) for k in ("token", "expiraEm") if k not in body)
+            raise ContractError(f"token answer lacks {missing}: keys {answer_keys(body)}", carrier=CARRIER)
+        token = bearer(body["token"], "token", carrier=CARRIER)
+        expires_at = _expiry(body["expiraEm"])
+        now = self._now()
+        if expires_at <= now:
+            log.warning(
+                "correios_token_expiry_in_past: account %r, expiraEm %s, now %s: token used, refreshed in %s",
+                self.account.name,
+                expires_at.isoformat(),
+                now.isoformat(),
+                MIN_REFRESH,
+            )
         card = body.get("cartaoPostagem")
         contract = card.get("contrato") if isinstance(card, dict) else None
         slot = self._token
         slot.value = token
-        slot.refresh_at = expires_at - min(REFRESH_BEFORE, (expires_at - self._now()) / 2)
+        slot.refresh_at = refresh_time(expires_at, now, REFRESH_BEFORE)
         slot.contract = str(contract) if isinstance(contract, str | int) and not isinstance(contract, bool) else None
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await send(self._http, method, self._base + path, carrier=CARRIER, **kwargs)
+
+
+def _authorization(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _expiry(value: Any) -> datetime:
+    """``expiraEm`` as an aware date-time (Brasília time when it names no offset); ContractError if unreadable."""
+    if not isinstance(value, str):
+        raise ContractError(
+            f"token answer's 'expiraEm' is {type(value).__name__}, expected an ISO date-time string", carrier=CARRIER
+        )
+    try:
+        expires_at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ContractError(
+            f"token answer's 'expiraEm' {value[:40]!r} is not an ISO date-time (expected like 2026-11-03T08:00:00)",
+            carrier=CARRIER,
+        ) from None
+    return expires_at if expires_at.tzinfo is not None else expires_at.replace(tzinfo=LOCAL_TZ)
 
 
 def _checked(response: httpx.Response, *, echo: bool = True) -> httpx.Response:

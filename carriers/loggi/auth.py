@@ -3,15 +3,20 @@
 ``POST {base}/v2/oauth2/token`` with ``{"client_id", "client_secret"}`` answers ``{"idToken": ...}``, sent as
 ``Authorization: Bearer``. Its lifetime is read from ``expiresIn``/``expires_in`` (seconds) when the answer has
 one, else from the ``exp`` claim of the token (Loggi's docs call it a JWT; it is read, not verified: only Loggi
-checks it), else it is taken as one hour. It is refreshed 5 minutes before it expires (or at half-life if shorter),
-and kept per HTTP client and account (a slot keyed by a hash, no secret in clear as a key), so every tracker built
-on the same ``httpx.AsyncClient`` shares it. A 401/403 gets one fresh token; refused again, :class:`AuthFailed`.
+checks it), else it is taken as one hour; a lifetime that is not a positive number of seconds up to a year, or an
+``exp`` no date can hold, is not read. It is refreshed 5 minutes before it expires (or at half-life if shorter),
+never sooner than :data:`carriers.base.tokens.MIN_REFRESH` after the answer (an ``exp`` already past, the
+carrier's clock ahead of ours, is logged and the token used), and kept per HTTP client and account (a slot keyed
+by a hash, no secret in clear as a key), so every tracker built on the same ``httpx.AsyncClient`` shares it.
+A 401/403 gets one fresh token; refused again, :class:`AuthFailed` — one fresh token however many calls the
+old one was refused to.
 """
 
 import asyncio
 import base64
 import binascii
-import json
+import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,16 +24,19 @@ from typing import Any
 import httpx
 
 from carriers.base import AccountConfig, AuthFailed, ContractError, Now, Sleep
-from carriers.base.http import checked, expect_object, json_body, send
+from carriers.base.http import checked, expect_object, json_body, loads, send
 from carriers.base.retry import DEFAULT_RETRY, RetryPolicy, with_retries
-from carriers.base.tokens import TokenSlots
+from carriers.base.tokens import MIN_REFRESH, TokenSlots, answer_keys, bearer, refresh_time
 from carriers.loggi.parse import CARRIER
 
 TOKEN_PATH = "/v2/oauth2/token"
 REFRESH_BEFORE = timedelta(minutes=5)
 DEFAULT_LIFETIME = timedelta(hours=1)  # when the answer says nothing of the token's expiry
 REQUIRED = ("client_id", "client_secret", "company_id")
+MAX_LIFETIME = timedelta(days=366)  # an expiresIn beyond this is not a lifetime but a fault: not read
 REFUSED = (401, 403)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -117,14 +125,23 @@ class LoggiSession:
             "token answer",
             carrier=CARRIER,
         )
-        token = body.get("idToken")
-        if not isinstance(token, str) or not token.strip():
-            raise ContractError(f"token answer lacks 'idToken': keys {sorted(body)}", carrier=CARRIER)
+        if "idToken" not in body:
+            raise ContractError(f"token answer lacks 'idToken': keys {answer_keys(body)}", carrier=CARRIER)
+        raw = body["idToken"]
+        token = bearer(raw.strip() if isinstance(raw, str) else raw, "idToken", carrier=CARRIER)
         now = self._now()
         expires = _expiry(body, token, now)
+        if expires <= now:
+            log.warning(
+                "loggi_token_expiry_in_past: account %r, expires %s, now %s: token used, refreshed in %s",
+                self.account.name,
+                expires.isoformat(),
+                now.isoformat(),
+                MIN_REFRESH,
+            )
         slot = self._token
-        slot.value = token.strip()
-        slot.refresh_at = expires - min(REFRESH_BEFORE, max(expires - now, timedelta(0)) / 2)
+        slot.value = token
+        slot.refresh_at = refresh_time(expires, now, REFRESH_BEFORE)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await send(self._http, method, self._base + path, carrier=CARRIER, **kwargs)
@@ -137,16 +154,21 @@ def _expiry(body: dict[str, Any], token: str, now: datetime) -> datetime:
             return now + timedelta(seconds=seconds)
     exp = _jwt_exp(token)
     if exp is not None:
-        return datetime.fromtimestamp(exp, UTC)
+        try:
+            return datetime.fromtimestamp(exp, UTC)
+        except (OverflowError, OSError, ValueError):  # no date-time holds it: as if the token said nothing
+            pass
     return now + DEFAULT_LIFETIME
 
 
 def _seconds(value: Any) -> float | None:
+    """A lifetime in seconds (a positive number, or a string of ASCII digits) up to :data:`MAX_LIFETIME`."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and value > 0:
-        return float(value)
-    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
+    if isinstance(value, str):
+        text = value.strip()  # more than 12 digits is past MAX_LIFETIME (and int() refuses thousands of them)
+        value = int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+    if isinstance(value, int | float) and math.isfinite(value) and 0 < value <= MAX_LIFETIME.total_seconds():
         return float(value)
     return None
 
@@ -157,8 +179,10 @@ def _jwt_exp(token: str) -> float | None:
     if len(parts) != 3:
         return None
     try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        claims = loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (binascii.Error, ValueError):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+        return None
+    return float(exp)

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from carriers.base import AccountConfig, AuthFailed, ContractError
-from carriers.base.http import checked, json_body, send
-from carriers.base.tokens import TokenSlots
+from carriers.base.http import checked, expect_object, json_body, send
+from carriers.base.tokens import TokenSlots, answer_keys, bearer
 from carriers.melhorenvio.parse import CARRIER
 
 TOKEN_PATH = "/oauth/token"
@@ -110,11 +110,14 @@ class MelhorEnvioSession:
                     "authorize the app again and give the new tokens",
                     carrier=CARRIER,
                 )
-            body = json_body(checked(response, carrier=CARRIER, echo=False), carrier=CARRIER, echo=False)
-            access = body.get("access_token") if isinstance(body, dict) else None
-            if not isinstance(access, str) or not access:
-                keys = sorted(body) if isinstance(body, dict) else type(body).__name__
-                raise ContractError(f"token answer lacks 'access_token': got {keys}", carrier=CARRIER)
+            body = expect_object(
+                json_body(checked(response, carrier=CARRIER, echo=False), carrier=CARRIER, echo=False),
+                "token answer",
+                carrier=CARRIER,
+            )
+            if "access_token" not in body:
+                raise ContractError(f"token answer lacks 'access_token': keys {answer_keys(body)}", carrier=CARRIER)
+            access = bearer(body["access_token"], "access_token", carrier=CARRIER)
             renewed = body.get("refresh_token")
             slot.access = access
             if isinstance(renewed, str) and renewed:

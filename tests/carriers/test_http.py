@@ -27,7 +27,13 @@ def test_a_body_decodes_as_the_stdlib_decodes_it(content: bytes) -> None:
     assert json.dumps(decoded) == json.dumps(json.loads(content))
 
 
-@pytest.mark.parametrize("content", [b'{"objetos": [', b"<html>maintenance</html>", b"\xff\xfe\xfa", b""])
+DEEP = b"[" * 100_000 + b"]" * 100_000  # past orjson's depth limit, and the stdlib's recursion limit
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"objetos": [', b"<html>maintenance</html>", b"\xff\xfe\xfa", b"", pytest.param(DEEP, id="nested-too-deep")],
+)
 def test_a_body_that_is_not_json_is_a_malformed_response_naming_the_call(content: bytes) -> None:
     with pytest.raises(MalformedResponse, match=r"GET /objetos answered HTTP 200 with a body that is not JSON"):
         json_body(answer(content), carrier="correios")
