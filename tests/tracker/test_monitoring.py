@@ -1,8 +1,11 @@
 """``GET /metrics``: a scraper's key reads it (and nothing else); the gauges say what waits in the database."""
 
+import random
 from datetime import timedelta
+from statistics import quantiles
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,6 +15,7 @@ from tests.tracker.ingest.conftest import http  # noqa: F401 (the API's fixture)
 from tracker.apikeys import create_key
 from tracker.clock import SimulatedClock
 from tracker.models import CarrierAccount, Shipment
+from tracker.polling.gauges import poll_gauges
 from tracker.probes import CARRIER_CALLS, JOBS
 from tracker.shipments.service import NewShipment, register
 from tracker.vault import Vault
@@ -74,3 +78,22 @@ async def test_the_gauges_count_due_polls_their_lag_and_each_accounts_circuit(
     assert found[("zelo_jobs_total", (("job", "poll_due"), ("outcome", "ok")))] >= 1
     assert found[("zelo_carrier_calls_total", (("account", "loja-sp"), ("outcome", "timeout")))] >= 1
     assert found[("zelo_claims_closing", (("within", "24h"),))] == 0
+
+
+async def test_the_lag_quantiles_read_by_rank_match_the_quantiles_of_every_due_poll(
+    sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock, vault: Vault
+) -> None:
+    now = clock.now()
+    rng = random.Random(7)
+    lags = [rng.randint(1, 86_400) for _ in range(257)]
+    async with sessions() as session, session.begin():
+        account = await correios_account(session, vault, name="loja-sp", now=now)
+        await register(session, [NewShipment("correios", account, f"AA{i:09d}BR") for i in range(len(lags))], now)
+        for shipment_id, seconds in enumerate(lags, start=1):
+            at = now - timedelta(seconds=seconds)
+            await session.execute(update(Shipment).where(Shipment.id == shipment_id).values(next_poll_at=at))
+    async with sessions() as session:
+        found = {(s.name, s.labels.get("quantile")): s.value for s in await poll_gauges(session, now)}
+    cuts = quantiles(lags, n=100, method="inclusive")
+    assert found[("zelo_poll_lag_seconds", "0.5")] == pytest.approx(cuts[49], abs=1e-6)
+    assert found[("zelo_poll_lag_seconds", "0.99")] == pytest.approx(cuts[98], abs=1e-6)
