@@ -53,4 +53,4 @@ async def _lag_quantile(session: AsyncSession, now: datetime, due: int, q: float
     lags = [(now - at).total_seconds() for at in pair]
     if len(lags) < 2:
         return lags[0] if lags else 0.0
-    return lags[0] + (position - floor(position)) * (lags[1] - lags[0])
+    return float(lags[0] + (position - floor(position)) * (lags[1] - lags[0]))
