@@ -3,14 +3,18 @@
 A batch is claimed (``sending``, with a lease) and committed *before* anything is sent. At the last moment
 before a message leaves, the channel calls ``handed`` (the e-mail channel while it sends the envelope, before
 DATA), and one statement marks the row handed (``handed_at``), only while this run's claim still holds it: a
-dispatcher that stalled past its lease sends nothing another run may have taken. After the sends, one
-transaction records each outcome. A dispatcher killed in between leaves rows ``sending`` past their lease;
-the next run sends again those never handed, resends the handed ones only on channels whose receiver dedupes
-on the idempotency key (the ops webhook's ``webhook-id``), and marks the other handed ones ``uncertain`` —
-never sent twice, shown to ops, who can resend by hand. Policy is applied at send time: opt-outs, quiet hours
-in the destination's time zone (the message waits), a daily cap per shipment and local day of the
-destination (messages sent, or queued for wa.me, that day: one rule within a batch and across batches; the
-delivery and its check-in are never held back nor counted), and
+dispatcher that stalled past its lease sends nothing another run may have taken. Outcomes are recorded while
+the batch goes on, a few at a time (``notifier.record``), and a send's slot among the ``concurrency`` in
+flight is given back only once its outcome is written. A dispatcher killed mid-batch leaves rows ``sending``
+past their lease, the rows of at most ``concurrency`` sends among them handed: those in the channel's hands at
+the kill, or taken with their outcome not yet written. The next run sends again those never handed, resends
+the handed ones only on channels whose receiver dedupes on the idempotency key (the ops webhook's
+``webhook-id``), and marks the other handed ones ``uncertain`` — never sent twice, shown to ops, who can
+resend by hand.
+
+Policy is applied at send time: opt-outs, quiet hours in the destination's time zone (the message waits), a
+daily cap per shipment and local day of the destination (messages sent, or queued for wa.me, that day: one
+rule within a batch and across batches; the delivery and its check-in are never held back nor counted), and
 a rate per channel (a message that would wait for its slot more than a second is put back). Ops e-mails of
 one round go out as one digest. A message that fails for good on a channel with a fallback (WhatsApp → the
 wa.me queue) is queued there, once.
@@ -23,22 +27,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import structlog
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifier.channels.base import ChannelError, Outgoing, PermanentFailure, Port, Sent, TemporaryFailure
 from notifier.config import Policy, load_policy
-from notifier.handoff import HELD, Handoff, Lost
+from notifier.handoff import Handoff, Lost
 from notifier.holds import quiet_until, sent_today_of
-from notifier.models import attempts_table, notifications_table, optouts_table
+from notifier.models import notifications_table, optouts_table
 from notifier.outbox import queue_row
 from notifier.ratelimit import RateLimit
+from notifier.record import Outcome, Recorder, Result, Slot, write
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
 from tracker.clock import Clock
-from tracker.db import insert_skipping_duplicates
 from tracker.models import shipments_table
 
 log = structlog.get_logger(__name__)
@@ -47,18 +51,11 @@ OptOuts = Callable[[Row[Any], Row[Any]], Sequence[str]]  # (notification, shipme
 Digest = Callable[[Sequence[Outgoing]], Outgoing]  # one message for a round of ops messages
 _n, _s = notifications_table.c, shipments_table.c
 OPS = frozenset({Channel.OPS_EMAIL.value, Channel.OPS_WEBHOOK.value})
-_UPDATE = update(notifications_table).where(_n.id == bindparam("_id"), *HELD)
 # Failures after which the channel surely did not take the message: only these are handed to its fallback
 # (a timeout, an outage or a crash may hide a delivery; a number without WhatsApp fails on wa.me too).
 HANDED_ON = frozenset(
     {"outside_window", "whatsapp_rejected", "whatsapp_auth", "whatsapp_rate_limited", "channel_not_configured"}
 )
-
-
-class Result(NamedTuple):
-    values: dict[str, Any] | None  # the notification's new columns; None: the row is no longer this run's
-    attempt: dict[str, Any] | None = None  # the attempt to record, when a send was tried
-    fallback: dict[str, Any] | None = None  # a notification to queue on the fallback channel
 
 
 class _Later(Exception):
@@ -138,7 +135,7 @@ class Dispatcher:
                 rows.append(held | {"status": outcome.value, "reason": reason, "attempts": row.attempts})
                 attempts.append(_attempt(row.id, now, "uncertain", "dispatcher_lost", reason or "resent with its key"))
                 report.outcomes[(row.channel, "resent" if again else "uncertain")] += 1
-            await _write(session, rows, attempts)
+            await write(session, rows, attempts)
 
     async def _claim(self, now: datetime) -> list[tuple[Row[Any], Row[Any]]]:
         async with self.sessions() as session, session.begin():
@@ -192,28 +189,13 @@ class Dispatcher:
                 rounds.setdefault(n.channel, []).append((n, s))
             else:
                 alone.append((n, s))
+        recorder = Recorder(self.sessions, report.outcomes, self.concurrency)
         async with self._handoff() as handoff:
-            results = dict(
-                zip(
-                    [n.id for n, _ in alone],
-                    await asyncio.gather(*(self._one(n, s, now, opted_out, sent_today, handoff) for n, s in alone)),
-                    strict=True,
-                )
-            )
+            await asyncio.gather(*(self._one(n, s, now, opted_out, sent_today, handoff, recorder) for n, s in alone))
             for group in rounds.values():
-                results |= await self._round(group, now, handoff)
-        rows, attempts, fallbacks = [], [], []
-        for n, _ in claimed:
-            result = results[n.id]
-            if result.values is None:
-                report.outcomes[(n.channel, "lost")] += 1
-                continue
-            rows.append({"_id": n.id, "_lease": n.due_at, **result.values})
-            attempts += [result.attempt] if result.attempt else []
-            fallbacks += [result.fallback] if result.fallback else []
-            report.outcomes[(n.channel, result.values["status"])] += 1
-        async with self.sessions() as session, session.begin():
-            await _write(session, rows, attempts, fallbacks)
+                async with recorder.slot() as slot:
+                    await recorder.record(await self._round(group, now, handoff, slot), slot)
+        await recorder.close()
 
     def _held(
         self, n: Row[Any], s: Row[Any], now: datetime, opted_out: set[str], sent_today: Counter[int]
@@ -241,6 +223,20 @@ class Dispatcher:
         opted_out: set[str],
         sent_today: Counter[int],
         handoff: Handoff,
+        recorder: Recorder,
+    ) -> None:
+        async with recorder.slot() as slot:
+            await recorder.record([(n, await self._try(n, s, now, opted_out, sent_today, handoff, slot))], slot)
+
+    async def _try(
+        self,
+        n: Row[Any],
+        s: Row[Any],
+        now: datetime,
+        opted_out: set[str],
+        sent_today: Counter[int],
+        handoff: Handoff,
+        slot: Slot,
     ) -> Result:
         if held := self._held(n, s, now, opted_out, sent_today):
             return held
@@ -248,21 +244,21 @@ class Dispatcher:
             message = await self.compose(n, s, now)
             if isinstance(message, str):  # wa_link: queued for a person to click and send
                 return Result(_values(now, status="queued", link=message, attempts=n.attempts, handed_at=now))
-            sent = await self._send(Channel(n.channel), message, [n], handoff)
+            sent = await self._send(Channel(n.channel), message, [n], handoff, slot)
         except Exception as exc:
             return self._failed(n, now, exc)
         return _sent(n, now, sent)
 
     async def _round(
-        self, group: list[tuple[Row[Any], Row[Any]]], now: datetime, handoff: Handoff
-    ) -> dict[int, Result]:
+        self, group: list[tuple[Row[Any], Row[Any]]], now: datetime, handoff: Handoff, slot: Slot
+    ) -> list[Outcome]:
         """One digest for the ops messages of a round; each row shares the digest's fate."""
         assert self.digest is not None
-        results: dict[int, Result] = {}
+        results: list[Outcome] = []
         parts: list[tuple[Row[Any], Outgoing]] = []
         for n, s in group:
             if held := self._held(n, s, now, set(), Counter()):
-                results[n.id] = held
+                results.append((n, held))
                 continue
             try:
                 message = await self.compose(n, s, now)
@@ -270,35 +266,37 @@ class Dispatcher:
                     raise TypeError(f"a {n.channel} message cannot be a link")
                 parts.append((n, message))
             except Exception as exc:
-                results[n.id] = self._failed(n, now, exc)
+                results.append((n, self._failed(n, now, exc)))
         if parts:
             try:
                 digest = self.digest([m for _, m in parts])
-                sent = await self._send(Channel(group[0][0].channel), digest, [n for n, _ in parts], handoff)
+                sent = await self._send(Channel(group[0][0].channel), digest, [n for n, _ in parts], handoff, slot)
             except Exception as exc:  # one fate for the round: retried together while any row has tries left
                 retry = isinstance(exc, TemporaryFailure) and min(n.attempts for n, _ in parts) < self.max_attempts
                 due = self._next_try(max(n.attempts for n, _ in parts), getattr(exc, "retry_after", None), now)
-                return results | {n.id: self._failed(n, now, exc, retry=retry, due=due) for n, _ in parts}
-            results |= {n.id: _sent(n, now, sent) for n, _ in parts}
+                return results + [(n, self._failed(n, now, exc, retry=retry, due=due)) for n, _ in parts]
+            results += [(n, _sent(n, now, sent)) for n, _ in parts]
         return results
 
-    async def _send(self, channel: Channel, message: Outgoing, rows: Sequence[Row[Any]], handoff: Handoff) -> Sent:
-        """Hand ``message`` (the one of ``rows``) to its channel, once the rate and the channel allow."""
+    async def _send(
+        self, channel: Channel, message: Outgoing, rows: Sequence[Row[Any]], handoff: Handoff, slot: Slot
+    ) -> Sent:
+        """Hand ``message`` (the one of ``rows``) to its channel, once the rate, a slot and the channel allow."""
         port = self.channels.get(channel)
         if port is None:
             raise PermanentFailure("channel_not_configured", f"no {channel.value} channel is configured")
         limit = self.limits.get(channel)
         if limit is not None and (wait := await limit.acquire()) is not None:
             raise _Later(self.clock.now() + timedelta(seconds=wait))
-        async with handoff.gate:
-            return await port.send(message, lambda: handoff.mark(rows))
+        await slot.take()  # given back once the outcome is recorded
+        return await port.send(message, lambda: handoff.mark(rows))
 
     @asynccontextmanager
     async def _handoff(self) -> AsyncIterator[Handoff]:
         engine: AsyncEngine = self.sessions.kw["bind"]
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            yield Handoff(autocommit, self.clock, asyncio.Semaphore(self.concurrency))
+            yield Handoff(autocommit, self.clock)
 
     def _failed(
         self, n: Row[Any], now: datetime, exc: Exception, *, retry: bool | None = None, due: datetime | None = None
@@ -359,17 +357,3 @@ def _sent(n: Row[Any], now: datetime, sent: Sent) -> Result:
 
 def _attempt(notification_id: int, now: datetime, outcome: str, code: str | None, detail: str | None) -> dict[str, Any]:
     return {"notification_id": notification_id, "at": now, "outcome": outcome, "code": code, "detail": detail}
-
-
-async def _write(
-    session: AsyncSession,
-    rows: list[dict[str, Any]],
-    attempts: list[dict[str, Any]],
-    fallbacks: Sequence[dict[str, Any]] = (),
-) -> None:
-    for keys in {tuple(sorted(r)) for r in rows}:  # executemany needs one key set per statement
-        await session.execute(_UPDATE, [r for r in rows if tuple(sorted(r)) == keys])
-    if attempts:
-        await session.execute(attempts_table.insert(), attempts)
-    if fallbacks:
-        await session.execute(insert_skipping_duplicates(session, notifications_table, ["dedupe_key"]), fallbacks)

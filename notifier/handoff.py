@@ -30,11 +30,10 @@ class Lost(Exception):
 
 @dataclass
 class Handoff:
-    """One batch's marks, and the gate that bounds its sends in flight."""
+    """One batch's marks."""
 
     connection: AsyncConnection
     clock: Clock
-    gate: asyncio.Semaphore
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def mark(self, rows: Sequence[Row[Any]]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.correios.s10 import make_code
+from notifier import record
 from notifier.channels.base import Handed, Outgoing, PermanentFailure, Sent, TemporaryFailure, unrecorded
 from notifier.channels.email import EmailChannel
 from notifier.compose import make_digest
@@ -24,6 +25,7 @@ from notifier.config import load_policy
 from notifier.dispatcher import Dispatcher, DispatchReport
 from notifier.models import Notification, NotificationAttempt, OptOut
 from notifier.ratelimit import RateLimit
+from notifier.record import write
 from notifier.vocabulary import Channel
 from tests.support import correios_account
 from tracker.clock import SimulatedClock
@@ -366,6 +368,90 @@ async def test_killed_mid_batch_only_the_message_in_the_channels_hands_is_uncert
     assert {(r.status, r.attempts) for r in found.values()} == {("sent", 1)}
     assert report.outcomes[("email", "uncertain")] == 1 and report.outcomes[("email", "requeued")] == 7
     assert Counter(a for a, _ in await attempts(sessions)) == {"sent": 7, "uncertain": 1}
+
+
+class Taking(Fake):
+    """A channel whose server accepts the first ``accepts`` messages, then takes the next ones and never
+    answers (``full`` once it holds ``holds`` of them): the process is killed while they are in its hands."""
+
+    def __init__(self, accepts: int, holds: int) -> None:
+        super().__init__("email")
+        self.accepts, self.holds, self.holding, self.full = accepts, holds, [], asyncio.Event()
+
+    async def send(self, message: Outgoing, handed: Handed = unrecorded) -> Sent:
+        await handed()
+        if len(self.sent) < self.accepts:
+            self.sent.append(message)
+            return Sent(f"id-{len(self.sent)}")
+        self.holding.append(message)
+        if len(self.holding) == self.holds:
+            self.full.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_killed_mid_batch_the_messages_the_channel_accepted_stay_sent(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault
+) -> None:
+    await queue(sessions, vault, clock.now(), "email", n=10)
+    taking = Taking(accepts=5, holds=3)
+    first = dispatcher(sessions, clock, 20, email=taking)
+    first.concurrency = 3
+    run = asyncio.create_task(first.run_once())
+    # every slot is held by a send in the server's hands: each accepted one gave its slot back, once written
+    await asyncio.wait_for(taking.full.wait(), 10)
+    run.cancel()  # killed: nothing after this runs
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    accepted = {m.notification_id for m in taking.sent}
+    in_flight = {m.notification_id for m in taking.holding}
+    clock.advance(timedelta(minutes=5))  # past the lease
+    email = Fake("email")
+    report = await dispatcher(sessions, clock, 20, email=email).run_once()
+    found = {r.id: r for r in await rows(sessions)}
+    assert {i for i, r in found.items() if r.status == "uncertain"} == in_flight  # only those in flight at the kill
+    assert {i for i, r in found.items() if r.status == "sent" and r.provider_id and r.sent_at} == set(found) - in_flight
+    assert {m.notification_id for m in email.sent} == set(found) - accepted - in_flight  # the two never tried
+    assert (report.total("uncertain"), report.total("requeued"), report.total("sent")) == (3, 2, 2)
+    assert Counter(a for a, _ in await attempts(sessions)) == {"sent": 7, "uncertain": 3}
+
+
+async def test_a_batchs_outcomes_are_written_a_few_at_a_time(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await queue(sessions, vault, clock.now(), "email", n=40)
+    writes: list[int] = []
+
+    async def counted(session: AsyncSession, rows: list[dict[str, Any]], *args: Any) -> None:
+        writes.append(len(rows))
+        await write(session, rows, *args)
+
+    monkeypatch.setattr(record, "write", counted)
+    d = dispatcher(sessions, clock, 50, email=Fake("email"))
+    assert (await d.run_once()).total("sent") == 40
+    assert sum(writes) == 40 and len(writes) <= 40 // 2  # a few at a time (here four), not one per message
+    assert Counter(a for a, _ in await attempts(sessions)) == {"sent": 40}
+
+
+async def test_outcomes_whose_write_failed_are_written_with_the_next(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await queue(sessions, vault, clock.now(), "email", n=6)
+    failures = [OSError("the database went away")]
+
+    async def flaky(session: AsyncSession, *args: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await write(session, *args)
+
+    monkeypatch.setattr(record, "write", flaky)
+    email = Fake("email")
+    d = dispatcher(sessions, clock, 10, email=email)
+    d.concurrency = 2
+    assert (await d.run_once()).total("sent") == 6
+    assert not failures  # the first write failed: its outcomes waited for the next
+    assert len(email.sent) == 6 and {(r.status, r.attempts) for r in await rows(sessions)} == {("sent", 1)}
+    assert await attempts(sessions) == [("sent", None)] * 6
 
 
 async def test_a_dispatcher_whose_lease_ran_out_sends_nothing_it_no_longer_holds(
