@@ -44,6 +44,7 @@ class Chunk:
 
     rows: Sequence[Row[Any]]
     leased_until: datetime  # the claim's ``next_poll_at``: a row that no longer has it is another writer's
+    start_by: datetime  # a batch not started by then is deferred: its answer could come after the lease
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     answered: set[int] = field(default_factory=set)  # accounts whose calls answered
     issued: asyncio.Event = field(default_factory=asyncio.Event)  # every batch started (or deferred)
@@ -205,17 +206,16 @@ class Cycle:
 
     async def _start(self, account: _Account, chunk: Chunk, rows: list[Row[Any]]) -> bool:
         """Take the account's pace and a place; False when the batch is deferred instead."""
-        poller = self.poller
+        now = self.poller.clock.now
         until = account.stopped_until
-        if until is None and poller.clock.now() > chunk.leased_until - poller.margin:
-            until = poller.clock.now()  # its answer could come after the lease: the next run takes these
         if until is None:
             wait = await account.pacer.begin(self.gate, MAX_RATE_WAIT)
             if wait is not None:  # the shared bucket is booked far ahead: other workers, or a pause
-                until = account.stopped_until = poller.clock.now() + timedelta(seconds=wait)
-            elif account.stopped_until is not None:  # the circuit opened while this one waited
-                self.gate.release()
-                until = account.stopped_until
+                until = account.stopped_until = now() + timedelta(seconds=wait)
+            else:  # holding a place now: the circuit may have opened, or the lease run short, meanwhile
+                until = account.stopped_until or (now() if now() > chunk.start_by else None)
+                if until is not None:
+                    self.gate.release()
         if until is None:
             return True
         chunk.outcomes.update({r.id: Deferred(until) for r in rows})

@@ -97,14 +97,13 @@ class Poller:
     ) -> tuple[dict[int, Outcome], PollReport]:
         """Fetch and store shipments claimed elsewhere (``refresh``) until ``leased_until``: their outcomes and
         what was stored."""
-        chunk = Chunk(claimed, leased_until)
+        chunk = self._chunk(claimed, self.clock.now(), leased_until)
         report = await Cycle(self, PollReport()).run(Claim(chunk, accounts))
         return chunk.outcomes, report
 
-    @property
-    def margin(self) -> timedelta:
-        """A batch is not started this close to its chunk's lease end (its answer could come after it)."""
-        return min(self.call_budget, self.lease / 2)
+    def _chunk(self, rows: Sequence[Row[Any]], now: datetime, leased_until: datetime) -> Chunk:
+        """A chunk leased from ``now``: its batches may start while half a call's budget of its lease is left."""
+        return Chunk(rows, leased_until, leased_until - min(self.call_budget, leased_until - now) / 2)
 
     async def _claim(self, now: datetime) -> Claim:
         async with self.sessions() as session, session.begin():
@@ -125,7 +124,7 @@ class Poller:
                 .returning(*CLAIMED_COLUMNS)
             )
             claimed = (await session.execute(stmt)).all()
-        chunk = Chunk(claimed, leased_until) if claimed else None
+        chunk = self._chunk(claimed, now, leased_until) if claimed else None
         return Claim(chunk, accounts, {accounts[i].name for i in open_ids}, probes)
 
     def _lease(self, accounts: Any) -> timedelta:

@@ -162,3 +162,24 @@ async def test_the_lease_is_sized_to_the_work(
         claim = await poller._claim(clock.now())
         assert claim.chunk is not None and claim.chunk.leased_until == clock.now() + lease
         assert (await shipment(sessions, "FK1")).poll_leased_until == claim.chunk.leased_until
+
+
+async def test_batches_start_while_the_lease_leaves_time_for_an_answer_and_the_late_ones_wait_for_the_next_run(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    codes = [f"FK{i}" for i in range(18)]  # one chunk of six calls
+    await add(sessions, clock, account_id, *codes)
+    answer_all(carrier, clock, codes)
+    answer = carrier.track
+
+    async def slow(batch: list[str]) -> list[TrackingResult]:  # each call takes 20 s
+        clock.advance(timedelta(seconds=20))
+        return await answer(batch)
+
+    carrier.track = slow  # type: ignore[method-assign]
+    poller = make_poller(sessions, clock, vault, concurrency=1)  # no rate: leased for one call's budget, 150 s
+    first = await asyncio.wait_for(poller.run_once(), timeout=30)
+    assert (first.polled, first.deferred) == (12, 6)  # four calls start within the lease's first 75 s
+    second = await asyncio.wait_for(poller.run_once(), timeout=30)
+    assert (second.polled, second.deferred) == (6, 0)
+    assert sorted(c for call in carrier.calls for c in call) == sorted(codes)  # none asked twice
