@@ -16,14 +16,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from carriers.base import CarrierError, RateLimited, Tracker
+from carriers.base import CarrierError, CarrierSpec, RateLimited, Tracker
 from carriers.base.registry import UnknownCarrier
 from carriers.base.registry import get as get_carrier
+from tracker.clock import Clock
 from tracker.models import CarrierAccount
 from tracker.polling import circuit
 from tracker.polling.outcomes import Deferred, Failure, Outcome, Rejected
@@ -31,11 +33,8 @@ from tracker.polling.pace import Pacer
 from tracker.polling.report import PollReport
 from tracker.probes import CARRIER_CALLS
 
-if TYPE_CHECKING:
-    from tracker.polling.poller import Poller
-
 log = structlog.get_logger(__name__)
-MAX_RATE_WAIT = 5.0  # seconds: a shared bucket booked further ahead (other workers, a pause) defers the account
+MAX_RATE_WAIT = 30.0  # seconds (what a call waits for itself): a bucket held longer, by a pause, defers the account
 
 
 @dataclass(eq=False)
@@ -43,6 +42,7 @@ class Chunk:
     """Shipments claimed together and stored together; its batches are counted as they start and finish."""
 
     rows: Sequence[Row[Any]]
+    claimed_at: datetime  # what the chunk's writes record as their time (events' ``recorded_at``, polls')
     leased_until: datetime  # the claim's ``next_poll_at``: a row that no longer has it is another writer's
     start_by: datetime  # a batch not started by then is deferred: its answer could come after the lease
     outcomes: dict[int, Outcome] = field(default_factory=dict)
@@ -80,6 +80,19 @@ class Claim:
     probes: set[int] = field(default_factory=set)
 
 
+class Source(Protocol):
+    """What a cycle needs of its poller (``tracker.polling.poller.Poller``)."""
+
+    clock: Clock
+    sessions: async_sessionmaker[AsyncSession]
+    concurrency: int
+
+    async def claim(self, now: datetime) -> Claim: ...
+    async def store(self, chunk: Chunk) -> PollReport: ...
+    def tracker(self, account: CarrierAccount, spec: CarrierSpec) -> Tracker: ...
+    def pacer(self, account: CarrierAccount, spec: CarrierSpec) -> Pacer: ...
+
+
 @dataclass(eq=False)
 class _Account:
     """One carrier account in this run."""
@@ -94,7 +107,7 @@ class _Account:
 
 
 class Cycle:
-    def __init__(self, poller: "Poller", report: PollReport) -> None:
+    def __init__(self, poller: Source, report: PollReport) -> None:
         self.poller, self.report = poller, report
         self.gate = asyncio.Semaphore(poller.concurrency)
         self._accounts: dict[int, _Account | str] = {}  # a str: why it cannot be polled this run (logged once)
@@ -108,7 +121,7 @@ class Cycle:
             if given is not None:
                 self._take(given)
             else:
-                while (claim := await self.poller._claim(self.poller.clock.now())).chunk is not None:
+                while (claim := await self.poller.claim(self.poller.clock.now())).chunk is not None:
                     self._take(claim)
                     await claim.chunk.issued.wait()
                 self.report.skipped_accounts |= claim.skipped
@@ -170,7 +183,7 @@ class Cycle:
         if row.id not in self._accounts:
             try:
                 spec = get_carrier(row.carrier)
-                made = _Account(row, self.poller._tracker(row, spec), self.poller._pacer(row, spec))
+                made = _Account(row, self.poller.tracker(row, spec), self.poller.pacer(row, spec))
             except (UnknownCarrier, ValueError) as exc:  # adapter not installed, credentials unreadable, bad rate
                 log.error("carrier_account_unusable", account=row.name, error=str(exc))
                 self._accounts[row.id] = str(exc)
@@ -286,4 +299,4 @@ class Cycle:
     async def _store_all(self) -> None:
         while (chunk := await self._to_store.get()) is not None:
             await chunk.done.wait()
-            self.report.merge(await self.poller._store(chunk, self.poller.clock.now()))
+            self.report.merge(await self.poller.store(chunk))

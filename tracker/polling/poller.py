@@ -93,19 +93,19 @@ class Poller:
         return await Cycle(self, report).run()
 
     async def poll_claimed(
-        self, claimed: Sequence[Row[Any]], accounts: dict[int, CarrierAccount], leased_until: datetime
+        self, claimed: Sequence[Row[Any]], accounts: dict[int, CarrierAccount], claimed_at: datetime
     ) -> tuple[dict[int, Outcome], PollReport]:
-        """Fetch and store shipments claimed elsewhere (``refresh``) until ``leased_until``: their outcomes and
-        what was stored."""
-        chunk = self._chunk(claimed, self.clock.now(), leased_until)
+        """Fetch and store shipments claimed elsewhere (``refresh``) at ``claimed_at`` for ``lease``: their
+        outcomes and what was stored."""
+        chunk = self._chunk(claimed, claimed_at, claimed_at + self.lease)
         report = await Cycle(self, PollReport()).run(Claim(chunk, accounts))
         return chunk.outcomes, report
 
     def _chunk(self, rows: Sequence[Row[Any]], now: datetime, leased_until: datetime) -> Chunk:
         """A chunk leased from ``now``: its batches may start while half a call's budget of its lease is left."""
-        return Chunk(rows, leased_until, leased_until - min(self.call_budget, leased_until - now) / 2)
+        return Chunk(rows, now, leased_until, leased_until - min(self.call_budget, leased_until - now) / 2)
 
-    async def _claim(self, now: datetime) -> Claim:
+    async def claim(self, now: datetime) -> Claim:
         async with self.sessions() as session, session.begin():
             accounts = {a.id: a for a in await session.scalars(select(CarrierAccount))}
             probes = {a.id for a in accounts.values() if circuit.half_open(a, now)}
@@ -139,7 +139,9 @@ class Poller:
         issue = timedelta(seconds=self.chunk / (slowest * RATE_MARGIN)) if slowest else timedelta(0)
         return min(self.lease, self.call_budget + issue)
 
-    async def _store(self, chunk: Chunk, now: datetime) -> PollReport:
+    async def store(self, chunk: Chunk) -> PollReport:
+        """Write a chunk's outcomes in one transaction (shipment by shipment if that fails)."""
+        now = chunk.claimed_at
         try:
             async with self.sessions() as session, session.begin():
                 report = await self._store_rows(session, chunk, chunk.rows, chunk.outcomes, now)
@@ -192,14 +194,14 @@ class Poller:
         ours = {(row.id, row.tracking_code) for row in await session.execute(query)}
         return [r for r in claimed if (r.id, r.tracking_code) in ours]
 
-    def _tracker(self, account: CarrierAccount, spec: CarrierSpec) -> Tracker:
+    def tracker(self, account: CarrierAccount, spec: CarrierSpec) -> Tracker:
         tracker = self._trackers.get(account.id)
         if tracker is None:
             config = account_config(account, self.vault)
             tracker = self._trackers[account.id] = spec.make_tracker(config, self.http, self.clock.now, self.sleep)
         return tracker
 
-    def _pacer(self, account: CarrierAccount, spec: CarrierSpec) -> Pacer:
+    def pacer(self, account: CarrierAccount, spec: CarrierSpec) -> Pacer:
         """The account's pacer, kept across cycles (so a new cycle does not start with a burst)."""
         limit = rate_limit(account, spec)
         kept = self._pacers.get(account.id)

@@ -99,7 +99,7 @@ async def refresh(poller: Poller, shipment_id: int, *, every: timedelta | None =
         raise NotRefreshable(
             "too_soon", f"shipment {shipment_id} is being polled right now", _seconds(every or timedelta(seconds=1))
         )
-    outcomes, report = await poller.poll_claimed(claimed, {account.id: account}, now + poller.lease)
+    outcomes, report = await poller.poll_claimed(claimed, {account.id: account}, now)
     return await _what_changed(poller, claimed[0], outcomes.get(shipment_id), report, now)
 
 

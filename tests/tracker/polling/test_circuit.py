@@ -150,7 +150,7 @@ async def test_the_lease_is_sized_to_the_work(
 ) -> None:
     await add(sessions, clock, account_id, "FK1")
     poller = make_poller(sessions, clock, vault, chunk=100, lease=timedelta(minutes=10))
-    claim = await poller._claim(clock.now())
+    claim = await poller.claim(clock.now())
     assert claim.chunk is not None and claim.chunk.leased_until == clock.now() + poller.call_budget  # no limit
     for rate, lease in [
         (0.5, poller.call_budget + timedelta(seconds=100 / (0.5 * RATE_MARGIN))),  # a chunk's calls at its pace
@@ -159,7 +159,7 @@ async def test_the_lease_is_sized_to_the_work(
         async with sessions() as session, session.begin():
             await session.execute(update(CarrierAccount).values(requests_per_second=rate))
             await session.execute(update(Shipment).values(next_poll_at=clock.now()))
-        claim = await poller._claim(clock.now())
+        claim = await poller.claim(clock.now())
         assert claim.chunk is not None and claim.chunk.leased_until == clock.now() + lease
         assert (await shipment(sessions, "FK1")).poll_leased_until == claim.chunk.leased_until
 

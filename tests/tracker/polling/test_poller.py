@@ -246,7 +246,7 @@ async def test_a_poller_killed_after_claiming_only_delays_its_shipments_by_the_l
     for code in ("FK1", "FK2"):
         carrier.answers[code] = TrackingResult(code, events(clock.now(), (0, "PO-01", Status.POSTED)))
     doomed = make_poller(sessions, clock, vault, lease=timedelta(minutes=5))
-    claim = await doomed._claim(clock.now())  # claims, then "dies": nothing is fetched or stored
+    claim = await doomed.claim(clock.now())  # claims, then "dies": nothing is fetched or stored
     assert claim.chunk is not None and len(claim.chunk.rows) == 2
     survivor = make_poller(sessions, clock, vault)
     assert (await survivor.run_once()).polled == 0  # leased: nobody else takes them meanwhile
@@ -285,7 +285,7 @@ async def test_a_poller_slower_than_its_lease_does_not_overwrite_newer_data(
     t0 = clock.now()
     stale = TrackingResult("FK1", events(t0, (0, "PO-01", Status.POSTED)))
     slow = make_poller(sessions, clock, vault, lease=timedelta(minutes=5))
-    claim = await slow._claim(clock.now())
+    claim = await slow.claim(clock.now())
     assert claim.chunk is not None
     clock.advance(timedelta(minutes=6))  # the lease runs out; another poller stores fresher news
     carrier.answers["FK1"] = TrackingResult(
@@ -294,7 +294,7 @@ async def test_a_poller_slower_than_its_lease_does_not_overwrite_newer_data(
     await make_poller(sessions, clock, vault).run_once()
     assert (await shipment(sessions, "FK1")).status == "delivered"
     claim.chunk.outcomes[claim.chunk.rows[0].id] = stale
-    report = await slow._store(claim.chunk, t0)  # the slow one finally stores
+    report = await slow.store(claim.chunk)  # the slow one finally stores
     assert report.polled == 0
     assert (await shipment(sessions, "FK1")).status == "delivered"
 
