@@ -1,7 +1,6 @@
 """Refreshing one shipment now (``POST /v1/shipments/{id}/refresh``): through the poller, so the detector judges
 what is new; at most once a minute per shipment; answering what changed."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -10,7 +9,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.base import CarrierUnavailable, Reason, Status, TrackingEvent, TrackingResult
-from carriers.base.registry import register, unregister
 from tests.tracker.fake_carrier import FakeCarrier, events
 from tests.tracker.ingest.conftest import http, keys  # noqa: F401
 from tracker.clock import SimulatedClock
@@ -22,14 +20,6 @@ from tracker.vault import Vault
 
 Sessions = async_sessionmaker[AsyncSession]
 Headers = dict[str, dict[str, str]]
-
-
-@pytest.fixture
-def carrier() -> Iterator[FakeCarrier]:
-    fake = FakeCarrier()
-    register(fake.spec())
-    yield fake
-    unregister("fake")
 
 
 @pytest.fixture
