@@ -151,7 +151,7 @@ def worker_settings(
             start_http_server(settings.worker_metrics_port, settings.worker_metrics_host, registry=REGISTRY)
         ctx["_runtime_cm"] = opened = open_runtime(settings)
         ctx["runtime"] = await opened.__aenter__()
-        freeze_startup_heap()
+        freeze_startup_heap(batches=True)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if (opened := ctx.pop("_runtime_cm", None)) is not None:

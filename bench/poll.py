@@ -104,7 +104,7 @@ async def poller_pass(url: str, sandbox: str, when: datetime, due: str | None) -
     await set_sandbox_clock(sandbox, when)
     settings = Settings(database_url=url, poll_chunk=CHUNK, poll_concurrency=8)
     async with open_runtime(settings, SimulatedClock(when)) as rt:
-        freeze_startup_heap()  # as a poll process does once its runtime is open (``zelo poll``, ``zelo worker``)
+        freeze_startup_heap(batches=True)  # as a poll process does (``zelo poll``, ``zelo worker``)
         if due is not None:
             async with rt.engine.begin() as conn:
                 await conn.execute(text(f"UPDATE shipments SET next_poll_at = :t WHERE {due}"), {"t": when})

@@ -177,7 +177,7 @@ def poll(
                     return await refresh_shipment(rt, found.id)
                 except NotRefreshable as exc:
                     raise fail(str(exc)) from None
-            freeze_startup_heap()  # a poll cycle's chunks would otherwise make full collections walk it
+            freeze_startup_heap(batches=True)  # a poll cycle's chunks would otherwise make full collections walk it
             if once:
                 return await poller_of(rt).run_once()
             from scheduler import run_embedded
