@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.config import Settings
 from tracker.probes import JOB_SECONDS, JOBS, REGISTRY
-from tracker.runtime import Job, Runtime, runtime_of
+from tracker.runtime import Job, Runtime, freeze_startup_heap, runtime_of
 
 log = structlog.get_logger(__name__)
 ZONE = ZoneInfo("America/Sao_Paulo")  # cron minutes are Brasília's, whatever the machine's zone
@@ -151,6 +151,7 @@ def worker_settings(
             start_http_server(settings.worker_metrics_port, settings.worker_metrics_host, registry=REGISTRY)
         ctx["_runtime_cm"] = opened = open_runtime(settings)
         ctx["runtime"] = await opened.__aenter__()
+        freeze_startup_heap(batches=True)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if (opened := ctx.pop("_runtime_cm", None)) is not None:

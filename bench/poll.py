@@ -42,6 +42,7 @@ from tracker.db import make_engine
 from tracker.migrate import upgrade
 from tracker.models import Shipment, TrackingEvent
 from tracker.polling import poller_of
+from tracker.runtime import freeze_startup_heap
 from zelo.demo_carriers import track_parcels
 from zelo.features import open_runtime
 
@@ -103,6 +104,7 @@ async def poller_pass(url: str, sandbox: str, when: datetime, due: str | None) -
     await set_sandbox_clock(sandbox, when)
     settings = Settings(database_url=url, poll_chunk=CHUNK, poll_concurrency=8)
     async with open_runtime(settings, SimulatedClock(when)) as rt:
+        freeze_startup_heap(batches=True)  # as a poll process does (``zelo poll``, ``zelo worker``)
         if due is not None:
             async with rt.engine.begin() as conn:
                 await conn.execute(text(f"UPDATE shipments SET next_poll_at = :t WHERE {due}"), {"t": when})

@@ -1,6 +1,5 @@
 """The FastAPI application (``zelo api``)."""
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +13,7 @@ from tracker.db import is_sqlite, make_engine
 from tracker.ingest.batcher import GroupCommit
 from tracker.ingest.state import IngestState
 from tracker.problems import install
+from tracker.runtime import freeze_startup_heap
 from tracker.signatures import parse_secrets
 from tracker.web import KeyCache
 from zelo import features
@@ -67,18 +67,3 @@ def app_from_env() -> FastAPI:
     settings = get_settings()
     logs.configure(settings.log_level, settings.log_json)
     return create_app(settings)
-
-
-_frozen = False
-
-
-def freeze_startup_heap() -> None:
-    """Move the objects alive after startup (modules, classes, the app) out of the cyclic garbage collector's
-    reach, once per process. A batch of shipments allocates so many containers that collections run several
-    times per batch, and each full one walked the whole startup heap, a large share of a batch's time.
-    Garbage allocated later is still collected."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()

@@ -164,6 +164,7 @@ def poll(
 
     async def go() -> Any:
         from tracker.polling import NotRefreshable, poller_of, refresh_shipment
+        from tracker.runtime import freeze_startup_heap
         from tracker.shipments import find_shipment
 
         async with open_runtime(ctx, loaded) as rt:
@@ -176,6 +177,7 @@ def poll(
                     return await refresh_shipment(rt, found.id)
                 except NotRefreshable as exc:
                     raise fail(str(exc)) from None
+            freeze_startup_heap(batches=True)  # a poll cycle's chunks would otherwise make full collections walk it
             if once:
                 return await poller_of(rt).run_once()
             from scheduler import run_embedded

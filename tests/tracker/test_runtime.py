@@ -1,6 +1,8 @@
 """The runtime: a neutral container that keeps one object per factory, closes them, and runs a job by name;
 the composition root wires every feature into it."""
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +68,18 @@ async def test_enqueue_runs_the_named_job_in_process_with_the_runtime(tmp_path: 
         rt.jobs["job"] = job
         await rt.enqueue("job", shipment_id=7)
         assert seen == [(rt, {"shipment_id": 7})]
+
+
+def test_a_batch_process_freezes_its_startup_heap_once_and_collects_its_young_less_often() -> None:
+    """In a process of its own: freezing is for good, and the test run's collector must stay as it is."""
+    script = (
+        "import gc\n"
+        "from tracker.runtime import BATCH_YOUNG_GC, freeze_startup_heap\n"
+        "default = gc.get_threshold()\n"
+        "freeze_startup_heap(batches=True)\n"
+        "frozen = gc.get_freeze_count()\n"
+        "assert frozen > 0 and gc.get_threshold() == (BATCH_YOUNG_GC, *default[1:])\n"
+        "freeze_startup_heap()\n"
+        "assert gc.get_freeze_count() == frozen and gc.get_threshold()[0] == BATCH_YOUNG_GC\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parents[2])
