@@ -80,11 +80,6 @@ class _Unusable(str):
     warning: str
 
 
-def _usable(value: str | None) -> str | None:
-    """A customer's contact as stored: None for one that failed its check."""
-    return None if type(value) is _Unusable else value
-
-
 def _contact(field: str, normalize: Callable[[str], str]) -> Callable[[Any, ValidatorFunctionWrapHandler], str]:
     """A customer's contact is optional for tracking: one that is unusable is not stored (and the item warned),
     instead of rejecting the shipment."""
@@ -158,11 +153,12 @@ class ItemIn(_In):
 
     def stored(self) -> dict[str, Any]:
         """As the shipment's ``items`` column keeps it (no unknown fields, no nulls)."""
-        kept: dict[str, Any] = {"sku": self.sku, "quantity": self.quantity}
-        if self.description is not None:
-            kept["description"] = self.description
-        if self.category is not None:
-            kept["category"] = self.category
+        f = self.__dict__
+        kept: dict[str, Any] = {"sku": f["sku"], "quantity": f["quantity"]}
+        if f["description"] is not None:
+            kept["description"] = f["description"]
+        if f["category"] is not None:
+            kept["category"] = f["category"]
         return kept
 
 
@@ -198,9 +194,10 @@ class ShipmentIn(_In):
     @classmethod
     def _day_alone(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         """A date alone: midnight in a zone (a ``ZoneInfo``, which no parsed offset is) fixed by ``_local_day``."""
-        if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+        day = value.strip() if isinstance(value, str) else ""
+        if len(day) == 10 and _DAY.fullmatch(day):  # the length first: a datetime is longer, and most are one
             try:
-                return datetime.combine(date.fromisoformat(value.strip()), time(0), timezone_of(None))
+                return datetime.combine(date.fromisoformat(day), time(0), timezone_of(None))
             except ValueError:
                 pass  # 2026-13-01: the datetime check says what is wrong
         return handler(value)
@@ -239,30 +236,42 @@ class ShipmentIn(_In):
         return code
 
     def columns(self) -> dict[str, Any]:
-        """The shipment's stored columns (customer and destination flattened)."""
-        c, d, o = self.customer or _NO_CUSTOMER, self.destination or _NO_DESTINATION, self.origin or _NO_ORIGIN
+        """The shipment's stored columns (customer and destination flattened). Read from the models' ``__dict__``
+        and the items walked once: a batch builds this for each of its shipments."""
+        f = self.__dict__
+        c = (f["customer"] or _NO_CUSTOMER).__dict__
+        d = (f["destination"] or _NO_DESTINATION).__dict__
+        o = (f["origin"] or _NO_ORIGIN).__dict__
+        items, stored, category = f["items"], None, None
+        if items is not None:
+            stored = []
+            for item in items:
+                stored.append(item.stored())
+                if category is None:
+                    category = item.category
+        email, phone = c["email"], c["phone"]
         return {
-            "external_id": self.external_id,
-            "carrier": self.carrier,
-            "tracking_code": self.tracking_code,
-            "service": self.service,
-            "order_number": self.order_number,
-            "invoice_key": self.invoice_key,
-            "shipped_at": self.shipped_at,
-            "promised_delivery_date": self.promised_delivery_date,
-            "declared_value": self.declared_value,
-            "shipping_cost": self.shipping_cost,
-            "customer_name": c.name,
-            "customer_email": _usable(c.email),
-            "customer_phone": _usable(c.phone),
-            "customer_consent": c.consent,
-            "destination_postal_code": d.postal_code,
-            "destination_city": d.city,
-            "destination_state": d.state,
-            "origin_postal_code": o.postal_code,
-            "origin_state": o.state,
-            "category": next((i.category for i in self.items or () if i.category is not None), None),
-            "items": None if self.items is None else [i.stored() for i in self.items],
+            "external_id": f["external_id"],
+            "carrier": f["carrier"],
+            "tracking_code": f["tracking_code"],
+            "service": f["service"],
+            "order_number": f["order_number"],
+            "invoice_key": f["invoice_key"],
+            "shipped_at": f["shipped_at"],
+            "promised_delivery_date": f["promised_delivery_date"],
+            "declared_value": f["declared_value"],
+            "shipping_cost": f["shipping_cost"],
+            "customer_name": c["name"],
+            "customer_email": None if type(email) is _Unusable else email,
+            "customer_phone": None if type(phone) is _Unusable else phone,
+            "customer_consent": c["consent"],
+            "destination_postal_code": d["postal_code"],
+            "destination_city": d["city"],
+            "destination_state": d["state"],
+            "origin_postal_code": o["postal_code"],
+            "origin_state": o["state"],
+            "category": category,
+            "items": stored,
         }
 
 
