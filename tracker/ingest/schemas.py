@@ -58,10 +58,12 @@ class _In(BaseModel):
     _nested: ClassVar[tuple[str, ...]] = ()  # fields holding _In models (or lists of them)
 
     def unknown_fields(self, prefix: str = "") -> list[str]:
-        found = [f"{prefix}{name}" for name in self.__pydantic_extra__] if self.__pydantic_extra__ else []
-        for name in self._nested:
-            value = getattr(self, name)
-            if isinstance(value, list):
+        extra = self.__pydantic_extra__
+        found = [f"{prefix}{name}" for name in extra] if extra else []
+        fields = self.__dict__
+        for name in self._nested:  # most shipments have no unknown field: each child is looked at once
+            value = fields[name]
+            if type(value) is list:
                 for i, child in enumerate(value):
                     if child.__pydantic_extra__ or child._nested:
                         found += child.unknown_fields(f"{prefix}{name}[{i}].")
