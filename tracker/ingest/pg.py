@@ -167,6 +167,11 @@ class PgStore:
         columns: list[Any] = list(zip(*map(_row, rows), strict=True)) if rows else [() for _ in _NEW]
         columns[_CONSENT] = [bool(consent) for consent in columns[_CONSENT]]
         columns[_ITEMS] = [to_json(items or []).decode() for items in columns[_ITEMS]]
+        # A column that is null in every row (an optional field no shipment has) goes as a null array, which
+        # unnest pads with nulls as it does any shorter array: asyncpg then neither checks nor encodes its
+        # elements, one by one. The ids always go: they make the rows.
+        n = len(rows)
+        columns[1:] = [None if column.count(None) == n else column for column in columns[1:]]
         store = (STORE, now, [i for i, _ in answered], hashes, responses, *columns)
         if not (plan.updates or plan.new_codes or plan.revisions):
             await self.db.execute(*store)
