@@ -19,7 +19,6 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
-    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -194,17 +193,18 @@ class ShipmentIn(_In):
     )
     items: list[ItemIn] | None = Field(default=None, max_length=500)
 
-    @field_validator("shipped_at", mode="wrap")
+    @field_validator("shipped_at", mode="before")
     @classmethod
-    def _day_alone(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        """A date alone: midnight in a zone (a ``ZoneInfo``, which no parsed offset is) fixed by ``_local_day``."""
+    def _day_alone(cls, value: Any) -> Any:
+        """A date alone: midnight in a zone (a ``ZoneInfo``, which no parsed offset is) fixed by ``_local_day``;
+        anything else goes on to the datetime check (before it, not around it: no handler to call back)."""
         day = value.strip() if isinstance(value, str) else ""
         if len(day) == 10 and _DAY.fullmatch(day):  # the length first: a datetime is longer, and most are one
             try:
                 return datetime.combine(date.fromisoformat(day), time(0), timezone_of(None))
             except ValueError:
                 pass  # 2026-13-01: the datetime check says what is wrong
-        return handler(value)
+        return value
 
     @model_validator(mode="after")
     def _local_day(self) -> "ShipmentIn":
