@@ -20,9 +20,11 @@ retries the whole group.
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+from pydantic_core import to_json
 from sqlalchemy import JSON, String
 from sqlalchemy.dialects import postgresql
 
@@ -73,6 +75,8 @@ LOOKUP = (
     "FROM generate_series(1, $5::int)"
 )
 _NEW = ("id", *_CREATED, "held_reason", "requested_account")
+_row = itemgetter(*_NEW)  # a row's values in _NEW's order: zip turns the rows into STORE's arrays, in C
+_CONSENT, _ITEMS = _NEW.index("customer_consent"), _NEW.index("items")
 _values = ", ".join(f"u.{c}::json" if c == "items" else f"u.{c}" for c in _NEW)
 _arrays = ", ".join(f"${n}::{'bigint' if c == 'id' else _type(c)}[]" for n, c in enumerate(_NEW, start=5))
 _columns = f"{', '.join(_NEW)}, created_at, updated_at, status, next_poll_at, poll_error_count"
@@ -160,9 +164,14 @@ class PgStore:
         answered = list(receipts().items())
         hashes, responses = [r.body_hash for _, r in answered], [r.response for _, r in answered]
         rows = plan.creates
-        columns: list[list[Any]] = [[r[c] for r in rows] for c in _NEW]
-        columns[_NEW.index("customer_consent")] = [bool(r["customer_consent"]) for r in rows]
-        columns[_NEW.index("items")] = [json.dumps(r["items"] or []) for r in rows]
+        columns: list[Any] = list(zip(*map(_row, rows), strict=True)) if rows else [() for _ in _NEW]
+        columns[_CONSENT] = [bool(consent) for consent in columns[_CONSENT]]
+        columns[_ITEMS] = [to_json(items or []).decode() for items in columns[_ITEMS]]
+        # A column that is null in every row (an optional field no shipment has) goes as a null array, which
+        # unnest pads with nulls as it does any shorter array: asyncpg then neither checks nor encodes its
+        # elements, one by one. The ids always go: they make the rows.
+        n = len(rows)
+        columns[1:] = [None if column.count(None) == n else column for column in columns[1:]]
         store = (STORE, now, [i for i, _ in answered], hashes, responses, *columns)
         if not (plan.updates or plan.new_codes or plan.revisions):
             await self.db.execute(*store)

@@ -15,11 +15,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -58,10 +57,12 @@ class _In(BaseModel):
     _nested: ClassVar[tuple[str, ...]] = ()  # fields holding _In models (or lists of them)
 
     def unknown_fields(self, prefix: str = "") -> list[str]:
-        found = [f"{prefix}{name}" for name in self.__pydantic_extra__] if self.__pydantic_extra__ else []
-        for name in self._nested:
-            value = getattr(self, name)
-            if isinstance(value, list):
+        extra = self.__pydantic_extra__
+        found = [f"{prefix}{name}" for name in extra] if extra else []
+        fields = self.__dict__
+        for name in self._nested:  # most shipments have no unknown field: each child is looked at once
+            value = fields[name]
+            if type(value) is list:
                 for i, child in enumerate(value):
                     if child.__pydantic_extra__ or child._nested:
                         found += child.unknown_fields(f"{prefix}{name}[{i}].")
@@ -80,26 +81,23 @@ class _Unusable(str):
     warning: str
 
 
-def _usable(value: str | None) -> str | None:
-    """A customer's contact as stored: None for one that failed its check."""
-    return None if type(value) is _Unusable else value
-
-
-def _contact(field: str, normalize: Callable[[str], str]) -> Callable[[Any, ValidatorFunctionWrapHandler], str]:
+def _contact(field: str, normalize: Callable[[str], str]) -> PlainValidator:
     """A customer's contact is optional for tracking: one that is unusable is not stored (and the item warned),
-    instead of rejecting the shipment."""
+    instead of rejecting the shipment. A plain validator: the checks strip the text themselves, so pydantic-core's
+    own string step (a wrap validator's handler, a call back into it per contact) adds nothing."""
+    phone = field == "phone"
 
-    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
-        if field == "phone" and type(value) is int:  # an ERP's number column: 5511987654321
+    def validate(value: Any) -> str:
+        if phone and type(value) is int:  # an ERP's number column: 5511987654321
             value = str(value)
         if not isinstance(value, str):
             return _unusable(field, f"expected text, got {type(value).__name__}")
         try:
-            return normalize(handler(value))
+            return normalize(value.strip())
         except ValueError as exc:
             return _unusable(field, str(exc))
 
-    return validate
+    return PlainValidator(validate, json_schema_input_type=str)
 
 
 def _unusable(field: str, why: str) -> str:
@@ -110,10 +108,10 @@ def _unusable(field: str, why: str) -> str:
 
 class CustomerIn(_In):
     name: Text200 | None = None
-    email: Annotated[str, WrapValidator(_contact("email", check.email))] | None = Field(
+    email: Annotated[str, _contact("email", check.email)] | None = Field(
         default=None, description="Not stored, with a warning on the item, when it is not a valid address."
     )
-    phone: Annotated[str, WrapValidator(_contact("phone", check.phone))] | None = Field(
+    phone: Annotated[str, _contact("phone", check.phone)] | None = Field(
         default=None,
         description="E.164, or as Brazil writes it: (11) 98765-4321, 11987654321, 5511987654321 (stored as E.164); "
         "not stored, with a warning on the item, when it is not a phone number.",
@@ -158,11 +156,12 @@ class ItemIn(_In):
 
     def stored(self) -> dict[str, Any]:
         """As the shipment's ``items`` column keeps it (no unknown fields, no nulls)."""
-        kept: dict[str, Any] = {"sku": self.sku, "quantity": self.quantity}
-        if self.description is not None:
-            kept["description"] = self.description
-        if self.category is not None:
-            kept["category"] = self.category
+        f = self.__dict__
+        kept: dict[str, Any] = {"sku": f["sku"], "quantity": f["quantity"]}
+        if f["description"] is not None:
+            kept["description"] = f["description"]
+        if f["category"] is not None:
+            kept["category"] = f["category"]
         return kept
 
 
@@ -194,16 +193,18 @@ class ShipmentIn(_In):
     )
     items: list[ItemIn] | None = Field(default=None, max_length=500)
 
-    @field_validator("shipped_at", mode="wrap")
+    @field_validator("shipped_at", mode="before")
     @classmethod
-    def _day_alone(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        """A date alone: midnight in a zone (a ``ZoneInfo``, which no parsed offset is) fixed by ``_local_day``."""
-        if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+    def _day_alone(cls, value: Any) -> Any:
+        """A date alone: midnight in a zone (a ``ZoneInfo``, which no parsed offset is) fixed by ``_local_day``;
+        anything else goes on to the datetime check (before it, not around it: no handler to call back)."""
+        day = value.strip() if isinstance(value, str) else ""
+        if len(day) == 10 and _DAY.fullmatch(day):  # the length first: a datetime is longer, and most are one
             try:
-                return datetime.combine(date.fromisoformat(value.strip()), time(0), timezone_of(None))
+                return datetime.combine(date.fromisoformat(day), time(0), timezone_of(None))
             except ValueError:
                 pass  # 2026-13-01: the datetime check says what is wrong
-        return handler(value)
+        return value
 
     @model_validator(mode="after")
     def _local_day(self) -> "ShipmentIn":
@@ -239,30 +240,42 @@ class ShipmentIn(_In):
         return code
 
     def columns(self) -> dict[str, Any]:
-        """The shipment's stored columns (customer and destination flattened)."""
-        c, d, o = self.customer or _NO_CUSTOMER, self.destination or _NO_DESTINATION, self.origin or _NO_ORIGIN
+        """The shipment's stored columns (customer and destination flattened). Read from the models' ``__dict__``
+        and the items walked once: a batch builds this for each of its shipments."""
+        f = self.__dict__
+        c = (f["customer"] or _NO_CUSTOMER).__dict__
+        d = (f["destination"] or _NO_DESTINATION).__dict__
+        o = (f["origin"] or _NO_ORIGIN).__dict__
+        items, stored, category = f["items"], None, None
+        if items is not None:
+            stored = []
+            for item in items:
+                stored.append(item.stored())
+                if category is None:
+                    category = item.category
+        email, phone = c["email"], c["phone"]
         return {
-            "external_id": self.external_id,
-            "carrier": self.carrier,
-            "tracking_code": self.tracking_code,
-            "service": self.service,
-            "order_number": self.order_number,
-            "invoice_key": self.invoice_key,
-            "shipped_at": self.shipped_at,
-            "promised_delivery_date": self.promised_delivery_date,
-            "declared_value": self.declared_value,
-            "shipping_cost": self.shipping_cost,
-            "customer_name": c.name,
-            "customer_email": _usable(c.email),
-            "customer_phone": _usable(c.phone),
-            "customer_consent": c.consent,
-            "destination_postal_code": d.postal_code,
-            "destination_city": d.city,
-            "destination_state": d.state,
-            "origin_postal_code": o.postal_code,
-            "origin_state": o.state,
-            "category": next((i.category for i in self.items or () if i.category is not None), None),
-            "items": None if self.items is None else [i.stored() for i in self.items],
+            "external_id": f["external_id"],
+            "carrier": f["carrier"],
+            "tracking_code": f["tracking_code"],
+            "service": f["service"],
+            "order_number": f["order_number"],
+            "invoice_key": f["invoice_key"],
+            "shipped_at": f["shipped_at"],
+            "promised_delivery_date": f["promised_delivery_date"],
+            "declared_value": f["declared_value"],
+            "shipping_cost": f["shipping_cost"],
+            "customer_name": c["name"],
+            "customer_email": None if type(email) is _Unusable else email,
+            "customer_phone": None if type(phone) is _Unusable else phone,
+            "customer_consent": c["consent"],
+            "destination_postal_code": d["postal_code"],
+            "destination_city": d["city"],
+            "destination_state": d["state"],
+            "origin_postal_code": o["postal_code"],
+            "origin_state": o["state"],
+            "category": category,
+            "items": stored,
         }
 
 

@@ -130,18 +130,23 @@ def _cep(number: int) -> str:
 def uf_of_cep(digits: str) -> str | None:
     """The UF whose Correios range holds this (valid, 8-digit) CEP; None if none does (00000-000 to 00999-999)."""
     starts, ends = _cep_ranges()
-    at = bisect_right(starts, int(digits)) - 1
-    if at < 0 or int(digits) > ends[at][0]:
+    number = int(digits)
+    at = bisect_right(starts, number) - 1
+    if at < 0 or number > ends[at][0]:
         return None
     return ends[at][1]
 
 
 MAX_MONEY = Decimal("9999999999.99")  # the columns hold 12 digits, two of them decimals
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,2})?")  # at most MAX_MONEY, at most two decimal places
 
 
 def money(value: Decimal | int | float | str, field: str) -> Decimal:
     """An amount of at most two decimal places. A JSON number comes as an exact ``Decimal`` (a float only when it
-    holds the number exactly: see ``schemas.parse_all``), shown in the messages as written."""
+    holds the number exactly: see ``schemas.parse_all``), shown in the messages as written. An amount written as
+    most are (``"129.90"``, ``"15"``: plain digits, within bounds) takes the short way, with nothing to check."""
+    if type(value) is str and _PLAIN_AMOUNT.fullmatch(value):
+        return Decimal(value).quantize(_CENTS)
     shown = str(value) if isinstance(value, Decimal) else repr(value)
     try:
         amount = Decimal(str(value))

@@ -101,6 +101,21 @@ def test_dates_out_of_order_or_years_ahead_are_doubted_with_the_bound() -> None:
     assert doubts(fine, NOW) == []
 
 
+def test_the_days_are_compared_at_the_destination_whatever_offset_shipped_at_was_written_in() -> None:
+    # 23:30 at -10:00 is already the next day in São Paulo: a promise for the day as written is before it
+    late = parsed(shipped_at="2026-11-30T23:30:00-10:00", promised_delivery_date="2026-11-30")
+    assert doubts(late, NOW) == [
+        "promised_delivery_date 2026-11-30 is before shipped_at's day 2026-12-01: stored as given; "
+        "expected a promise on or after the shipping day"
+    ]
+    assert doubts(parsed(shipped_at="2026-11-30T23:30:00-10:00", promised_delivery_date="2026-12-01"), NOW) == []
+    # 367 days after São Paulo's day, 368 after the day as written
+    [far] = doubts(parsed(shipped_at="2026-11-30T23:30:00-10:00", promised_delivery_date="2027-12-03"), NOW)
+    assert far.startswith("promised_delivery_date 2027-12-03 is more than a year (366 days) after shipped_at's day")
+    near = parsed(shipped_at="2026-11-30T23:30:00-10:00", promised_delivery_date="2027-12-02")  # 366 days after
+    assert doubts(near, NOW) == []
+
+
 def test_a_cep_of_another_state_is_doubted_with_both_ranges_and_masked() -> None:
     s = parsed(destination={"postal_code": "20040-002", "state": "SP"})
     assert doubts(s, NOW) == [
