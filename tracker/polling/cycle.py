@@ -44,7 +44,9 @@ class Chunk:
     rows: Sequence[Row[Any]]
     claimed_at: datetime  # what the chunk's writes record as their time (events' ``recorded_at``, polls')
     leased_until: datetime  # the claim's ``next_poll_at``: a row that no longer has it is another writer's
-    start_by: datetime  # a batch not started by then is deferred: its answer could come after the lease
+    start_by: datetime  # a batch starting later renews the lease first: its answer could come after it
+    lost: set[int] = field(default_factory=set)  # rows another poller took over before a renewal: left to it
+    renewing: asyncio.Lock = field(default_factory=asyncio.Lock)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     answered: set[int] = field(default_factory=set)  # accounts whose calls answered
     issued: asyncio.Event = field(default_factory=asyncio.Event)  # every batch started (or deferred)
@@ -89,6 +91,7 @@ class Source(Protocol):
 
     async def claim(self, now: datetime) -> Claim: ...
     async def store(self, chunk: Chunk) -> PollReport: ...
+    async def renew(self, chunk: Chunk) -> None: ...
     def tracker(self, account: CarrierAccount, spec: CarrierSpec) -> Tracker: ...
     def pacer(self, account: CarrierAccount, spec: CarrierSpec) -> Pacer: ...
 
@@ -202,7 +205,7 @@ class Cycle:
         while (item := await account.batches.get()) is not None:
             chunk, rows = item
             try:
-                if not await self._start(account, chunk, rows):
+                if not (rows := await self._start(account, chunk, rows)):
                     continue
                 call = self._spawn(self._call(account, chunk, rows))
                 if account.probing:  # half-open: the probe answers before anything else of the account starts,
@@ -217,24 +220,31 @@ class Cycle:
                 chunk.finished()
         await asyncio.gather(*running)
 
-    async def _start(self, account: _Account, chunk: Chunk, rows: list[Row[Any]]) -> bool:
-        """Take the account's pace and a place; False when the batch is deferred instead."""
-        now = self.poller.clock.now
+    async def _start(self, account: _Account, chunk: Chunk, rows: list[Row[Any]]) -> list[Row[Any]]:
+        """Take the account's pace and a place: the rows to ask for now, holding the place; none (holding
+        nothing) when the batch is deferred, or every row of it was taken over by another poller."""
         until = account.stopped_until
         if until is None:
             wait = await account.pacer.begin(self.gate, MAX_RATE_WAIT)
             if wait is not None:  # the shared bucket is booked far ahead: other workers, or a pause
-                until = account.stopped_until = now() + timedelta(seconds=wait)
-            else:  # holding a place now: the circuit may have opened, or the lease run short, meanwhile
-                until = account.stopped_until or (now() if now() > chunk.start_by else None)
-                if until is not None:
-                    self.gate.release()
-        if until is None:
-            return True
-        chunk.outcomes.update({r.id: Deferred(until) for r in rows})
+                until = account.stopped_until = self.poller.clock.now() + timedelta(seconds=wait)
+            elif account.stopped_until is not None:  # holding a place now: the circuit opened meanwhile
+                until = account.stopped_until
+                self.gate.release()
+        if until is not None:
+            chunk.outcomes.update({r.id: Deferred(until) for r in rows})
+        elif self.poller.clock.now() > chunk.start_by:  # the answer could come after the lease: renew it
+            async with chunk.renewing:
+                if self.poller.clock.now() > chunk.start_by:
+                    await self.poller.renew(chunk)
+            if rows := [r for r in rows if r.id not in chunk.lost]:
+                return rows
+            self.gate.release()
+        else:
+            return rows
         chunk.started()
         chunk.finished()
-        return False
+        return []
 
     async def _call(self, account: _Account, chunk: Chunk, rows: list[Row[Any]]) -> None:
         """One carrier call; its place is held until its outcome has counted on the account's circuit, so the

@@ -102,8 +102,29 @@ class Poller:
         return chunk.outcomes, report
 
     def _chunk(self, rows: Sequence[Row[Any]], now: datetime, leased_until: datetime) -> Chunk:
-        """A chunk leased from ``now``: its batches may start while half a call's budget of its lease is left."""
-        return Chunk(rows, now, leased_until, leased_until - min(self.call_budget, leased_until - now) / 2)
+        """A chunk leased from ``now``: its batches start while half a call's budget of its lease is left."""
+        return Chunk(rows, now, leased_until, self._start_by(now, leased_until))
+
+    def _start_by(self, now: datetime, leased_until: datetime) -> datetime:
+        return leased_until - min(self.call_budget, leased_until - now) / 2
+
+    async def renew(self, chunk: Chunk) -> None:
+        """Lease the chunk's shipments again for as long, from now (its calls queued longer than planned); the
+        ones another poller took meanwhile (the lease had run out) are the chunk's ``lost``."""
+        now = self.clock.now()
+        until = now + (chunk.leased_until - chunk.claimed_at)
+        ids = [r.id for r in chunk.rows if r.id not in chunk.lost]
+        async with self.sessions() as session, session.begin():
+            stmt = (
+                update(shipments)
+                .where(shipments.c.id.in_(ids), shipments.c.next_poll_at == chunk.leased_until)
+                .values(next_poll_at=until, poll_leased_until=until)
+                .returning(shipments.c.id)
+            )
+            kept = set(await session.scalars(stmt))
+        chunk.lost.update(i for i in ids if i not in kept)
+        chunk.leased_until, chunk.start_by = until, self._start_by(now, until)
+        log.info("poll_lease_renewed", shipments=len(kept), lost=len(ids) - len(kept))
 
     async def claim(self, now: datetime) -> Claim:
         async with self.sessions() as session, session.begin():

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from structlog.testing import capture_logs
 
 from carriers.base import CarrierUnavailable, RateLimited, Status, TrackingResult
 from tests.tracker.fake_carrier import FakeCarrier, events
@@ -164,7 +165,7 @@ async def test_the_lease_is_sized_to_the_work(
         assert (await shipment(sessions, "FK1")).poll_leased_until == claim.chunk.leased_until
 
 
-async def test_batches_start_while_the_lease_leaves_time_for_an_answer_and_the_late_ones_wait_for_the_next_run(
+async def test_a_chunk_whose_calls_queue_past_half_its_lease_renews_it_and_polls_every_shipment_once(
     sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
 ) -> None:
     codes = [f"FK{i}" for i in range(18)]  # one chunk of six calls
@@ -172,14 +173,30 @@ async def test_batches_start_while_the_lease_leaves_time_for_an_answer_and_the_l
     answer_all(carrier, clock, codes)
     answer = carrier.track
 
-    async def slow(batch: list[str]) -> list[TrackingResult]:  # each call takes 20 s
-        clock.advance(timedelta(seconds=20))
+    async def slow(batch: list[str]) -> list[TrackingResult]:  # each call takes 40 s
+        clock.advance(timedelta(seconds=40))
         return await answer(batch)
 
     carrier.track = slow  # type: ignore[method-assign]
     poller = make_poller(sessions, clock, vault, concurrency=1)  # no rate: leased for one call's budget, 150 s
-    first = await asyncio.wait_for(poller.run_once(), timeout=30)
-    assert (first.polled, first.deferred) == (12, 6)  # four calls start within the lease's first 75 s
-    second = await asyncio.wait_for(poller.run_once(), timeout=30)
-    assert (second.polled, second.deferred) == (6, 0)
+    with capture_logs() as logs:
+        report = await asyncio.wait_for(poller.run_once(), timeout=30)
+    assert (report.polled, report.deferred, report.failed) == (18, 0, 0)
     assert sorted(c for call in carrier.calls for c in call) == sorted(codes)  # none asked twice
+    assert [e["shipments"] for e in logs if e["event"] == "poll_lease_renewed"] == [18, 18]  # at 80 s and 200 s
+
+
+async def test_a_renewal_leaves_the_shipments_another_poller_took_over_to_it(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1", "FK2")
+    poller = make_poller(sessions, clock, vault)
+    claim = await poller.claim(clock.now())
+    assert claim.chunk is not None
+    async with sessions() as session, session.begin():  # the lease ran out; another poller claimed FK2
+        await session.execute(update(Shipment).where(Shipment.tracking_code == "FK2").values(next_poll_at=clock.now()))
+    clock.advance(timedelta(minutes=1))
+    await poller.renew(claim.chunk)
+    taken = (await shipment(sessions, "FK2")).id
+    assert claim.chunk.lost == {taken} and claim.chunk.leased_until == clock.now() + poller.call_budget
+    assert (await shipment(sessions, "FK1")).next_poll_at == claim.chunk.leased_until
