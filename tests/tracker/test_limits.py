@@ -119,3 +119,29 @@ async def test_a_held_bucket_books_no_one_until_the_pause_ends_and_refuses_a_lon
     pacer = Pacer(10, lambda: datetime.now(UTC), RecordingSleep(), rates[1])
     later = await pacer.begin(gate, max_wait=0.5)  # the caller defers the account instead of waiting
     assert later is not None and later > 1.5 and not gate.locked()
+
+
+async def test_a_request_woken_past_its_shared_slot_books_a_fresh_one_rather_than_bunch(redis: Redis) -> None:
+    """A busy event loop wakes a sleeper late; starting then would put it beside the requests started on their
+    own slots after it (two workers together over the limit in that second)."""
+    clock = [1000.0]
+    lateness = [0.5, 0.0]  # the first wake-up comes half a second late, the next on time
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds + lateness.pop(0)
+
+    shared = SharedRate(redis, "zelo:rate:account:7", 10)
+    bookings: list[float] = []
+    book = shared.book
+
+    async def counted(max_wait: float | None = None) -> tuple[bool, float]:
+        found = await book(max_wait)
+        bookings.append(found[1])
+        return found
+
+    shared.book = counted  # type: ignore[method-assign]
+    await shared.book()  # another worker's request holds the next slot: this one waits for its own
+    pacer = Pacer(10, lambda: datetime.now(UTC), sleep, shared, monotonic=lambda: clock[0])
+    gate = asyncio.Semaphore(1)
+    assert await pacer.begin(gate, max_wait=5) is None
+    assert len(bookings) == 3 and bookings[1] > 0  # its first slot passed while it slept: booked again

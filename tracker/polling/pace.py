@@ -14,6 +14,8 @@ together).
 """
 
 import asyncio
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from carriers.base import Now, Sleep
@@ -32,12 +34,19 @@ def rate_problem(rate: float | None) -> str | None:
 class Pacer:
     """At most ``rate`` request starts per second; ``rate`` None: no limit, never waits."""
 
-    def __init__(self, rate: float | None, now: Now, sleep: Sleep, shared: SharedRate | None = None) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        now: Now,
+        sleep: Sleep,
+        shared: SharedRate | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         if (problem := rate_problem(rate)) is not None:
             raise ValueError(f"rate limit {problem}")
         self.rate, self.shared = rate, shared
         self._interval = timedelta(seconds=1 / rate) if rate else None
-        self._now, self._sleep = now, sleep
+        self._now, self._sleep, self._monotonic = now, sleep, monotonic
         self._next: datetime | None = None  # the earliest instant the next request may start
 
     async def ready(self) -> None:
@@ -69,10 +78,15 @@ class Pacer:
             self.started()
             return None
         await gate.acquire()
-        booked, wait_s = await self.shared.book(max_wait)
-        if not booked:
-            gate.release()
-            return wait_s
-        if wait_s > 0:
-            await self._sleep(wait_s)
-        return None
+        while True:
+            booked, wait_s = await self.shared.book(max_wait)
+            if not booked:
+                gate.release()
+                return wait_s
+            slot = self._monotonic() + wait_s
+            if wait_s > 0:
+                await self._sleep(wait_s)
+            # woken late (the event loop was busy): the slot has passed, and starting now could bunch with the
+            # requests started on time after it; a fresh slot keeps every start within half an interval of its own
+            if self._monotonic() - slot <= self._interval.total_seconds() / 2:
+                return None
