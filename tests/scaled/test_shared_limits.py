@@ -45,7 +45,10 @@ async def test_two_workers_together_keep_the_accounts_rate_and_poll_each_shipmen
     state = SandboxState()
     with sandbox(state) as url:
         ports = [free_port() for _ in range(2)]
-        both = [workers.start(poll_chunk=100, worker_slots=4, worker_metrics_port=port) for port in ports]
+        # two runs at a time each: one worker cannot take all four runs queued at once (arq reads up to 100)
+        both = [
+            workers.start(poll_chunk=100, worker_slots=4, worker_jobs=2, worker_metrics_port=port) for port in ports
+        ]
         await until(lambda: all(map(listening, ports)), 30, "both workers up", workers.logs)
         await shipments_on_sandbox(pg, state, url, SHIPMENTS, rate=RATE)
         for _ in range(4):  # runs for both workers to take, as a tick queues them
