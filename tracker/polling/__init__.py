@@ -11,6 +11,7 @@ Carriers' pushes (``tracker.pushes``) are stored through the same :func:`store_o
 
 from datetime import timedelta
 
+from tracker.db import is_sqlite
 from tracker.detector import detector_of
 from tracker.polling.accounts import account_config
 from tracker.polling.outcomes import store_outcomes
@@ -48,6 +49,7 @@ def _poller(runtime: Runtime) -> Poller:
         runtime.vault,
         chunk=s.poll_chunk,
         concurrency=s.poll_concurrency,
+        stores=1 if is_sqlite(s.database_url) else 2,
         lease=timedelta(seconds=s.poll_lease_s),
         detector=detector_of(runtime),
         redis=runtime.redis,

@@ -2,7 +2,10 @@
 
 The next chunk is claimed as soon as every call of the previous one has started, so a slow carrier keeps every
 place of the poller's concurrency busy across chunks (a chunk's last calls no longer leave places idle while
-they finish); chunks are stored in the order they were claimed, each in one transaction.
+they finish). Each chunk is stored in one transaction, once all its calls have answered; chunks start storing in
+the order they were claimed, up to the poller's ``stores`` at once (on PostgreSQL two: one chunk's Python runs
+while the other's statements do; their rows are disjoint, so neither waits on the other's locks but for the
+accounts' ``last_success_at``, written last).
 
 Each account has one issuer: it starts the account's batches one after another, each when its pacer and a
 place allow, and stops starting them as soon as the account's circuit opens or the carrier asks for a pause
@@ -88,6 +91,7 @@ class Source(Protocol):
     clock: Clock
     sessions: async_sessionmaker[AsyncSession]
     concurrency: int
+    stores: int  # chunks stored at once
 
     async def claim(self, now: datetime) -> Claim: ...
     async def store(self, chunk: Chunk) -> PollReport: ...
@@ -307,6 +311,16 @@ class Cycle:
             return None
 
     async def _store_all(self) -> None:
+        places = asyncio.Semaphore(self.poller.stores)
+        storing: list[asyncio.Task[None]] = []
         while (chunk := await self._to_store.get()) is not None:
             await chunk.done.wait()
+            await places.acquire()
+            storing.append(self._spawn(self._store(chunk, places)))
+        await asyncio.gather(*storing)
+
+    async def _store(self, chunk: Chunk, places: asyncio.Semaphore) -> None:
+        try:
             self.report.merge(await self.poller.store(chunk))
+        finally:
+            places.release()

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.base import Status, TrackingEvent, TrackingResult
 from carriers.base.registry import get as get_carrier
-from tracker.db import insert_skipping_duplicates
+from tracker.bulk import insert_rows, update_rows
 from tracker.detector import Detector, Evaluation
 from tracker.models import events_table, shipments_table
 from tracker.polling import cadence
@@ -204,8 +204,7 @@ async def store_outcomes(
     await _write_events(session, writes)
     writes.report.polled -= writes.report.deferred
     for rows in (writes.full, writes.poll_only, writes.deferred):
-        if rows:
-            await session.execute(_update_shipments(), rows)
+        await update_rows(session, shipments_table, rows)
     if detector is not None and evaluation is not None:
         done = await detector.settle(session, evaluation, writes.moved, now)
         writes.report.incidents.update(done.opened)
@@ -255,8 +254,7 @@ async def _write_events(session: AsyncSession, writes: _Writes) -> None:
             meaning = (e.voided, e.known_code, e.status.value, e.reason.value if e.reason else None)
             if stored[key] != meaning:
                 voids.append({"_sid": shipment_id, "_at": e.occurred_at, "_code": e.code} | _meaning(*meaning))
-    if new:
-        await session.execute(_insert_events(session), new)
+    await insert_rows(session, events_table, new, ["shipment_id", "occurred_at", "code"])  # another poller's skipped
     if voids:
         stmt = update(events_table).where(
             and_(c.shipment_id == bindparam("_sid"), c.occurred_at == bindparam("_at"), c.code == bindparam("_code"))
@@ -290,13 +288,3 @@ def _event_row(shipment_id: int, e: TrackingEvent, now: datetime) -> dict[str, A
 def _earliest(a: date | None, b: date | None) -> date | None:
     dates = [d for d in (a, b) if d is not None]
     return min(dates) if dates else None
-
-
-def _update_shipments() -> Any:
-    """Executemany UPDATE; the SET clause comes from the parameter keys (all rows share one key set)."""
-    return update(shipments_table).where(shipments_table.c.id == bindparam("_id"))
-
-
-def _insert_events(session: AsyncSession) -> Any:
-    """INSERT that skips an event another poller stored meanwhile (same shipment, time and code)."""
-    return insert_skipping_duplicates(session, events_table, ["shipment_id", "occurred_at", "code"])
