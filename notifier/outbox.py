@@ -22,8 +22,8 @@ from carriers.base import Status
 from notifier.config import Policy, load_policy
 from notifier.models import notifications_table
 from notifier.vocabulary import Channel, NotificationStatus, Trigger
+from tracker.bulk import insert_rows
 from tracker.config import Settings
-from tracker.db import insert_skipping_duplicates
 from tracker.detector import incidents_table
 from tracker.models import shipments_table
 from tracker.signals import Moved, Raised
@@ -92,7 +92,7 @@ class Outbox:
                 ops = {"owner": t.owner, "next_action": t.next_action, "triage_due_at": t.triage_due_at.isoformat()}
                 rows += self._ops(r, key, facts | ops, now)
         if rows:
-            await session.execute(insert_skipping_duplicates(session, notifications_table, ["dedupe_key"]), rows)
+            await insert_rows(session, notifications_table, rows, ["dedupe_key"])
 
     def _customer(
         self,

@@ -121,8 +121,6 @@ class Shipment(Base):
         Index("ix_shipments_sweep_promise", "status", "original_promise_date", **_where(SWEEP_PROMISE)),
         Index("ix_shipments_sweep_pending", text("coalesce(shipped_at, created_at)"), **_where(SWEEP_PENDING)),
         Index("ix_shipments_sweep_pickup", "pickup_deadline", **_where(SWEEP_PICKUP)),
-        # claimed by a poller and not yet stored: a lease that runs out is reported by the next run
-        Index("ix_shipments_poll_leased", "poll_leased_until", **_where("poll_leased_until IS NOT NULL")),
         # held shipments, released by carrier when its account is added
         Index(
             "ix_shipments_held",
@@ -133,6 +131,8 @@ class Shipment(Base):
         # the rollups: a day's shipments (tracker.metrics), and what changed since the last rollup
         Index("ix_shipments_metrics_at", text("coalesce(shipped_at, created_at)")),
         Index("ix_shipments_updated_at", "updated_at"),
+        # room on each page for a claim's in-place update of poll_leased_until (migration 0016)
+        {"postgresql_with": {"fillfactor": 85}},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -46,7 +46,7 @@ class Chunk:
 
     rows: Sequence[Row[Any]]
     claimed_at: datetime  # what the chunk's writes record as their time (events' ``recorded_at``, polls')
-    leased_until: datetime  # the claim's ``next_poll_at``: a row that no longer has it is another writer's
+    leased_until: datetime  # the claim's ``poll_leased_until``: a row that no longer has it is another writer's
     start_by: datetime  # a batch starting later renews the lease first: its answer could come after it
     lost: set[int] = field(default_factory=set)  # rows another poller took over before a renewal: left to it
     renewing: asyncio.Lock = field(default_factory=asyncio.Lock)

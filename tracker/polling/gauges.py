@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.models import CarrierAccount, shipments_table
+from tracker.polling.poller import due_now
 from tracker.probes import Sample
 
 
 async def poll_gauges(session: AsyncSession, now: datetime) -> list[Sample]:
-    ships = shipments_table.c
-    due = int(await session.scalar(select(func.count()).where(ships.next_poll_at <= now)) or 0)
+    due = int(await session.scalar(select(func.count()).where(due_now(now))) or 0)
     p50, p99 = [await _lag_quantile(session, now, due, q) for q in (0.5, 0.99)]
     samples = [
         Sample("zelo_polls_due", "Shipments due for a poll now (not yet claimed by a poller).", due),
@@ -48,7 +48,7 @@ async def _lag_quantile(session: AsyncSession, now: datetime, due: int, q: float
         return 0.0
     position = (1 - q) * (due - 1)
     ships = shipments_table.c
-    ranked = select(ships.next_poll_at).where(ships.next_poll_at <= now).order_by(ships.next_poll_at)
+    ranked = select(ships.next_poll_at).where(due_now(now)).order_by(ships.next_poll_at)
     pair = list(await session.scalars(ranked.offset(floor(position)).limit(2)))
     lags = [(now - at).total_seconds() for at in pair]
     if len(lags) < 2:

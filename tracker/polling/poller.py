@@ -1,9 +1,11 @@
 """The poller: claims due shipments in chunks, hands them to a cycle (``tracker.polling.cycle``) that fetches
 them per carrier account, and stores each chunk's answers in one transaction.
 
-Claiming moves ``next_poll_at`` forward by a lease in the same statement and records it (``poll_leased_until``),
-so several pollers never take the same shipment (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); a poller killed
-mid-chunk only delays those shipments by the lease, and the next run reports the leases that ran out. The lease
+Claiming leases the due shipments in the same statement (``poll_leased_until``; a leased shipment is not due
+until its lease ends), so several pollers never take the same shipment (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL); the claim writes no other column, so PostgreSQL updates the row in place without touching an index
+(migration 0016). A poller killed mid-chunk only delays those shipments by the lease, and the next run reports
+the leases that ran out. A chunk's writes are its poller's while the lease is the one it took. The lease
 is sized to the work: one carrier call's budget plus the time the slowest account's rate limit needs to issue
 a chunk, never more than ``lease``.
 
@@ -21,7 +23,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from carriers.base import CarrierSpec, Sleep, Tracker
@@ -118,8 +120,8 @@ class Poller:
         async with self.sessions() as session, session.begin():
             stmt = (
                 update(shipments)
-                .where(shipments.c.id.in_(ids), shipments.c.next_poll_at == chunk.leased_until)
-                .values(next_poll_at=until, poll_leased_until=until)
+                .where(shipments.c.id.in_(ids), shipments.c.poll_leased_until == chunk.leased_until)
+                .values(poll_leased_until=until)
                 .returning(shipments.c.id)
             )
             kept = set(await session.scalars(stmt))
@@ -134,7 +136,7 @@ class Poller:
             probes = {i for i in probes if await circuit.take_probe(session, accounts[i], now)}
             open_ids = [a.id for a in accounts.values() if a.circuit_open(now) and a.id not in probes]
             open_ids += [a.id for a in accounts.values() if circuit.half_open(a, now) and a.id not in probes]
-            due = select(shipments.c.id).where(shipments.c.next_poll_at <= now)
+            due = select(shipments.c.id).where(due_now(now))
             if open_ids:
                 due = due.where(shipments.c.carrier_account_id.not_in(open_ids))
             due = due.order_by(shipments.c.next_poll_at).limit(self.chunk).with_for_update(skip_locked=True)
@@ -142,7 +144,7 @@ class Poller:
             stmt = (
                 update(shipments)
                 .where(shipments.c.id.in_(due.scalar_subquery()))
-                .values(next_poll_at=leased_until, poll_leased_until=leased_until)
+                .values(poll_leased_until=leased_until)
                 .returning(*CLAIMED_COLUMNS)
             )
             claimed = (await session.execute(stmt)).all()
@@ -209,7 +211,7 @@ class Poller:
         poller and the tracking code not corrected meanwhile. Anything else is left to the newer writer."""
         query = (
             select(shipments.c.id, shipments.c.tracking_code)
-            .where(shipments.c.id.in_([r.id for r in claimed]), shipments.c.next_poll_at == leased_until)
+            .where(shipments.c.id.in_([r.id for r in claimed]), shipments.c.poll_leased_until == leased_until)
             .order_by(shipments.c.id)  # locks taken in id order, as the push applier takes them: no deadlock
             .with_for_update()
         )
@@ -236,10 +238,20 @@ class Poller:
         return pacer
 
 
+def due_now(now: datetime) -> Any:
+    """Due and not leased: no poller holds it (a lease past its end holds nothing)."""
+    leased = shipments.c.poll_leased_until
+    return and_(shipments.c.next_poll_at <= now, or_(leased.is_(None), leased <= now))
+
+
 async def expired_leases(session: AsyncSession, now: datetime) -> int:
     """Clear and count the leases that ran out with nothing stored (their shipments are due again): a poller
     died or stalled holding them."""
-    stmt = update(shipments).where(shipments.c.poll_leased_until <= now).values(poll_leased_until=None)
+    stmt = (  # a leased shipment was due when claimed: the due index finds it
+        update(shipments)
+        .where(shipments.c.next_poll_at <= now, shipments.c.poll_leased_until <= now)
+        .values(poll_leased_until=None)
+    )
     expired = max(int((await session.execute(stmt)).rowcount), 0)  # type: ignore[attr-defined]
     if expired:
         log.warning("poll_leases_expired", shipments=expired)

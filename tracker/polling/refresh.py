@@ -91,7 +91,7 @@ async def refresh(poller: Poller, shipment_id: int, *, every: timedelta | None =
                 shipments.c.last_polled_at.is_(None) if last is None else shipments.c.last_polled_at == last,
             )
             # a second refresh meanwhile: too soon
-            .values(next_poll_at=now + poller.lease, poll_leased_until=now + poller.lease, last_polled_at=now)
+            .values(poll_leased_until=now + poller.lease, last_polled_at=now)
             .returning(*CLAIMED_COLUMNS)
         )
         claimed = (await session.execute(claim)).all()

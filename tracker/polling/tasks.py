@@ -39,6 +39,7 @@ async def overdue_polls(session: AsyncSession, now: datetime) -> int:
         select(ships.id)
         .join(CarrierAccount.__table__, accounts.id == ships.carrier_account_id)
         .where(ships.next_poll_at < now - OVERDUE_AFTER)
+        .where(or_(ships.poll_leased_until.is_(None), ships.poll_leased_until <= now))  # not in a poller's hands
         .where(or_(accounts.circuit_open_until.is_(None), accounts.circuit_open_until <= now))
     )
     return await count_upto(session, late, 10_000)

@@ -15,7 +15,9 @@ from tests.tracker.polling.support import Sessions, add, make_poller, shipment
 from tracker.clock import SimulatedClock
 from tracker.models import CarrierAccount, Shipment
 from tracker.polling import circuit
+from tracker.polling.gauges import poll_gauges
 from tracker.polling.poller import RATE_MARGIN
+from tracker.polling.tasks import overdue_polls
 from tracker.vault import Vault
 
 DOWN = CarrierUnavailable("HTTP 503", carrier="fake")
@@ -159,7 +161,7 @@ async def test_the_lease_is_sized_to_the_work(
     ]:
         async with sessions() as session, session.begin():
             await session.execute(update(CarrierAccount).values(requests_per_second=rate))
-            await session.execute(update(Shipment).values(next_poll_at=clock.now()))
+            await session.execute(update(Shipment).values(next_poll_at=clock.now(), poll_leased_until=None))
         claim = await poller.claim(clock.now())
         assert claim.chunk is not None and claim.chunk.leased_until == clock.now() + lease
         assert (await shipment(sessions, "FK1")).poll_leased_until == claim.chunk.leased_until
@@ -194,9 +196,33 @@ async def test_a_renewal_leaves_the_shipments_another_poller_took_over_to_it(
     claim = await poller.claim(clock.now())
     assert claim.chunk is not None
     async with sessions() as session, session.begin():  # the lease ran out; another poller claimed FK2
-        await session.execute(update(Shipment).where(Shipment.tracking_code == "FK2").values(next_poll_at=clock.now()))
+        taken_over = update(Shipment).where(Shipment.tracking_code == "FK2")
+        await session.execute(taken_over.values(poll_leased_until=clock.now() + timedelta(minutes=3)))
     clock.advance(timedelta(minutes=1))
     await poller.renew(claim.chunk)
     taken = (await shipment(sessions, "FK2")).id
     assert claim.chunk.lost == {taken} and claim.chunk.leased_until == clock.now() + poller.call_budget
-    assert (await shipment(sessions, "FK1")).next_poll_at == claim.chunk.leased_until
+    assert (await shipment(sessions, "FK1")).poll_leased_until == claim.chunk.leased_until
+
+
+async def test_a_claim_writes_only_the_lease_and_the_leased_shipment_is_neither_due_nor_overdue_until_it_ends(
+    sessions: Sessions, clock: SimulatedClock, vault: Vault, carrier: FakeCarrier, account_id: int
+) -> None:
+    await add(sessions, clock, account_id, "FK1")
+    due_at = (await shipment(sessions, "FK1")).next_poll_at
+    clock.advance(timedelta(minutes=10))  # ten minutes late: overdue, had no poller claimed it
+    poller = make_poller(sessions, clock, vault)
+    claim = await poller.claim(clock.now())
+    assert claim.chunk is not None and len(claim.chunk.rows) == 1
+    leased = await shipment(sessions, "FK1")
+    assert (leased.next_poll_at, leased.poll_leased_until) == (due_at, claim.chunk.leased_until)
+    async with sessions() as session:
+        gauges = {s.name: s.value for s in await poll_gauges(session, clock.now())}
+        assert (gauges["zelo_polls_due"], await overdue_polls(session, clock.now())) == (0, 0)
+    assert (await poller.claim(clock.now())).chunk is None  # a second poller finds nothing to take
+    clock.advance(claim.chunk.leased_until - clock.now() + timedelta(seconds=1))  # the poller died: the lease ends
+    async with sessions() as session:
+        gauges = {s.name: s.value for s in await poll_gauges(session, clock.now())}
+        assert (gauges["zelo_polls_due"], await overdue_polls(session, clock.now())) == (1, 1)
+    again = await poller.claim(clock.now())
+    assert again.chunk is not None and [r.tracking_code for r in again.chunk.rows] == ["FK1"]
