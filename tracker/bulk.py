@@ -32,15 +32,18 @@ async def update_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     await session.execute(text(_update_sql(table, keys)), _arrays(table, keys, rows))
 
 
-async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], key: list[str]) -> None:
-    """Insert the rows, skipping any whose ``key`` (a unique constraint's columns) is stored already."""
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], key: list[str] | None = None
+) -> None:
+    """Insert the rows; with ``key`` (a unique constraint's columns), skipping any whose key is stored already."""
     if not rows:
         return
     keys = tuple(rows[0])
     if not _postgres(session):
-        await session.execute(insert_skipping_duplicates(session, table, key), rows)
+        insert = table.insert() if key is None else insert_skipping_duplicates(session, table, key)
+        await session.execute(insert, rows)
         return
-    await session.execute(text(_insert_sql(table, keys, tuple(key))), _arrays(table, keys, rows))
+    await session.execute(text(_insert_sql(table, keys, tuple(key or ()))), _arrays(table, keys, rows))
 
 
 def _postgres(session: AsyncSession) -> bool:
@@ -86,7 +89,5 @@ def _update_sql(table: Table, keys: tuple[str, ...]) -> str:
 @cache
 def _insert_sql(table: Table, keys: tuple[str, ...], key: tuple[str, ...]) -> str:
     values = ", ".join(_value(table, k) for k in keys)
-    return (
-        f"INSERT INTO {table.name} ({', '.join(keys)}) SELECT {values} FROM {_unnest(table, keys)} "  # noqa: S608
-        f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
-    )
+    skip = f" ON CONFLICT ({', '.join(key)}) DO NOTHING" if key else ""
+    return f"INSERT INTO {table.name} ({', '.join(keys)}) SELECT {values} FROM {_unnest(table, keys)}{skip}"  # noqa: S608

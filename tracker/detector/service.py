@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.base import Status, TrackingEvent
+from tracker.bulk import insert_rows
 from tracker.calendar import BusinessCalendar, timezone_of
 from tracker.db import insert_skipping_duplicates
 from tracker.detector import promises
@@ -322,7 +323,7 @@ class Detector:
         if changed:
             await session.execute(_UPDATE_INCIDENT, [{"_id": r["id"], **{k: r[k] for k in MUTABLE}} for r in changed])
         if log:
-            await session.execute(changes_table.insert(), log)
+            await insert_rows(session, changes_table, log)
         return opened
 
 
