@@ -203,7 +203,8 @@ class TrackingEvent(Base):
     __table_args__ = (UniqueConstraint("shipment_id", "occurred_at", "code", name="uq_tracking_events_identity"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    # found by shipment through the identity's leading column (no index of its own: one less written per event)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
     occurred_at: Mapped[datetime]
     code: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32))
