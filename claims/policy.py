@@ -1,7 +1,7 @@
 """Claim policies (``policies.toml``): per carrier × service, what is claimable, its window and amount rule."""
 
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -55,11 +55,19 @@ class Policies:
     overrides: dict[tuple[str, str | None], dict[str, Any]]
     kinds: dict[Kind, Claimable]
 
+    _merged: dict[tuple[str, str | None], Policy] = field(default_factory=dict, init=False, repr=False)
+
     def for_shipment(self, carrier: str, service: str | None) -> Policy:
-        merged = self.default
-        for key in ((carrier, None), (carrier, service)):
-            if key in self.overrides:
-                merged = replace(merged, **_policy_fields(self.overrides[key], f"carriers.{key[0]}"))
+        """The default, then the carrier's overrides, then its service's; merged once per pair (a service without
+        overrides of its own shares its carrier's entry: no more entries than carriers and services in the file)."""
+        pair = (carrier, service if (carrier, service) in self.overrides else None)
+        merged = self._merged.get(pair)
+        if merged is None:
+            merged = self.default
+            for key in dict.fromkeys(((carrier, None), pair)):
+                if key in self.overrides:
+                    merged = replace(merged, **_policy_fields(self.overrides[key], f"carriers.{key[0]}"))
+            self._merged[pair] = merged
         return merged
 
     def claimable(self, kind: Kind | str) -> Claimable | None:

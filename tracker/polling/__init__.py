@@ -49,7 +49,7 @@ def _poller(runtime: Runtime) -> Poller:
         runtime.vault,
         chunk=s.poll_chunk,
         concurrency=s.poll_concurrency,
-        stores=1 if is_sqlite(s.database_url) else int(__import__("os").environ.get("ST", "2")),
+        stores=1 if is_sqlite(s.database_url) else 3,
         lease=timedelta(seconds=s.poll_lease_s),
         detector=detector_of(runtime),
         redis=runtime.redis,

@@ -3,8 +3,8 @@
 The next chunk is claimed as soon as every call of the previous one has started, so a slow carrier keeps every
 place of the poller's concurrency busy across chunks (a chunk's last calls no longer leave places idle while
 they finish). Each chunk is stored in one transaction, once all its calls have answered; chunks start storing in
-the order they were claimed, up to the poller's ``stores`` at once (on PostgreSQL two: one chunk's Python runs
-while the other's statements do; their rows are disjoint, so neither waits on the other's locks but for the
+the order they were claimed, up to the poller's ``stores`` at once (on PostgreSQL three: one chunk's Python
+runs while the others' statements do; their rows are disjoint, so neither waits on the other's locks but for the
 accounts' ``last_success_at``, written last).
 
 Each account has one issuer: it starts the account's batches one after another, each when its pacer and a

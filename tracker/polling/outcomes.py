@@ -219,7 +219,7 @@ async def _evaluate(
     by_id = {row.id: row for row in claimed}
     changed = [
         (
-            dict(by_id[pending["_id"]]._mapping) | pending | {"id": pending["_id"]},
+            {**by_id[pending["_id"]]._mapping, **pending, "id": pending["_id"]},
             writes.changed[pending["_id"]].live_events,
         )
         for pending in writes.full

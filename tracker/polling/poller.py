@@ -76,7 +76,7 @@ class Poller:
     vault: Vault
     chunk: int = 500
     concurrency: int = 8
-    stores: int = 1  # chunks stored at once (``poller_of``: two on PostgreSQL; SQLite has one writer)
+    stores: int = 1  # chunks stored at once (``poller_of``: three on PostgreSQL; SQLite has one writer)
     lease: timedelta = timedelta(minutes=5)  # the longest a claim holds its shipments
     call_budget: timedelta = timedelta(minutes=2, seconds=30)  # the longest one carrier call takes, retries included
     sleep: Sleep = asyncio.sleep

@@ -1,4 +1,4 @@
-"""A poll run stores up to ``Poller.stores`` chunks at once (two on PostgreSQL, one on SQLite), each fully."""
+"""A poll run stores up to ``Poller.stores`` chunks at once (three on PostgreSQL, one on SQLite), each fully."""
 
 import asyncio
 import contextlib
@@ -110,10 +110,10 @@ async def test_one_store_at_a_time_never_overlaps(
     assert await _events_by_code(sessions) == dict.fromkeys(CODES, 2)
 
 
-async def test_the_process_poller_stores_two_chunks_at_once_on_postgresql_only(engine: AsyncEngine) -> None:
+async def test_the_process_poller_stores_three_chunks_at_once_on_postgresql_only(engine: AsyncEngine) -> None:
     url = engine.url.render_as_string(hide_password=False)
     async with open_runtime(Settings(_env_file=None, database_url=url)) as rt:  # type: ignore[call-arg]
-        assert poller_of(rt).stores == (2 if engine.dialect.name == "postgresql" else 1)
+        assert poller_of(rt).stores == (3 if engine.dialect.name == "postgresql" else 1)
 
 
 @POSTGRES
