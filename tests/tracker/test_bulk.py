@@ -1,4 +1,5 @@
-"""tracker.bulk: many rows in one statement (PostgreSQL's unnest, SQLite's executemany), the same rows stored."""
+"""tracker.bulk: many rows in one statement (PostgreSQL's json_to_recordset, SQLite's executemany), the same rows
+stored."""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -139,6 +140,17 @@ async def test_insert_rows_stores_events_with_their_raw_json(sessions: Sessions)
     got = await _events(sessions)
     assert got == [(r["shipment_id"], r["occurred_at"], r["code"], r["description"], r["raw"]) for r in rows]
     assert [at.tzinfo for _, at, *_ in got] == [UTC] * 3
+
+
+async def test_insert_rows_stores_what_orjson_refuses_an_integer_beyond_64_bits_in_a_raw_event(
+    sessions: Sessions,
+) -> None:
+    (a,) = await _shipments(sessions, 1)
+    raw = {"codigo": "PO-01", "protocolo": 2**70, "valor": 1.5}
+    async with sessions() as session, session.begin():
+        await insert_rows(session, events_table, [_event(a, 1, "PO-01", raw=raw)], EVENT_KEY)
+    [(_, _, _, _, stored)] = await _events(sessions)
+    assert stored == raw
 
 
 async def test_insert_rows_skips_stored_keys_and_duplicates_in_the_same_call(sessions: Sessions) -> None:
