@@ -32,5 +32,9 @@ class Dialect:
             return f"(CAST({value} AS INTEGER) + ({value} > CAST({value} AS INTEGER)))"
         return f"CAST(ceil({value}) AS INTEGER)"
 
+    def locked_in_id_order(self) -> str:
+        """A subquery's rows locked in id order (SQLite has one writer: nothing to order)."""
+        return "" if self.name == "sqlite" else " ORDER BY id FOR UPDATE"
+
     def least(self, a: str, b: str) -> str:
         return f"min({a}, {b})" if self.name == "sqlite" else f"least({a}, {b})"

@@ -134,10 +134,13 @@ def _histograms(d: Dialect) -> str:
 
 
 def _mark(d: Dialect) -> str:
+    """The days' shipments marked with the day they were counted under, locked in id order as every writer of
+    shipments locks them (the poll's store, the push applier, the ERP's updates): in the order of a scan, a chunk
+    being stored could hold one row the mark waits for while waiting for one the mark holds."""
     day = d.day("coalesce(shipped_at, created_at)")
-    return f"""UPDATE shipments SET rolled_day = {day}
-    WHERE coalesce(shipped_at, created_at) >= :lo AND coalesce(shipped_at, created_at) < :hi
-        AND (rolled_day IS NULL OR rolled_day <> {day})"""  # noqa: S608 (constants and dialect fragments only)
+    return f"""UPDATE shipments SET rolled_day = {day} WHERE id IN (SELECT id FROM shipments
+        WHERE coalesce(shipped_at, created_at) >= :lo AND coalesce(shipped_at, created_at) < :hi
+        AND (rolled_day IS NULL OR rolled_day <> {day}){d.locked_in_id_order()})"""  # noqa: S608 (constants and dialect fragments only)
 
 
 def _touched(d: Dialect) -> str:

@@ -1,9 +1,11 @@
 """The daily rollups: known answers on hand-built shipments, idempotent re-runs, and a late change re-rolling only
 the days it touches."""
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -147,3 +149,26 @@ async def test_the_scheduled_job_rolls_up_what_changed(world: World, engine: Asy
         world.clock.advance(timedelta(minutes=15))
         assert await rt.jobs["rollup_metrics"]({"runtime": rt}) == {"days": 0, "first": None}  # nothing new
     assert [r[6] for r in await daily(world.sessions)] == [1, 2, 1]
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+async def test_the_rollup_marks_shipments_in_id_order_so_a_store_locking_in_id_order_does_not_deadlock_it(
+    world: World,
+) -> None:
+    # the higher id first on disk and shipped first: a scan of the day meets it first
+    later, first = await world.shipment(at(10, 10), id=1002), await world.shipment(at(10, 12), id=1001)
+    rows = select(Shipment.id).order_by(Shipment.id).with_for_update()
+    async with world.sessions() as store, store.begin():  # a poll's store: its chunk's rows locked in id order
+        await store.execute(rows.where(Shipment.id == first))
+        rollup = asyncio.create_task(_roll_day(world, date(2026, 11, 10)))
+        await asyncio.sleep(0.5)  # the rollup waits for the first row (or, scanning, holds the other)
+        await store.execute(rows.where(Shipment.id == later))
+    await asyncio.wait_for(rollup, timeout=10)
+    async with world.sessions() as session:
+        marked = await session.execute(select(Shipment.id, Shipment.rolled_day).order_by(Shipment.id))
+        assert list(marked) == [(first, date(2026, 11, 10)), (later, date(2026, 11, 10))]
+
+
+async def _roll_day(world: World, day: date) -> None:
+    async with world.sessions() as session, session.begin():
+        await roll_days(session, day, day)
