@@ -57,6 +57,7 @@ RESET_ON_NEW_CODE = {
     "poll_error_count": 0,
     "poll_stopped": None,
     "events_digest": None,
+    "poll_leased_until": None,  # a poller's answer is for the old code (dropped): the new one is due at once
 }
 NO_ACCOUNT = "no_account"  # ``held_reason``: not polled until an account of its carrier (or the named one) exists
 

@@ -69,9 +69,9 @@ WHERE id = $1
 -- RESET
 UPDATE shipments
 SET (status, status_reason, status_changed_at, last_event_at, carrier_expected_delivery, delivered_at,
-poll_error, poll_error_count, poll_stopped, events_digest, next_poll_at) = ($2::text, $3::text, $4::TIMESTAMP
-WITH TIME ZONE, $5::TIMESTAMP WITH TIME ZONE, $6::DATE, $7::TIMESTAMP WITH TIME ZONE, $8::text, $9::INTEGER,
-$10::text, $11::text, $12::TIMESTAMP WITH TIME ZONE)
+poll_error, poll_error_count, poll_stopped, events_digest, poll_leased_until, next_poll_at) = ($2::text,
+$3::text, $4::TIMESTAMP WITH TIME ZONE, $5::TIMESTAMP WITH TIME ZONE, $6::DATE, $7::TIMESTAMP WITH TIME ZONE,
+$8::text, $9::INTEGER, $10::text, $11::text, $12::TIMESTAMP WITH TIME ZONE, $13::TIMESTAMP WITH TIME ZONE)
 WHERE id = ANY($1::bigint[])
 
 -- DELETE_EVENTS

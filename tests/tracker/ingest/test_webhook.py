@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -134,6 +134,18 @@ async def test_a_corrected_tracking_code_restarts_tracking(erp: Erp, sessions: S
     async with sessions() as session:
         row = (await session.scalars(select(Shipment))).one()
     assert (row.tracking_code, row.status, row.next_poll_at is not None) == (make_code("SS", 99), "pending", True)
+
+
+async def test_a_tracking_code_corrected_while_a_poller_holds_the_shipment_is_due_at_once(
+    erp: Erp, sessions: Sessions
+) -> None:
+    await erp.push([shipment(1)])
+    async with sessions() as session, session.begin():  # a poller's lease on the old code, minutes long
+        await session.execute(update(Shipment).values(poll_leased_until=datetime.now(UTC) + timedelta(minutes=5)))
+    await erp.push([shipment(1, tracking_code=make_code("SS", 99))])
+    async with sessions() as session:
+        row = (await session.scalars(select(Shipment))).one()
+    assert (row.tracking_code, row.poll_leased_until) == (make_code("SS", 99), None)  # the old lease is let go
 
 
 async def test_bad_items_are_rejected_with_reasons_and_good_ones_kept(erp: Erp, sessions: Sessions) -> None:
