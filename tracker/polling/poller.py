@@ -238,10 +238,15 @@ class Poller:
         return pacer
 
 
-def due_now(now: datetime) -> Any:
-    """Due and not leased: no poller holds it (a lease past its end holds nothing)."""
+def unleased(now: datetime) -> Any:
+    """In no poller's hands: never leased, or its lease past its end (a lease past its end holds nothing)."""
     leased = shipments.c.poll_leased_until
-    return and_(shipments.c.next_poll_at <= now, or_(leased.is_(None), leased <= now))
+    return or_(leased.is_(None), leased <= now)
+
+
+def due_now(now: datetime) -> Any:
+    """Due and in no poller's hands."""
+    return and_(shipments.c.next_poll_at <= now, unleased(now))
 
 
 async def expired_leases(session: AsyncSession, now: datetime) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tracker.db import count_upto
 from tracker.models import CarrierAccount, shipments_table
 from tracker.polling import poller_of
+from tracker.polling.poller import unleased
 from tracker.polling.report import PollReport
 from tracker.runtime import runtime_of
 
@@ -39,7 +40,7 @@ async def overdue_polls(session: AsyncSession, now: datetime) -> int:
         select(ships.id)
         .join(CarrierAccount.__table__, accounts.id == ships.carrier_account_id)
         .where(ships.next_poll_at < now - OVERDUE_AFTER)
-        .where(or_(ships.poll_leased_until.is_(None), ships.poll_leased_until <= now))  # not in a poller's hands
+        .where(unleased(now))
         .where(or_(accounts.circuit_open_until.is_(None), accounts.circuit_open_until <= now))
     )
     return await count_upto(session, late, 10_000)
