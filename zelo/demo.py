@@ -87,6 +87,9 @@ async def run_demo(
         ops_email="operacao@loja-demo.example",  # the store's ops team: alerts arrive as digests
         reply_to="sac@loja-demo.example",  # customers reply, and the carrier answers claims, to the store
         email_folder=str(mail),  # the demo's e-mails are written there as .eml files, not sent
+        # one carrier call at a time: the sandbox's injected 503s fall on a carrier's Nth call as it arrives, so
+        # calls racing each other (a new connection against a kept one) would make two runs of a day differ
+        poll_concurrency=1,
     )
     start, end = demo_window(days, now)
     clock = SimulatedClock(start)
